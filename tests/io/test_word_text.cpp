@@ -1,0 +1,327 @@
+// GloVe / word2vec text reader: real files written by other tools, round trips, gzip, exact float
+// parsing, and one test per bad input of CONVENTIONS.md.
+#include <boost/test/unit_test.hpp>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "core/sha256.hpp"
+#include "io/readers.hpp"
+#include "testing.hpp"
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <initializer_list>
+#include <string>
+
+namespace tt = boost::test_tools;
+using embedlab::Exit;
+using embedlab::io::Embeddings;
+using embedlab::io::read_word2vec_bin;
+using embedlab::io::read_word_text;
+using embedlab::test::TempDir;
+using embedlab::test::write_file;
+
+namespace {
+
+// Runs f, which must throw an embedlab::Error with `code` whose one-line message holds every part.
+template <class F>
+void expect_error(F&& f, Exit code, std::initializer_list<std::string> parts) {
+  try {
+    f();
+    BOOST_ERROR("no error thrown; expected one mentioning " << *parts.begin());
+  } catch (const embedlab::Error& e) {
+    const std::string m = e.what();
+    BOOST_TEST(e.exit_code() == static_cast<int>(code), "exit code " << e.exit_code() << " for: " << m);
+    BOOST_TEST(m.find('\n') == std::string::npos, "message is not one line: " << m);
+    for (const auto& p : parts) BOOST_TEST(m.find(p) != std::string::npos, "message '" << m << "' lacks '" << p << "'");
+  }
+}
+
+std::uint64_t row_of(const Embeddings& e, const std::string& token) {
+  for (std::uint64_t j = 0; j < e.tokens.size(); ++j)
+    if (e.tokens[j] == token) return j;
+  BOOST_FAIL("token " << token << " missing");
+  return 0;
+}
+
+double cosine(const Embeddings& e, const std::string& a, const std::string& b) {
+  const float* x = e.vectors.colptr(row_of(e, a));
+  const float* y = e.vectors.colptr(row_of(e, b));
+  double xy = 0, xx = 0, yy = 0;
+  for (std::uint64_t k = 0; k < e.dim(); ++k) {
+    xy += double(x[k]) * y[k];
+    xx += double(x[k]) * x[k];
+    yy += double(y[k]) * y[k];
+  }
+  return std::clamp(xy / std::sqrt(xx * yy), -1.0, 1.0);
+}
+
+void gzip_file(const std::string& from, const std::string& to) {
+  const std::string bytes = embedlab::test::read_file(from);
+  gzFile gz = gzopen(to.c_str(), "wb");
+  BOOST_REQUIRE(gz != nullptr);
+  BOOST_REQUIRE(gzwrite(gz, bytes.data(), static_cast<unsigned>(bytes.size())) == static_cast<int>(bytes.size()));
+  BOOST_REQUIRE(gzclose(gz) == Z_OK);
+}
+
+bool same(const Embeddings& a, const Embeddings& b) {
+  return a.tokens == b.tokens && a.vectors.n_rows == b.vectors.n_rows && a.vectors.n_cols == b.vectors.n_cols &&
+         std::equal(a.vectors.begin(), a.vectors.end(), b.vectors.begin());
+}
+
+// A small n × d table of floats with short and long decimal expansions.
+struct Table {
+  std::vector<std::string> tokens;
+  arma::fmat v;  // d × n
+};
+Table make_table(std::uint64_t n, std::uint64_t d) {
+  embedlab::Rng rng(embedlab::test::kSeed);
+  Table t;
+  t.v.set_size(d, n);
+  for (std::uint64_t j = 0; j < n; ++j) {
+    t.tokens.push_back(j % 3 == 0 ? fmt::format("wörd{}", j) : fmt::format("w{}", j));
+    for (std::uint64_t k = 0; k < d; ++k)
+      t.v(k, j) = static_cast<float>((rng.uniform() - 0.5) * std::pow(10.0, int(k % 7) - 3));
+  }
+  return t;
+}
+// `header` adds the word2vec `count dim` line; `eol` is "\n" or "\r\n".
+std::string to_text(const Table& t, bool header, const std::string& eol = "\n") {
+  std::string s = header ? fmt::format("{} {}{}", t.v.n_cols, t.v.n_rows, eol) : "";
+  for (std::uint64_t j = 0; j < t.v.n_cols; ++j) {
+    s += t.tokens[j];
+    for (std::uint64_t k = 0; k < t.v.n_rows; ++k) s += fmt::format(" {:.9g}", t.v(k, j));  // 9 digits: exact float
+    s += eol;
+  }
+  return s;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(word_text)
+
+BOOST_AUTO_TEST_CASE(glove_subset_real_data) {
+  EMBEDLAB_REQUIRE_DATA(path, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  const Embeddings e = read_word_text(path);
+  BOOST_TEST(e.rows() == 3091u);
+  BOOST_TEST(e.dim() == 50u);
+  BOOST_TEST(e.source.format == "glove");
+  BOOST_TEST(e.source.shape == (std::vector<std::uint64_t>{3091, 50}), tt::per_element());
+  BOOST_TEST(e.source.sha256 == embedlab::sha256_file(path));
+  const double cat_dog = cosine(e, "cat", "dog");
+  BOOST_TEST(cat_dog == 0.9218, tt::tolerance(embedlab::test::Tol<float>::loose));
+  BOOST_TEST(cat_dog > cosine(e, "cat", "banana"));
+  BOOST_TEST(cosine(e, "king", "queen") == 0.7839, tt::tolerance(embedlab::test::Tol<float>::loose));
+}
+
+BOOST_AUTO_TEST_CASE(gensim_test_glove_non_ascii_tokens) {
+  EMBEDLAB_REQUIRE_DATA(path, "peer-files/test_glove.txt");
+  const Embeddings e = read_word_text(path);
+  BOOST_TEST(e.rows() == 76u);
+  BOOST_TEST(e.dim() == 50u);
+  BOOST_TEST(e.tokens.front() == "the");
+  BOOST_TEST(e.vectors(0, 0) == 0.418f);
+  for (const char* t : {"ö", "é", "हु"}) BOOST_TEST(std::count(e.tokens.begin(), e.tokens.end(), t) == 1, t);
+}
+
+BOOST_AUTO_TEST_CASE(word2vec_text_with_header_cyrillic) {
+  EMBEDLAB_REQUIRE_DATA(path, "peer-files/crime-and-punishment.vec");
+  const Embeddings e = read_word_text(path);
+  BOOST_TEST(e.rows() == 291u);
+  BOOST_TEST(e.dim() == 5u);
+  BOOST_TEST(e.source.format == "word2vec");
+  BOOST_TEST(e.tokens[0] == "и");
+  BOOST_TEST(e.vectors(0, 0) == -0.11189f);
+  BOOST_TEST(e.vectors(4, 0) == -0.022506f);
+}
+
+BOOST_AUTO_TEST_CASE(high_precision_text_and_binary_match_gensim) {
+  EMBEDLAB_REQUIRE_DATA(txt, "peer-files/high_precision.kv.txt");
+  EMBEDLAB_REQUIRE_DATA(bin, "peer-files/high_precision.kv.bin");
+  const Embeddings a = read_word_text(txt);
+  const Embeddings b = read_word2vec_bin(bin);
+  BOOST_TEST(a.tokens == (std::vector<std::string>{"kangaroo.n.01", "horse.n.01"}), tt::per_element());
+  BOOST_TEST(b.tokens == a.tokens, tt::per_element());
+  // What gensim 4.2 load_word2vec_format returns for each file (printed with float.hex()). The two
+  // files do NOT hold the same numbers: gensim's test writes the binary at float16 precision.
+  const std::vector<float> text = {-0x1.825c52p-11f, -0x1.5ade2ap-14f, -0x1.c01242p-11f, 0x1.936508p-11f};
+  const std::vector<float> binary = {-0x1.824p-11f, -0x1.5acp-14f, -0x1.cp-11f, 0x1.938p-11f};
+  for (std::size_t i = 0; i < 4; ++i) {
+    BOOST_TEST(a.vectors(i % 2, i / 2) == text[i]);
+    BOOST_TEST(b.vectors(i % 2, i / 2) == binary[i]);
+    // binary = text rounded to float16's 11 significant bits (all four are normal float16 numbers).
+    int ex = 0;
+    const double m = std::frexp(double(text[i]), &ex);
+    BOOST_TEST(float(std::ldexp(std::nearbyint(std::ldexp(m, 11)), ex - 11)) == binary[i]);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(decimal_parsing_matches_double_then_float) {
+  // gensim: float32(float(x)). 1 + 2^-24 + tiny is above the float midpoint between 1 and
+  // 1 + 2^-23, but as a double it is the midpoint itself, which then rounds to even (1.0).
+  const std::vector<std::string> xs = {"1.0000000596046447753906250001",
+                                       "0.1",
+                                       "-8.269973595356034e-05",
+                                       "+2.5",
+                                       "1e-50",
+                                       "3.4028235e38",
+                                       ".5",
+                                       "5.",
+                                       "-0",
+                                       "1E3"};
+  TempDir dir;
+  std::string s = "w";
+  for (const auto& x : xs) s += " " + x;
+  write_file(dir.file("p.txt"), s + "\n");
+  const Embeddings e = read_word_text(dir.file("p.txt"));
+  BOOST_REQUIRE(e.dim() == xs.size());
+  for (std::size_t k = 0; k < xs.size(); ++k)
+    BOOST_TEST(e.vectors(k, 0) == static_cast<float>(std::strtod(xs[k].c_str(), nullptr)), xs[k]);
+  BOOST_TEST(e.vectors(0, 0) == 1.0f);
+}
+
+BOOST_AUTO_TEST_CASE(round_trip_glove_word2vec_crlf_exact) {
+  const Table t = make_table(40, 7);
+  TempDir dir;
+  for (const bool header : {false, true})
+    for (const std::string eol : {"\n", "\r\n"}) {
+      const std::string f = dir.file("t.txt");
+      write_file(f, to_text(t, header, eol));
+      const Embeddings e = read_word_text(f);
+      BOOST_TEST(e.tokens == t.tokens, tt::per_element());
+      BOOST_TEST(e.source.format == (header ? "word2vec" : "glove"));
+      BOOST_REQUIRE(e.vectors.n_cols == 40u);
+      BOOST_TEST(std::equal(e.vectors.begin(), e.vectors.end(), t.v.begin()));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(last_line_without_newline_and_trailing_spaces) {
+  TempDir dir;
+  write_file(dir.file("a.txt"), "a 1 2 \nb 3 4");
+  const Embeddings e = read_word_text(dir.file("a.txt"));
+  BOOST_TEST(e.rows() == 2u);
+  BOOST_TEST(e.vectors(1, 1) == 4.0f);
+}
+
+BOOST_AUTO_TEST_CASE(limit_reads_first_rows) {
+  const Table t = make_table(30, 4);
+  TempDir dir;
+  write_file(dir.file("t.txt"), to_text(t, true));
+  const Embeddings e = read_word_text(dir.file("t.txt"), 5);
+  BOOST_TEST(e.rows() == 5u);
+  BOOST_TEST(e.tokens.back() == t.tokens[4]);
+  BOOST_TEST(std::equal(e.vectors.begin(), e.vectors.end(), t.v.begin()));
+  BOOST_TEST(e.source.sha256 == embedlab::sha256_file(dir.file("t.txt")));  // always the whole file
+  BOOST_TEST(read_word_text(dir.file("t.txt"), 1000).rows() == 30u);
+  expect_error([&] { read_word_text(dir.file("t.txt"), 0); }, Exit::usage, {"limit"});
+}
+
+BOOST_AUTO_TEST_CASE(gzip_equals_plain) {
+  TempDir dir;
+  std::string plain = dir.file("t.txt");
+  write_file(plain, to_text(make_table(50, 6), false));
+  if (const std::string glove = embedlab::test::shared_data("glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+      !glove.empty())
+    plain = glove;
+  gzip_file(plain, dir.file("t.txt.gz"));
+  const Embeddings a = read_word_text(plain);
+  const Embeddings b = read_word_text(dir.file("t.txt.gz"));
+  BOOST_TEST(same(a, b));
+  BOOST_TEST(b.source.dtype == "text (gzip)");
+  BOOST_TEST(b.source.sha256 == embedlab::sha256_file(dir.file("t.txt.gz")));
+  BOOST_TEST(read_word_text(dir.file("t.txt.gz"), 7).rows() == 7u);
+}
+
+BOOST_AUTO_TEST_CASE(gzip_truncated_or_corrupt) {
+  TempDir dir;
+  write_file(dir.file("t.txt"), to_text(make_table(200, 8), false));
+  gzip_file(dir.file("t.txt"), dir.file("t.gz"));
+  const std::string gz = embedlab::test::read_file(dir.file("t.gz"));
+  write_file(dir.file("cut.gz"), gz.substr(0, gz.size() / 2));
+  expect_error([&] { read_word_text(dir.file("cut.gz")); }, Exit::data, {"cut.gz", "truncated"});
+  std::string bad = gz;
+  for (std::size_t i = 20; i < 60; ++i) bad[i] = '\x55';
+  write_file(dir.file("bad.gz"), bad);
+  expect_error([&] { read_word_text(dir.file("bad.gz")); }, Exit::data, {"bad.gz", "gzip"});
+}
+
+BOOST_AUTO_TEST_CASE(bad_ragged_lines) {
+  TempDir dir;
+  write_file(dir.file("r.txt"), "a 1 2 3\nb 4 5 6\nc 7 8\nd 1 2 3\n");
+  expect_error([&] { read_word_text(dir.file("r.txt")); }, Exit::data,
+               {"r.txt: line 3", "'c'", "2 values", "expected 3"});
+  write_file(dir.file("r2.txt"), "a 1 2 3\nb 4 5 6 7\n");
+  expect_error([&] { read_word_text(dir.file("r2.txt")); }, Exit::data, {"line 2", "more than 3"});
+  write_file(dir.file("h.txt"), "2 3\na 1 2\nb 1 2\n");
+  expect_error([&] { read_word_text(dir.file("h.txt")); }, Exit::data, {"line 2", "header"});
+  write_file(dir.file("n.txt"), "a\n");
+  expect_error([&] { read_word_text(dir.file("n.txt")); }, Exit::data, {"line 1", "no values"});
+  write_file(dir.file("s.txt"), " 1 2\n");
+  expect_error([&] { read_word_text(dir.file("s.txt")); }, Exit::data, {"line 1", "empty token"});
+  write_file(dir.file("b.txt"), "a 1 2\n\nb 3 4\n");
+  expect_error([&] { read_word_text(dir.file("b.txt")); }, Exit::data, {"line 2", "blank line"});
+}
+
+BOOST_AUTO_TEST_CASE(bad_truncated_last_record) {
+  TempDir dir;
+  write_file(dir.file("t.txt"), "a 1 2 3\nb 4 5");
+  expect_error([&] { read_word_text(dir.file("t.txt")); }, Exit::data, {"line 2", "truncated"});
+  write_file(dir.file("w.txt"), "3 2\na 1 2\nb 3 4\n");
+  expect_error([&] { read_word_text(dir.file("w.txt")); }, Exit::data, {"2 rows", "header", "says 3"});
+}
+
+BOOST_AUTO_TEST_CASE(bad_non_numeric_and_non_finite) {
+  TempDir dir;
+  write_file(dir.file("x.txt"), "a 1 2\nb 3 x4\n");
+  expect_error([&] { read_word_text(dir.file("x.txt")); }, Exit::data, {"line 2", "value 2", "not a number", "'x4'"});
+  write_file(dir.file("y.txt"), "a 1 2.5.1\n");
+  expect_error([&] { read_word_text(dir.file("y.txt")); }, Exit::data, {"line 1", "not a number", "'2.5.1'"});
+  for (const char* v : {"nan", "inf", "-Infinity", "1e39", "1e400"}) {
+    write_file(dir.file("f.txt"), fmt::format("a 1 2\nb 3 {}\n", v));
+    expect_error([&] { read_word_text(dir.file("f.txt")); }, Exit::data, {"line 2", "not finite"});
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_duplicate_tokens_name_both_lines) {
+  TempDir dir;
+  write_file(dir.file("d.txt"), "a 1\nb 2\nc 3\nb 4\n");
+  expect_error([&] { read_word_text(dir.file("d.txt")); }, Exit::data, {"line 4", "duplicate", "'b'", "line 2"});
+}
+
+BOOST_AUTO_TEST_CASE(bad_invalid_utf8_token) {
+  TempDir dir;
+  for (const std::string tok : {"caf\xe9", "\xc0\xaf", "\xed\xa0\x80", "ab\xe2\x82"}) {
+    write_file(dir.file("u.txt"), "ok 1 2\n" + tok + " 3 4\n");
+    expect_error([&] { read_word_text(dir.file("u.txt")); }, Exit::data, {"line 2", "UTF-8"});
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bad_empty_file_and_missing_file) {
+  TempDir dir;
+  write_file(dir.file("e.txt"), "");
+  expect_error([&] { read_word_text(dir.file("e.txt")); }, Exit::data, {"e.txt", "empty file"});
+  write_file(dir.file("e2.txt"), "\n\n");
+  expect_error([&] { read_word_text(dir.file("e2.txt")); }, Exit::data, {"no rows"});
+  write_file(dir.file("e3.txt"), "5 3\n");
+  expect_error([&] { read_word_text(dir.file("e3.txt")); }, Exit::data, {"header says 5 rows"});
+  expect_error([&] { read_word_text(dir.file("absent.txt")); }, Exit::no_input, {"absent.txt"});
+}
+
+BOOST_AUTO_TEST_CASE(bad_header_lies_bounded_by_file_size) {
+  TempDir dir;
+  write_file(dir.file("c.txt"), "1000000000 50\na 1 2\n");
+  expect_error([&] { read_word_text(dir.file("c.txt")); }, Exit::data, {"line 1", "header says 1000000000 rows"});
+  write_file(dir.file("d.txt"), "1 5000000000000\na 1 2\n");
+  expect_error([&] { read_word_text(dir.file("d.txt")); }, Exit::data, {"line 1", "5000000000000"});
+  write_file(dir.file("o.txt"), "18446744073709551615 18446744073709551615\na 1\n");
+  expect_error([&] { read_word_text(dir.file("o.txt")); }, Exit::data, {"line 1", "overflow"});
+  write_file(dir.file("z.txt"), "0 2\na 1 2\n");
+  expect_error([&] { read_word_text(dir.file("z.txt")); }, Exit::data, {"line 1", "at least 1"});
+  write_file(dir.file("m.txt"), "1 2\na 1 2\nb 3 4\n");
+  expect_error([&] { read_word_text(dir.file("m.txt")); }, Exit::data, {"line 3", "more rows than the header"});
+}
+
+BOOST_AUTO_TEST_SUITE_END()
