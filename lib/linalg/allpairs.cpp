@@ -1,0 +1,318 @@
+#include "linalg/allpairs.hpp"
+
+#include "core/error.hpp"
+#include "linalg/parallel.hpp"
+
+#include <cblas.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <mutex>
+
+namespace embedlab::linalg {
+
+namespace {
+
+constexpr int kLanes = 8;     // fixed accumulation lanes: the summation order never changes
+constexpr int kSubHists = 4;  // interleaved sub-histograms break the store→load chain on one bin
+
+void check_finite(const arma::fmat& U, const char* what) {
+  if (!U.is_finite()) data_error(what, "matrix", "non-finite entries (normalise with linalg::normalize_rows first)");
+}
+
+// Per-worker state of the histogram pass.
+struct PassState {
+  explicit PassState(arma::uword bins) : sub(static_cast<std::size_t>(bins) * kSubHists), counts(bins, 0) {}
+  std::vector<std::uint32_t> sub;  // (kSubHists, bins), flushed into counts after each tile
+  std::vector<std::uint64_t> counts;
+  PairExtreme min{std::numeric_limits<float>::infinity(), 0, 0};
+  PairExtreme max{-std::numeric_limits<float>::infinity(), 0, 0};
+  bool any = false;
+};
+
+bool lower_pair(const PairExtreme& a, const PairExtreme& b) { return a.i < b.i || (a.i == b.i && a.j < b.j); }
+
+void offer_max(PassState& s, const PairExtreme& e) {
+  if (!s.any || e.cos > s.max.cos || (e.cos == s.max.cos && lower_pair(e, s.max))) s.max = e;
+}
+void offer_min(PassState& s, const PairExtreme& e) {
+  if (!s.any || e.cos < s.min.cos || (e.cos == s.min.cos && lower_pair(e, s.min))) s.min = e;
+}
+
+// One column segment c[0, m) of a tile: clamp, double sums in kLanes fixed lanes, histogram, and
+// the column's max/min (value and first row). Compiled for AVX2 and baseline; no FMA is allowed in
+// either clone, so both give identical bits.
+__attribute__((target_clones("avx2", "default"))) void column_kernel(const float* c, std::size_t m, float scale,
+                                                                     int top_bin, std::uint32_t* sub,
+                                                                     std::size_t stride, double* s1, double* s2,
+                                                                     float* col_max, float* col_min) {
+  float mx[kLanes], mn[kLanes];
+  for (int l = 0; l < kLanes; ++l) {
+    mx[l] = -std::numeric_limits<float>::infinity();
+    mn[l] = std::numeric_limits<float>::infinity();
+  }
+  std::size_t i = 0;
+  for (; i + kLanes <= m; i += kLanes) {
+    int bin[kLanes];
+    for (int l = 0; l < kLanes; ++l) {
+      float v = c[i + l];
+      v = v < -1.0f ? -1.0f : v;
+      v = v > 1.0f ? 1.0f : v;
+      const double dv = v;
+      s1[l] += dv;
+      s2[l] += dv * dv;
+      mx[l] = v > mx[l] ? v : mx[l];
+      mn[l] = v < mn[l] ? v : mn[l];
+      const int b = static_cast<int>((v + 1.0f) * scale);
+      bin[l] = b < top_bin ? b : top_bin;
+    }
+    for (int l = 0; l < kLanes; ++l) ++sub[static_cast<std::size_t>(l % kSubHists) * stride + bin[l]];
+  }
+  for (; i < m; ++i) {
+    const int l = static_cast<int>(i % kLanes);
+    float v = c[i];
+    v = v < -1.0f ? -1.0f : v;
+    v = v > 1.0f ? 1.0f : v;
+    const double dv = v;
+    s1[l] += dv;
+    s2[l] += dv * dv;
+    mx[l] = v > mx[l] ? v : mx[l];
+    mn[l] = v < mn[l] ? v : mn[l];
+    const int b = static_cast<int>((v + 1.0f) * scale);
+    ++sub[static_cast<std::size_t>(l % kSubHists) * stride + (b < top_bin ? b : top_bin)];
+  }
+  float a = mx[0], b = mn[0];
+  for (int l = 1; l < kLanes; ++l) {
+    a = mx[l] > a ? mx[l] : a;
+    b = mn[l] < b ? mn[l] : b;
+  }
+  *col_max = a;
+  *col_min = b;
+}
+
+float clamp1(float v) { return v < -1.0f ? -1.0f : (v > 1.0f ? 1.0f : v); }
+
+}  // namespace
+
+GramStats gram_stats(const arma::fmat& E, const arma::vec* center, int workers) {
+  const arma::uword d = E.n_rows, n = E.n_cols;
+  if (center && center->n_elem != d)
+    fail(Exit::usage, "gram", "center", fmt::format("length mismatch (got {}, expected {})", center->n_elem, d));
+  constexpr arma::uword kBlock = 1024;
+  constexpr int kParts = 2;  // fixed partial sums, whatever the worker count
+  struct Part {
+    arma::mat g;
+    arma::vec sum;
+    double n2 = 0, n4 = 0;
+  };
+  std::vector<Part> parts(kParts);
+  for (auto& p : parts) {
+    p.g.zeros(d, d);
+    p.sum.zeros(d);
+  }
+  const arma::uword blocks = (n + kBlock - 1) / kBlock;
+  const int w = std::min(detail::worker_count(workers), kParts);
+  detail::BlasSingleThread single;
+  detail::run_workers(w, [&](int worker) {
+    arma::mat Y;  // (d, block) double copy of a block of columns
+    for (int part = worker; part < kParts; part += w) {
+      Part& p = parts[static_cast<std::size_t>(part)];
+      for (arma::uword k = static_cast<arma::uword>(part); k < blocks; k += kParts) {
+        const arma::uword a = k * kBlock, m = std::min(kBlock, n - a);
+        Y = arma::conv_to<arma::mat>::from(E.cols(a, a + m - 1));
+        if (center) Y.each_col() -= *center;
+        for (arma::uword j = 0; j < m; ++j) {
+          const double s = arma::dot(Y.col(j), Y.col(j));
+          p.n2 += s;
+          p.n4 += s * s;
+        }
+        p.sum += arma::sum(Y, 1);
+        // G += Y Yᵀ (upper triangle)
+        cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, static_cast<int>(d), static_cast<int>(m), 1.0, Y.memptr(),
+                    static_cast<int>(d), 1.0, p.g.memptr(), static_cast<int>(d));
+      }
+    }
+  });
+  GramStats out;
+  out.n = n;
+  out.gram = parts[0].g + parts[1].g;
+  out.gram = arma::symmatu(out.gram);
+  out.sum = parts[0].sum + parts[1].sum;
+  out.sum_norm2 = parts[0].n2 + parts[1].n2;
+  out.sum_norm4 = parts[0].n4 + parts[1].n4;
+  return out;
+}
+
+PairMoments pair_moments(const GramStats& g) {
+  PairMoments m;
+  const double n = static_cast<double>(g.n);
+  m.n_pairs = n * (n - 1.0) / 2.0;
+  if (g.n < 2) return m;
+  m.sum = (arma::dot(g.sum, g.sum) - g.sum_norm2) / 2.0;
+  m.sum_sq = (arma::accu(arma::square(g.gram)) - g.sum_norm4) / 2.0;
+  m.mean = m.sum / m.n_pairs;
+  m.variance = std::max(0.0, m.sum_sq / m.n_pairs - m.mean * m.mean);
+  return m;
+}
+
+PairMoments pair_moments(const arma::fmat& U, int workers) {
+  check_finite(U, "pair_moments");
+  return pair_moments(gram_stats(U, nullptr, workers));
+}
+
+double AllPairsStats::variance() const {
+  if (!n_pairs) return 0.0;
+  const double m = mean();
+  return std::max(0.0, sum_sq / static_cast<double>(n_pairs) - m * m);
+}
+
+double histogram_quantile(const std::vector<std::uint64_t>& counts, double lo, double hi, double q) {
+  std::uint64_t total = 0;
+  for (auto c : counts) total += c;
+  if (total == 0 || counts.empty()) return std::numeric_limits<double>::quiet_NaN();
+  q = std::min(1.0, std::max(0.0, q));
+  const double width = (hi - lo) / static_cast<double>(counts.size());
+  const double target = q * static_cast<double>(total);
+  double before = 0;
+  std::size_t last_nonempty = 0;
+  for (std::size_t b = 0; b < counts.size(); ++b) {
+    if (!counts[b]) continue;
+    last_nonempty = b;
+    const double c = static_cast<double>(counts[b]);
+    if (before + c >= target) return lo + width * (static_cast<double>(b) + (target - before) / c);
+    before += c;
+  }
+  return lo + width * static_cast<double>(last_nonempty + 1);
+}
+
+double AllPairsStats::quantile(double q) const {
+  const double v = histogram_quantile(counts, -1.0, 1.0, q);
+  if (std::isnan(v)) return v;
+  return std::min(static_cast<double>(max.cos), std::max(static_cast<double>(min.cos), v));
+}
+
+AllPairsStats all_pairs(const arma::fmat& U, const AllPairsOptions& options) {
+  const arma::uword d = U.n_rows, n = U.n_cols;
+  if (n < 2) fail(Exit::usage, "all_pairs", "matrix", fmt::format("needs at least 2 columns (got {})", n));
+  if (options.bins < 1 || options.bins > (1u << 24))
+    fail(Exit::usage, "all_pairs", "bins", fmt::format("out of range (got {}, expected 1..16777216)", options.bins));
+  if (options.tile < 16)
+    fail(Exit::usage, "all_pairs", "tile", fmt::format("too small (got {}, expected >= 16)", options.tile));
+  check_finite(U, "all_pairs");
+
+  const arma::uword b = std::min(options.tile, n);
+  const arma::uword nb = (n + b - 1) / b;
+  struct Tile {
+    arma::uword I, J;
+  };
+  std::vector<Tile> tiles;
+  for (arma::uword I = 0; I < nb; ++I)
+    for (arma::uword J = I; J < nb; ++J) tiles.push_back({I, J});
+  std::vector<double> tile_s1(tiles.size()), tile_s2(tiles.size());
+
+  AllPairsStats out;
+  out.n_pairs = static_cast<std::uint64_t>(n) * (n - 1) / 2;
+  const int workers = std::min<int>(detail::worker_count(options.workers), static_cast<int>(tiles.size()));
+  std::vector<PassState> states;
+  states.reserve(static_cast<std::size_t>(workers));
+  for (int w = 0; w < workers; ++w) states.emplace_back(options.bins);
+
+  const float scale = static_cast<float>(options.bins) / 2.0f;
+  const int top_bin = static_cast<int>(options.bins) - 1;
+  const std::size_t stride = options.bins;
+  std::atomic<std::size_t> next{0};
+  std::mutex progress_mu;
+  std::uint64_t done = 0;
+  double flops = 0;
+
+  detail::BlasSingleThread single;
+  detail::run_workers(workers, [&](int worker) {
+    PassState& st = states[static_cast<std::size_t>(worker)];
+    std::vector<float> C(static_cast<std::size_t>(b) * b);  // (b, b) column-major tile
+    double tile_flops = 0;
+    for (std::size_t t = next++; t < tiles.size(); t = next++) {
+      const arma::uword i0 = tiles[t].I * b, j0 = tiles[t].J * b;
+      const arma::uword mi = std::min(b, n - i0), mj = std::min(b, n - j0);
+      const bool diag = tiles[t].I == tiles[t].J;
+      // C (mi, mj) = U(:, I)ᵀ U(:, J); on diagonal tiles only the upper triangle.
+      if (diag) {
+        cblas_ssyrk(CblasColMajor, CblasUpper, CblasTrans, static_cast<int>(mi), static_cast<int>(d), 1.0f,
+                    U.colptr(i0), static_cast<int>(d), 0.0f, C.data(), static_cast<int>(b));
+        tile_flops += static_cast<double>(mi) * (mi + 1) * d;
+      } else {
+        cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(mi), static_cast<int>(mj),
+                    static_cast<int>(d), 1.0f, U.colptr(i0), static_cast<int>(d), U.colptr(j0), static_cast<int>(d),
+                    0.0f, C.data(), static_cast<int>(b));
+        tile_flops += 2.0 * mi * mj * d;
+      }
+      double s1[kLanes] = {}, s2[kLanes] = {};
+      for (arma::uword j = diag ? 1 : 0; j < mj; ++j) {
+        const float* col = C.data() + static_cast<std::size_t>(j) * b;
+        const std::size_t m = diag ? j : mi;  // rows i < j on diagonal tiles
+        float cmax, cmin;
+        column_kernel(col, m, scale, top_bin, st.sub.data(), stride, s1, s2, &cmax, &cmin);
+        // Rarely taken: locate the first row attaining a column extreme that may win.
+        if (!st.any || cmax >= st.max.cos) {
+          for (std::size_t i = 0; i < m; ++i)
+            if (clamp1(col[i]) == cmax) {
+              offer_max(st, {cmax, i0 + i, j0 + j});
+              break;
+            }
+        }
+        if (!st.any || cmin <= st.min.cos) {
+          for (std::size_t i = 0; i < m; ++i)
+            if (clamp1(col[i]) == cmin) {
+              offer_min(st, {cmin, i0 + i, j0 + j});
+              break;
+            }
+        }
+        st.any = true;
+      }
+      double a1 = 0, a2 = 0;
+      for (int l = 0; l < kLanes; ++l) {
+        a1 += s1[l];
+        a2 += s2[l];
+      }
+      tile_s1[t] = a1;
+      tile_s2[t] = a2;
+      for (std::size_t bin = 0; bin < stride; ++bin) {
+        std::uint64_t c = 0;
+        for (int k = 0; k < kSubHists; ++k) {
+          c += st.sub[k * stride + bin];
+          st.sub[k * stride + bin] = 0;
+        }
+        st.counts[bin] += c;
+      }
+      const std::uint64_t pairs =
+          diag ? static_cast<std::uint64_t>(mi) * (mi - 1) / 2 : static_cast<std::uint64_t>(mi) * mj;
+      std::lock_guard<std::mutex> lock(progress_mu);
+      done += pairs;
+      if (options.progress) options.progress(done, out.n_pairs);
+    }
+    std::lock_guard<std::mutex> lock(progress_mu);
+    flops += tile_flops;
+  });
+
+  out.counts.assign(options.bins, 0);
+  bool any = false;
+  for (const auto& st : states) {
+    for (std::size_t bin = 0; bin < stride; ++bin) out.counts[bin] += st.counts[bin];
+    if (!st.any) continue;
+    if (!any || st.max.cos > out.max.cos || (st.max.cos == out.max.cos && lower_pair(st.max, out.max)))
+      out.max = st.max;
+    if (!any || st.min.cos < out.min.cos || (st.min.cos == out.min.cos && lower_pair(st.min, out.min)))
+      out.min = st.min;
+    any = true;
+  }
+  for (std::size_t t = 0; t < tiles.size(); ++t) {
+    out.sum += tile_s1[t];
+    out.sum_sq += tile_s2[t];
+  }
+  out.tile_flops = flops;
+  return out;
+}
+
+}  // namespace embedlab::linalg

@@ -1,0 +1,94 @@
+#include "linalg/normalize.hpp"
+
+#include "core/error.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace embedlab::linalg {
+
+namespace {
+
+bool column_finite(const float* x, arma::uword d) {
+  for (arma::uword r = 0; r < d; ++r)
+    if (!std::isfinite(x[r])) return false;
+  return true;
+}
+
+double column_norm(const float* x, arma::uword d) {
+  double s = 0.0;
+  for (arma::uword r = 0; r < d; ++r) s += static_cast<double>(x[r]) * static_cast<double>(x[r]);
+  return std::sqrt(s);
+}
+
+std::string row_name(const NormalizeOptions& o, arma::uword j) {
+  if (j < o.names.size()) return fmt::format("row {} '{}'", j, o.names[j]);
+  return fmt::format("row {}", j);
+}
+
+}  // namespace
+
+arma::vec row_norms(const arma::fmat& E) {
+  arma::vec norms(E.n_cols);
+  for (arma::uword j = 0; j < E.n_cols; ++j) norms[j] = column_norm(E.colptr(j), E.n_rows);
+  return norms;
+}
+
+std::vector<BadRow> find_bad_rows(const arma::fmat& E) {
+  std::vector<BadRow> bad;
+  for (arma::uword j = 0; j < E.n_cols; ++j) {
+    const float* x = E.colptr(j);
+    if (!column_finite(x, E.n_rows))
+      bad.push_back({j, "non-finite"});
+    else if (column_norm(x, E.n_rows) == 0.0)
+      bad.push_back({j, "zero"});
+  }
+  return bad;
+}
+
+Normalized normalize_rows(const arma::fmat& E, const NormalizeOptions& options) {
+  const arma::uword d = E.n_rows, n = E.n_cols;
+  Normalized out;
+  out.norms.set_size(n);
+  std::vector<arma::uword> kept;
+  kept.reserve(n);
+  for (arma::uword j = 0; j < n; ++j) {
+    const float* x = E.colptr(j);
+    if (!column_finite(x, d)) {
+      out.norms[j] = arma::datum::nan;
+      out.excluded.push_back({j, "non-finite"});
+      continue;
+    }
+    out.norms[j] = column_norm(x, d);
+    if (out.norms[j] == 0.0)
+      out.excluded.push_back({j, "zero"});
+    else
+      kept.push_back(j);
+  }
+
+  if (!out.excluded.empty() && options.policy == BadRowPolicy::fail) {
+    std::size_t zero = 0;
+    for (const auto& b : out.excluded) zero += b.reason == "zero";
+    constexpr std::size_t kShown = 5;
+    std::string list;
+    for (std::size_t i = 0; i < out.excluded.size() && i < kShown; ++i)
+      list += fmt::format("{}{} {}", i ? ", " : "", row_name(options, out.excluded[i].index), out.excluded[i].reason);
+    if (out.excluded.size() > kShown) list += ", ...";
+    data_error(options.source, "rows",
+               fmt::format("{} bad rows ({} zero, {} non-finite) of {}: {} (policy fail; use exclude to drop them)",
+                           out.excluded.size(), zero, out.excluded.size() - zero, n, list));
+  }
+
+  out.kept = arma::uvec(kept);
+  out.unit.set_size(d, kept.size());
+  for (arma::uword i = 0; i < kept.size(); ++i) {
+    const float* x = E.colptr(kept[i]);
+    float* u = out.unit.colptr(i);
+    const double inv = 1.0 / out.norms[kept[i]];
+    for (arma::uword r = 0; r < d; ++r) u[r] = static_cast<float>(static_cast<double>(x[r]) * inv);
+  }
+  return out;
+}
+
+}  // namespace embedlab::linalg

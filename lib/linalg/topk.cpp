@@ -1,0 +1,258 @@
+#include "linalg/topk.hpp"
+
+#include "core/error.hpp"
+#include "linalg/parallel.hpp"
+
+#include <cblas.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <numeric>
+
+namespace embedlab::linalg {
+
+namespace {
+
+constexpr std::size_t kChunk = 16;
+
+// Bounded heaps, one per query row: (rows, k) entries, the root is the worst kept candidate.
+class Heaps {
+ public:
+  Heaps(arma::uword rows, arma::uword k)
+      : k_(k),
+        cos_(static_cast<std::size_t>(rows) * k),
+        id_(static_cast<std::size_t>(rows) * k),
+        size_(rows, 0),
+        thr_(rows, k ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity()) {}
+
+  // Threshold per row: any candidate below it cannot enter (equal may, by id).
+  const float* thresholds() const { return thr_.data(); }
+  float threshold(arma::uword r) const { return thr_[r]; }
+
+  void offer(arma::uword r, float c, arma::uword id) {
+    float* hc = cos_.data() + static_cast<std::size_t>(r) * k_;
+    arma::uword* hi = id_.data() + static_cast<std::size_t>(r) * k_;
+    arma::uword& sz = size_[r];
+    if (sz < k_) {
+      // sift up
+      std::size_t pos = sz++;
+      while (pos > 0) {
+        const std::size_t parent = (pos - 1) / 2;
+        if (!worse(c, id, hc[parent], hi[parent])) break;
+        hc[pos] = hc[parent];
+        hi[pos] = hi[parent];
+        pos = parent;
+      }
+      hc[pos] = c;
+      hi[pos] = id;
+    } else {
+      if (!worse(hc[0], hi[0], c, id)) return;  // not better than the worst kept
+      std::size_t pos = 0;
+      while (true) {
+        std::size_t child = 2 * pos + 1;
+        if (child >= k_) break;
+        if (child + 1 < k_ && worse(hc[child + 1], hi[child + 1], hc[child], hi[child])) ++child;
+        if (!worse(hc[child], hi[child], c, id)) break;
+        hc[pos] = hc[child];
+        hi[pos] = hi[child];
+        pos = child;
+      }
+      hc[pos] = c;
+      hi[pos] = id;
+    }
+    if (sz == k_) thr_[r] = hc[0];
+  }
+
+  // Row r's entries sorted best first into ids(out_row, :) and cos(out_row, :).
+  void emit(arma::uword r, arma::uword out_row, TopK& out) const {
+    const std::size_t base = static_cast<std::size_t>(r) * k_;
+    std::vector<std::size_t> order(size_[r]);
+    std::iota(order.begin(), order.end(), base);
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return worse(cos_[b], id_[b], cos_[a], id_[a]); });
+    for (std::size_t e = 0; e < order.size(); ++e) {
+      out.ids(out_row, e) = id_[order[e]];
+      out.cos(out_row, e) = cos_[order[e]];
+    }
+  }
+
+  static bool worse(float ca, arma::uword ia, float cb, arma::uword ib) { return ca < cb || (ca == cb && ia > ib); }
+
+ private:
+  arma::uword k_;
+  std::vector<float> cos_;
+  std::vector<arma::uword> id_;
+  std::vector<arma::uword> size_;
+  std::vector<float> thr_;
+};
+
+// 1 when some c[i] >= t[i] in the chunk (the rare case that needs a heap update).
+__attribute__((target_clones("avx2", "default"))) bool chunk_hits_vec(const float* c, const float* t, std::size_t m) {
+  int hit = 0;
+  for (std::size_t i = 0; i < m; ++i) hit |= c[i] >= t[i];
+  return hit != 0;
+}
+__attribute__((target_clones("avx2", "default"))) bool chunk_hits_scalar(const float* c, float t, std::size_t m) {
+  int hit = 0;
+  for (std::size_t i = 0; i < m; ++i) hit |= c[i] >= t;
+  return hit != 0;
+}
+
+float clamp1(float v) { return v < -1.0f ? -1.0f : (v > 1.0f ? 1.0f : v); }
+
+// Column segment c[0, m) with rows r0.. (heap rows r0 + i, candidate id `id`); `skip` is a row
+// whose candidate must be ignored (self), or none.
+void feed_rows(Heaps& h, const float* c, std::size_t m, arma::uword r0, arma::uword id,
+               const arma::uword* self_of_row) {
+  const float* thr = h.thresholds() + r0;
+  for (std::size_t s = 0; s < m; s += kChunk) {
+    const std::size_t len = std::min(kChunk, m - s);
+    if (!chunk_hits_vec(c + s, thr + s, len)) continue;
+    for (std::size_t i = s; i < s + len; ++i) {
+      const float v = clamp1(c[i]);
+      if (v >= thr[i] && !(self_of_row && self_of_row[r0 + i] == id)) h.offer(r0 + i, v, id);
+    }
+  }
+}
+
+// Column segment c[0, m) as candidates ids i0 + i for the single heap row `r`.
+void feed_one(Heaps& h, const float* c, std::size_t m, arma::uword r, arma::uword i0) {
+  for (std::size_t s = 0; s < m; s += kChunk) {
+    const std::size_t len = std::min(kChunk, m - s);
+    if (!chunk_hits_scalar(c + s, h.threshold(r), len)) continue;
+    for (std::size_t i = s; i < s + len; ++i) {
+      const float v = clamp1(c[i]);
+      if (v >= h.threshold(r)) h.offer(r, v, i0 + i);
+    }
+  }
+}
+
+void check_args(const arma::fmat& U, const TopKOptions& o, const char* what) {
+  if (o.k < 1) fail(Exit::usage, what, "k", "must be at least 1 (got 0)");
+  if (o.tile < 16) fail(Exit::usage, what, "tile", fmt::format("too small (got {}, expected >= 16)", o.tile));
+  if (!U.is_finite()) data_error(what, "matrix", "non-finite entries (normalise with linalg::normalize_rows first)");
+}
+
+}  // namespace
+
+TopK topk_all(const arma::fmat& U, const TopKOptions& options) {
+  check_args(U, options, "topk_all");
+  const arma::uword d = U.n_rows, n = U.n_cols;
+  const arma::uword k = std::min<arma::uword>(options.k, n ? n - 1 : 0);
+  TopK out;
+  out.ids.set_size(n, k);
+  out.cos.set_size(n, k);
+  if (k == 0) return out;
+
+  const arma::uword b = std::min(options.tile, n);
+  const arma::uword nb = (n + b - 1) / b;
+  struct Tile {
+    arma::uword I, J;
+  };
+  std::vector<Tile> tiles;
+  for (arma::uword I = 0; I < nb; ++I)
+    for (arma::uword J = I; J < nb; ++J) tiles.push_back({I, J});
+
+  Heaps heaps(n, k);
+  std::unique_ptr<std::mutex[]> block_mu(new std::mutex[nb]);
+  std::mutex progress_mu;
+  const std::uint64_t total = static_cast<std::uint64_t>(n) * (n - 1) / 2;
+  std::uint64_t done = 0;
+  std::atomic<std::size_t> next{0};
+  const int workers = std::min<int>(detail::worker_count(options.workers), static_cast<int>(tiles.size()));
+
+  detail::BlasSingleThread single;
+  detail::run_workers(workers, [&](int) {
+    std::vector<float> C(static_cast<std::size_t>(b) * b);  // (b, b) column-major tile
+    for (std::size_t t = next++; t < tiles.size(); t = next++) {
+      const arma::uword I = tiles[t].I, J = tiles[t].J;
+      const arma::uword i0 = I * b, j0 = J * b;
+      const arma::uword mi = std::min(b, n - i0), mj = std::min(b, n - j0);
+      const bool diag = I == J;
+      if (diag) {
+        cblas_ssyrk(CblasColMajor, CblasUpper, CblasTrans, static_cast<int>(mi), static_cast<int>(d), 1.0f,
+                    U.colptr(i0), static_cast<int>(d), 0.0f, C.data(), static_cast<int>(b));
+      } else {
+        cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(mi), static_cast<int>(mj),
+                    static_cast<int>(d), 1.0f, U.colptr(i0), static_cast<int>(d), U.colptr(j0), static_cast<int>(d),
+                    0.0f, C.data(), static_cast<int>(b));
+      }
+      {
+        // Row side: C(i, j) is a candidate j0 + j for row i0 + i.
+        std::lock_guard<std::mutex> lock(block_mu[I]);
+        for (arma::uword j = diag ? 1 : 0; j < mj; ++j)
+          feed_rows(heaps, C.data() + static_cast<std::size_t>(j) * b, diag ? j : mi, i0, j0 + j, nullptr);
+      }
+      {
+        // Column side: C(i, j) is a candidate i0 + i for row j0 + j.
+        std::lock_guard<std::mutex> lock(block_mu[J]);
+        for (arma::uword j = diag ? 1 : 0; j < mj; ++j)
+          feed_one(heaps, C.data() + static_cast<std::size_t>(j) * b, diag ? j : mi, j0 + j, i0);
+      }
+      std::lock_guard<std::mutex> lock(progress_mu);
+      done += diag ? static_cast<std::uint64_t>(mi) * (mi - 1) / 2 : static_cast<std::uint64_t>(mi) * mj;
+      if (options.progress) options.progress(done, total);
+    }
+  });
+  for (arma::uword r = 0; r < n; ++r) heaps.emit(r, r, out);
+  return out;
+}
+
+TopK topk_queries(const arma::fmat& U, const arma::uvec& queries, const TopKOptions& options) {
+  check_args(U, options, "topk_queries");
+  const arma::uword d = U.n_rows, n = U.n_cols, q = queries.n_elem;
+  for (arma::uword r = 0; r < q; ++r)
+    if (queries[r] >= n)
+      fail(Exit::usage, "topk_queries", fmt::format("query {}", r),
+           fmt::format("token id out of range (got {}, expected < {})", queries[r], n));
+  const arma::uword candidates = options.exclude_self ? (n ? n - 1 : 0) : n;
+  const arma::uword k = std::min(options.k, candidates);
+  TopK out;
+  out.ids.set_size(q, k);
+  out.cos.set_size(q, k);
+  if (k == 0 || q == 0) return out;
+
+  const arma::fmat Q = U.cols(queries);  // (d, q)
+  const arma::uword b = std::min(options.tile, std::max(n, q));
+  const arma::uword qb = (q + b - 1) / b, nb = (n + b - 1) / b;
+  const std::size_t tiles = static_cast<std::size_t>(qb) * nb;
+
+  Heaps heaps(q, k);
+  std::unique_ptr<std::mutex[]> block_mu(new std::mutex[qb]);
+  std::mutex progress_mu;
+  const std::uint64_t total = static_cast<std::uint64_t>(q) * n;
+  std::uint64_t done = 0;
+  std::atomic<std::size_t> next{0};
+  const int workers = std::min<int>(detail::worker_count(options.workers), static_cast<int>(tiles));
+  const arma::uword* self = options.exclude_self ? queries.memptr() : nullptr;
+
+  detail::BlasSingleThread single;
+  detail::run_workers(workers, [&](int) {
+    std::vector<float> C(static_cast<std::size_t>(b) * b);  // (b, b) column-major tile
+    for (std::size_t t = next++; t < tiles; t = next++) {
+      const arma::uword I = t / nb, J = t % nb;
+      const arma::uword i0 = I * b, j0 = J * b;
+      const arma::uword mi = std::min(b, q - i0), mj = std::min(b, n - j0);
+      // C (mi, mj) = Q(:, I)ᵀ U(:, J)
+      cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(mi), static_cast<int>(mj),
+                  static_cast<int>(d), 1.0f, Q.colptr(i0), static_cast<int>(d), U.colptr(j0), static_cast<int>(d), 0.0f,
+                  C.data(), static_cast<int>(b));
+      {
+        std::lock_guard<std::mutex> lock(block_mu[I]);
+        for (arma::uword j = 0; j < mj; ++j)
+          feed_rows(heaps, C.data() + static_cast<std::size_t>(j) * b, mi, i0, j0 + j, self);
+      }
+      std::lock_guard<std::mutex> lock(progress_mu);
+      done += static_cast<std::uint64_t>(mi) * mj;
+      if (options.progress) options.progress(done, total);
+    }
+  });
+  for (arma::uword r = 0; r < q; ++r) heaps.emit(r, r, out);
+  return out;
+}
+
+}  // namespace embedlab::linalg

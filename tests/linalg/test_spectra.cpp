@@ -1,0 +1,99 @@
+#include <boost/test/unit_test.hpp>
+
+#include "core/error.hpp"
+#include "linalg/anisotropy.hpp"
+#include "linalg/cosine.hpp"
+#include "linalg/spectra.hpp"
+#include "naive.hpp"
+#include "testing.hpp"
+
+namespace tt = boost::test_tools;
+using embedlab::test::Tol;
+using namespace embedlab::linalg;
+
+BOOST_AUTO_TEST_SUITE(linalg_spectra)
+
+BOOST_AUTO_TEST_CASE(eigen_hand_computed) {
+  const arma::mat S = {{2, 1}, {1, 2}};
+  const EigenDecomposition e = eigen_symmetric(S);
+  BOOST_TEST(e.values[0] == 3.0, tt::tolerance(Tol<double>::eps));
+  BOOST_TEST(e.values[1] == 1.0, tt::tolerance(Tol<double>::eps));
+  BOOST_TEST(e.shares[0] == 0.75, tt::tolerance(Tol<double>::eps));
+  BOOST_TEST(e.shares[1] == 0.25, tt::tolerance(Tol<double>::eps));
+  BOOST_TEST(arma::norm(S * e.vectors - e.vectors * arma::diagmat(e.values), "inf") < Tol<double>::eps);
+  BOOST_CHECK_THROW(eigen_symmetric(arma::mat{{1, 2}, {0, 1}}), embedlab::Error);
+  BOOST_CHECK_THROW(eigen_symmetric(arma::mat(2, 3, arma::fill::zeros)), embedlab::Error);
+}
+
+BOOST_AUTO_TEST_CASE(eigen_of_local_cosine_matrix) {
+  const arma::fmat E = embedlab::test::random_unit(30, 12, embedlab::test::kSeed);
+  const arma::mat S = local_cosine(E, arma::regspace<arma::uvec>(0, 11));
+  const EigenDecomposition e = eigen_symmetric(S);
+  BOOST_TEST(arma::accu(e.shares) == 1.0, tt::tolerance(Tol<double>::sum));
+  BOOST_TEST(arma::accu(e.values) == 12.0, tt::tolerance(Tol<double>::sum));
+  for (arma::uword i = 1; i < 12; ++i) BOOST_TEST(e.values[i] <= e.values[i - 1]);
+  for (arma::uword i = 0; i < 12; ++i)
+    BOOST_TEST(arma::norm(S * e.vectors.col(i) - e.values[i] * e.vectors.col(i)) < Tol<double>::loose);
+}
+
+BOOST_AUTO_TEST_CASE(pca_matches_svd) {
+  arma::fmat E = embedlab::test::random_unit(10, 500, embedlab::test::kSeed + 1);
+  E.row(3) *= 5.0f;  // a dominant direction
+  E.each_col() += arma::fvec(10, arma::fill::value(0.3f));
+  const arma::mat X = arma::conv_to<arma::mat>::from(E);
+  for (bool centered : {true, false}) {
+    arma::mat Y = X;
+    if (centered) Y.each_col() -= arma::mean(X, 1);
+    arma::vec s;
+    arma::mat Uu, Vv;
+    arma::svd_econ(Uu, s, Vv, Y);
+    const Pca p = pca(E, centered);
+    BOOST_TEST(arma::approx_equal(p.singular_values, s, "reldiff", Tol<double>::loose));
+    BOOST_TEST(arma::accu(p.shares) == 1.0, tt::tolerance(Tol<double>::sum));
+    for (arma::uword c = 0; c < 3; ++c)
+      BOOST_TEST(std::abs(arma::dot(p.components.col(c), Uu.col(c))) == 1.0, tt::tolerance(Tol<double>::loose));
+    BOOST_TEST(p.variance[0] == s[0] * s[0] / (centered ? 499.0 : 500.0), tt::tolerance(Tol<double>::loose));
+  }
+  BOOST_CHECK_THROW(pca(E.cols(0, 0)), embedlab::Error);
+}
+
+BOOST_AUTO_TEST_CASE(all_but_the_top_removes_mean_and_top_directions) {
+  arma::fmat E = embedlab::test::random_unit(12, 800, embedlab::test::kSeed + 2);
+  E.row(0) *= 6.0f;
+  E.row(5) *= 3.0f;
+  E.each_col() += arma::fvec(12, arma::fill::value(1.0f));
+  const Pca p = pca(E, true);
+  const arma::fmat A = all_but_the_top(E, 2);
+  BOOST_TEST(A.n_rows == 12u);
+  BOOST_TEST(A.n_cols == 800u);
+  const arma::mat Ad = arma::conv_to<arma::mat>::from(A);
+  BOOST_TEST(arma::abs(arma::mean(Ad, 1)).max() < Tol<float>::loose);
+  // no variance left along the removed directions
+  const arma::mat proj = p.components.head_cols(2).t() * Ad;  // (2, n)
+  BOOST_TEST(arma::abs(proj).max() < Tol<float>::loose);
+  // D = 0 only centres
+  const arma::fmat C0 = all_but_the_top(E, 0);
+  arma::fmat centred = E;
+  centred.each_col() -= arma::conv_to<arma::fvec>::from(p.mean);
+  BOOST_TEST(arma::approx_equal(C0, centred, "absdiff", static_cast<float>(Tol<float>::eps)));
+  BOOST_CHECK_THROW(all_but_the_top(E, 13), embedlab::Error);
+}
+
+BOOST_AUTO_TEST_CASE(anisotropy_extremes) {
+  // all tokens the same direction: mean cosine 1, |m̂| = 1, one singular value holds everything
+  arma::fmat same(8, 50, arma::fill::zeros);
+  same.row(2).ones();
+  const Anisotropy a = anisotropy(same);
+  BOOST_TEST(a.mean_cosine == 1.0, tt::tolerance(Tol<double>::eps));
+  BOOST_TEST(a.mean_unit_norm == 1.0, tt::tolerance(Tol<double>::eps));
+  BOOST_TEST(a.top_sv_share == 1.0, tt::tolerance(Tol<double>::eps));
+  // ±e_i pairs: mean of unit vectors is 0, shares are 1/d
+  arma::fmat sym(4, 8, arma::fill::zeros);
+  for (arma::uword i = 0; i < 4; ++i) sym(i, i) = 1.0f, sym(i, i + 4) = -1.0f;
+  const Anisotropy b = anisotropy(sym);
+  BOOST_TEST(b.mean_unit_norm == 0.0, tt::tolerance(Tol<double>::eps));
+  BOOST_TEST(b.top_sv_share == 0.25, tt::tolerance(Tol<double>::eps));
+  BOOST_TEST(b.mean_cosine == -4.0 / 28.0, tt::tolerance(Tol<double>::eps));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
