@@ -1,0 +1,231 @@
+#include "io/binary_util.hpp"
+
+#include "core/error.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace embedlab::io {
+
+BinaryFile::BinaryFile(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) fail(Exit::no_input, path, "", fmt::format("cannot open for reading ({})", std::strerror(errno)));
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    fail(Exit::no_input, path, "", "not a regular file");
+  }
+  size_ = static_cast<std::uint64_t>(st.st_size);
+}
+
+BinaryFile::~BinaryFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void BinaryFile::read_at(std::uint64_t offset, void* dst, std::uint64_t n, const std::string& where) const {
+  auto* out = static_cast<unsigned char*>(dst);
+  while (n > 0) {
+    // pread moves at most ~2 GiB at once on Linux; loop until done.
+    const std::size_t chunk = static_cast<std::size_t>(std::min<std::uint64_t>(n, 1u << 30));
+    const ssize_t got = ::pread(fd_, out, chunk, static_cast<off_t>(offset));
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      fail(Exit::no_input, path_, where, fmt::format("read error at byte {} ({})", offset, std::strerror(errno)));
+    }
+    if (got == 0) data_error(path_, where, fmt::format("file ends at byte {} (truncated?)", offset));
+    out += got;
+    offset += static_cast<std::uint64_t>(got);
+    n -= static_cast<std::uint64_t>(got);
+  }
+}
+
+std::string BinaryFile::read_string_at(std::uint64_t offset, std::uint64_t n, const std::string& where) const {
+  std::string s(static_cast<std::size_t>(n), '\0');
+  read_at(offset, s.data(), n, where);
+  return s;
+}
+
+std::size_t float_kind_size(FloatKind kind) {
+  switch (kind) {
+    case FloatKind::f16:
+    case FloatKind::bf16:
+      return 2;
+    case FloatKind::f32:
+      return 4;
+    case FloatKind::f64:
+      return 8;
+  }
+  return 0;
+}
+
+float half_to_float(std::uint16_t h) {
+  const std::uint32_t sign = std::uint32_t(h & 0x8000u) << 16;
+  const std::uint32_t exp = (h >> 10) & 0x1fu;
+  std::uint32_t mant = h & 0x3ffu;
+  std::uint32_t bits = 0;
+  if (exp == 0x1f) {
+    bits = sign | 0x7f800000u | (mant << 13);  // inf / nan (payload kept)
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112u) << 23) | (mant << 13);
+  } else if (mant == 0) {
+    bits = sign;
+  } else {
+    // Subnormal half: normalise; every one is a normal float32.
+    int e = -1;
+    do {
+      ++e;
+      mant <<= 1;
+    } while ((mant & 0x400u) == 0);
+    bits = sign | (std::uint32_t(112 - e) << 23) | ((mant & 0x3ffu) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+float bf16_to_float(std::uint16_t b) {
+  const std::uint32_t bits = std::uint32_t(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+void decode_floats(const unsigned char* src, std::uint64_t n, FloatKind kind, bool big_endian, float* dst) {
+  const std::size_t w = float_kind_size(kind);
+  unsigned char e[8];
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const unsigned char* p = src + i * w;
+    if (big_endian) {
+      for (std::size_t k = 0; k < w; ++k) e[k] = p[w - 1 - k];
+    } else {
+      std::memcpy(e, p, w);
+    }
+    switch (kind) {
+      case FloatKind::f16:
+        dst[i] = half_to_float(load_le16(e));
+        break;
+      case FloatKind::bf16:
+        dst[i] = bf16_to_float(load_le16(e));
+        break;
+      case FloatKind::f32: {
+        const std::uint32_t bits = load_le32(e);
+        std::memcpy(&dst[i], &bits, 4);
+        break;
+      }
+      case FloatKind::f64: {
+        const std::uint64_t bits = load_le64(e);
+        double d;
+        std::memcpy(&d, &bits, 8);
+        dst[i] = static_cast<float>(d);
+        break;
+      }
+    }
+  }
+}
+
+void read_floats(const BinaryFile& f, std::uint64_t offset, std::uint64_t n, FloatKind kind, bool big_endian,
+                 float* dst, Sha256& hash, Sha256* hash2, const std::string& where) {
+  constexpr std::uint64_t kChunk = 4u << 20;  // bytes per read: a multiple of every element size
+  const std::uint64_t width = float_kind_size(kind);
+  const std::uint64_t total = n * width;  // callers bound n by the file size first
+  const bool native = std::endian::native == (big_endian ? std::endian::big : std::endian::little);
+  if (kind == FloatKind::f32 && native) {
+    // Straight into the destination, each chunk hashed while it is still in cache.
+    auto* bytes = reinterpret_cast<unsigned char*>(dst);
+    for (std::uint64_t off = 0; off < total; off += kChunk) {
+      const std::uint64_t len = std::min(kChunk, total - off);
+      f.read_at(offset + off, bytes + off, len, where);
+      hash.update(bytes + off, len);
+      if (hash2) hash2->update(bytes + off, len);
+    }
+    return;
+  }
+  std::vector<unsigned char> buf(static_cast<std::size_t>(std::min(kChunk, total)));
+  for (std::uint64_t off = 0; off < total; off += kChunk) {
+    const std::uint64_t len = std::min(kChunk, total - off);
+    f.read_at(offset + off, buf.data(), len, where);
+    hash.update(buf.data(), len);
+    if (hash2) hash2->update(buf.data(), len);
+    decode_floats(buf.data(), len / width, kind, big_endian, dst + off / width);
+  }
+}
+
+std::string format_shape(const std::vector<std::uint64_t>& shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
+
+std::string list_names(const std::vector<std::string>& names, std::size_t max) {
+  if (names.empty()) return "(none)";
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < max; ++i) out += (i ? ", " : "") + names[i];
+  if (names.size() > max) out += fmt::format(", ... ({} more)", names.size() - max);
+  return out;
+}
+
+std::size_t invalid_utf8_offset(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len = 0;
+    std::uint32_t cp = 0, min = 0;
+    if ((c & 0xe0) == 0xc0) {
+      len = 2, cp = c & 0x1f, min = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3, cp = c & 0x0f, min = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4, cp = c & 0x07, min = 0x10000;
+    } else {
+      return i;
+    }
+    if (i + len > n) return i;
+    for (std::size_t k = 1; k < len; ++k) {
+      if ((p[i + k] & 0xc0) != 0x80) return i;
+      cp = (cp << 6) | (p[i + k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+nlohmann::json parse_json_strict(std::string_view text, const std::string& file, const std::string& where) {
+  if (const auto bad = invalid_utf8_offset(text); bad != std::string_view::npos)
+    data_error(file, where, fmt::format("not valid UTF-8 (byte {} of the JSON text)", bad));
+  // One set of keys per open object; nlohmann's DOM parser would silently keep the last duplicate.
+  std::vector<std::set<std::string>> open;
+  auto cb = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    if (ev == E::object_start) {
+      open.emplace_back();
+    } else if (ev == E::object_end) {
+      open.pop_back();
+    } else if (ev == E::key) {
+      const auto& k = parsed.get_ref<const std::string&>();
+      if (!open.back().insert(k).second) data_error(file, where, fmt::format("duplicate key '{}' in JSON", k));
+    }
+    return true;
+  };
+  try {
+    return nlohmann::json::parse(text.begin(), text.end(), cb);
+  } catch (const nlohmann::json::exception& e) {
+    data_error(file, where, fmt::format("not valid JSON ({})", e.what()));
+  }
+}
+
+}  // namespace embedlab::io

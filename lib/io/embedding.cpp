@@ -1,0 +1,86 @@
+#include "io/embedding.hpp"
+
+#include "core/error.hpp"
+#include "io/gpt2_checkpoint.hpp"
+#include "io/readers.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace embedlab::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::string detect_format(const std::string& path) {
+  if (fs::is_directory(path)) {
+    if (fs::exists(fs::path(path) / "config.json")) return "gpt2";
+    fail(Exit::usage, path, "", "a directory is read only as a GPT-2 checkpoint (config.json + model.safetensors)");
+  }
+  const std::string p = lower(path);
+  if (ends_with(p, ".safetensors")) return "safetensors";
+  if (ends_with(p, ".npy")) return "npy";
+  if (ends_with(p, ".h5") || ends_with(p, ".hdf5")) return "hdf5";
+  if (ends_with(p, ".bin")) return "word2vec-bin";
+  for (const char* ext : {".txt", ".vec", ".txt.gz", ".vec.gz"})
+    if (ends_with(p, ext)) return "glove";
+  fail(Exit::usage, path, "",
+       "cannot tell the format from the name (.safetensors, .npy, .h5/.hdf5, .bin, .txt/.vec[.gz] or a GPT-2 "
+       "directory); "
+       "give the format explicitly");
+}
+
+}  // namespace
+
+std::string Embeddings::token_name(std::uint64_t j) const {
+  return j < tokens.size() ? tokens[j] : fmt::format("#{}", j);
+}
+
+Embeddings load_embeddings(const LoadOptions& options) {
+  const std::string& path = options.path;
+  if (path.empty()) fail(Exit::usage, "(no path)", "", "no embedding file given");
+  if (options.limit && *options.limit == 0) fail(Exit::usage, path, "limit", "must be at least 1");
+  if (!fs::exists(path)) fail(Exit::no_input, path, "", "no such file or directory");
+  const std::string format = options.format == "auto" ? detect_format(path) : options.format;
+  Embeddings emb;
+  if (format == "gpt2") {
+    const std::string which = options.tensor.empty() ? "wte" : options.tensor;
+    // Keep only the matrix asked for; lm_head may be wte (tied), so that case keeps everything.
+    std::vector<std::string> only;
+    if (which == "wte" || which == "wpe") only.push_back(which + ".weight");
+    const Gpt2Checkpoint ck = load_gpt2(path, only);
+    emb = gpt2_embeddings(ck, which);
+  } else if (format == "safetensors") {
+    emb = read_safetensors(path, options.tensor);
+  } else if (format == "npy") {
+    emb = read_npy(path);
+  } else if (format == "hdf5") {
+    emb = read_hdf5(path, options.tensor);
+  } else if (format == "glove" || format == "word2vec") {
+    return read_word_text(path, options.limit);
+  } else if (format == "word2vec-bin") {
+    return read_word2vec_bin(path, options.limit);
+  } else {
+    fail(Exit::usage, path, "format",
+         fmt::format("'{}' is not one of auto, gpt2, safetensors, npy, hdf5, glove, word2vec, word2vec-bin", format));
+  }
+  // Matrix formats are read whole; a limit keeps the first rows (source still describes the file).
+  if (options.limit && *options.limit < emb.rows()) {
+    emb.vectors = arma::fmat(emb.vectors.cols(0, *options.limit - 1));
+    if (!emb.tokens.empty()) emb.tokens.resize(*options.limit);
+  }
+  return emb;
+}
+
+}  // namespace embedlab::io
