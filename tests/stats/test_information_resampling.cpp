@@ -1,0 +1,120 @@
+#include <boost/test/unit_test.hpp>
+#include "testing.hpp"
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "stats/information.hpp"
+#include "stats/resampling.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+
+namespace tt = boost::test_tools;
+using embedlab::Rng;
+using embedlab::test::Tol;
+namespace st = embedlab::stats;
+
+namespace {
+
+nlohmann::json reference() {
+  std::ifstream in(EMBEDLAB_SOURCE_DIR "/tests/data/stats_reference.json");
+  BOOST_REQUIRE_MESSAGE(in, "tests/data/stats_reference.json missing (scripts/gen_stats_reference.py)");
+  return nlohmann::json::parse(in);
+}
+
+arma::vec vec(const nlohmann::json& j) { return arma::vec(j.get<std::vector<double>>()); }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(stats_information)
+
+BOOST_AUTO_TEST_CASE(entropy_and_kl_match_scipy) {
+  const auto ref = reference()["information"];
+  for (const auto& c : ref["cases"]) {
+    BOOST_TEST(st::entropy(vec(c["p"])) == c["entropy_p"].get<double>(), tt::tolerance(Tol<double>::sum));
+    BOOST_TEST(st::kl_divergence(vec(c["p"]), vec(c["q"])) == c["kl_pq"].get<double>(),
+               tt::tolerance(Tol<double>::sum));
+  }
+  const arma::vec sm = st::softmax(vec(ref["logits"]));
+  BOOST_TEST(sm == vec(ref["softmax"]), tt::tolerance(Tol<double>::eps) << tt::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(hand_computed_and_edge_cases) {
+  BOOST_TEST(st::entropy(arma::vec{0.25, 0.25, 0.25, 0.25}) == std::log(4.0), tt::tolerance(Tol<double>::eps));
+  BOOST_TEST(st::entropy(arma::vec{1.0, 0.0}) == 0.0);  // 0 log 0 = 0
+  BOOST_TEST(st::kl_divergence(arma::vec{0.5, 0.5}, arma::vec{0.5, 0.5}) == 0.0);
+  BOOST_TEST(st::kl_divergence(arma::vec{0.0, 1.0}, arma::vec{0.5, 0.5}) == std::log(2.0),
+             tt::tolerance(Tol<double>::eps));
+  BOOST_TEST(std::isinf(st::kl_divergence(arma::vec{0.5, 0.5}, arma::vec{1.0, 0.0})));
+  BOOST_CHECK_THROW(st::entropy(arma::vec{0.5, -0.1}), embedlab::Error);
+  BOOST_CHECK_THROW(st::entropy(arma::vec{0.0, 0.0}), embedlab::Error);
+  BOOST_CHECK_THROW(st::kl_divergence(arma::vec{1.0}, arma::vec{0.5, 0.5}), embedlab::Error);
+
+  // Huge logits do not overflow; -inf logits get probability 0.
+  const double inf = std::numeric_limits<double>::infinity();
+  const arma::vec p = st::softmax(arma::vec{1000.0, 1000.0, -inf});
+  BOOST_TEST(p == (arma::vec{0.5, 0.5, 0.0}), tt::tolerance(Tol<double>::eps) << tt::per_element());
+  BOOST_TEST(st::logsumexp(arma::vec{1000.0, 1000.0}) == 1000.0 + std::log(2.0), tt::tolerance(Tol<double>::eps));
+  const arma::vec pf = st::softmax(arma::fvec{1.0f, 2.0f, 3.0f});
+  BOOST_TEST(arma::accu(pf) == 1.0, tt::tolerance(Tol<double>::eps));
+  BOOST_CHECK_THROW(st::softmax(arma::vec{-inf, -inf}), embedlab::Error);
+  BOOST_CHECK_THROW(st::softmax(arma::vec{1.0, std::nan("")}), embedlab::Error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(stats_resampling)
+
+BOOST_AUTO_TEST_CASE(permutation_and_bootstrap_are_valid_and_seeded) {
+  Rng a(embedlab::test::kSeed), b(embedlab::test::kSeed);
+  const auto p = st::permutation(100, a);
+  BOOST_TEST(p == st::permutation(100, b), tt::per_element());
+  auto sorted = p;
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < sorted.size(); ++i) BOOST_TEST(sorted[i] == i);
+  const auto s = st::bootstrap_sample(100, a);
+  BOOST_TEST(s == st::bootstrap_sample(100, b), tt::per_element());
+  BOOST_TEST(std::all_of(s.begin(), s.end(), [](std::size_t i) { return i < 100; }));
+  // With replacement: 100 draws from 100 almost surely repeat (P(no repeat) = 100!/100^100).
+  auto u = s;
+  std::sort(u.begin(), u.end());
+  const auto distinct = std::unique(u.begin(), u.end()) - u.begin();
+  BOOST_TEST(distinct < 100);
+}
+
+BOOST_AUTO_TEST_CASE(p_value_counts_observed) {
+  BOOST_TEST(st::permutation_p_value(0.5, {0.1, 0.5, 0.9, 0.2}) == 3.0 / 5.0);
+  BOOST_TEST(st::permutation_p_value(2.0, {0.1, 0.5}) == 1.0 / 3.0);
+  BOOST_TEST(st::permutation_p_value(2.0, {}) == 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(bootstrap_mean_ci_covers_mean) {
+  // Bootstrap percentile interval of a mean: close to mean -/+ 1.96 sd / sqrt(n).
+  Rng rng(embedlab::test::kSeed);
+  arma::vec x(400);
+  for (auto& v : x) v = 2.0 + rng.normal();
+  auto mean_of = [&](std::span<const std::size_t> idx) {
+    double s = 0;
+    for (const auto i : idx) s += x[i];
+    return s / static_cast<double>(idx.size());
+  };
+  Rng r1(7), r2(7);
+  const auto dist = st::bootstrap_distribution(x.n_elem, 2000, r1, mean_of);
+  BOOST_TEST(dist == st::bootstrap_distribution(x.n_elem, 2000, r2, mean_of), tt::per_element());
+  const auto ci = st::percentile_interval(dist, 0.95);
+  const double half = 1.96 * arma::stddev(x) / std::sqrt(400.0);
+  BOOST_TEST(ci.hi - ci.lo == 2.0 * half, tt::tolerance(0.15));
+  BOOST_TEST(0.5 * (ci.lo + ci.hi) == arma::mean(x), tt::tolerance(0.02));
+  BOOST_TEST(ci.level == 0.95);
+  // A permutation distribution of the mean is constant (the mean ignores order).
+  const auto perm = st::permutation_distribution(x.n_elem, 5, rng, mean_of);
+  for (const double v : perm) BOOST_TEST(v == arma::mean(x), tt::tolerance(Tol<double>::sum));
+  BOOST_CHECK_THROW(st::percentile_interval({std::nan("")}, 0.95), embedlab::Error);
+  BOOST_CHECK_THROW(st::percentile_interval({1.0}, 0.0), embedlab::Error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
