@@ -73,6 +73,7 @@ class TokenIndex {
   // Registers row `row` (tokens[row] must already be stored); returns the earlier row holding
   // the same token, or npos.
   std::uint64_t insert(std::uint64_t row);
+  void reserve(std::uint64_t n) { set_.reserve(n); }
   static constexpr std::uint64_t npos = ~std::uint64_t{0};
 
  private:

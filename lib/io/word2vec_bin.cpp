@@ -68,6 +68,7 @@ Embeddings read_word2vec_bin(const std::string& path, std::optional<std::uint64_
   std::vector<float> values;  // row-major n × d
   std::vector<std::string> tokens;
   std::vector<std::uint64_t> offsets;  // byte offset of each record, for duplicate messages
+  detail::TokenIndex index(tokens);
   if (!in.gzip()) {
     const std::uint64_t avail = in.file_size() - (nl + 1);
     if (need > avail)
@@ -76,10 +77,10 @@ Embeddings read_word2vec_bin(const std::string& path, std::optional<std::uint64_
                              need, avail));
     values.resize(n_read * dim);
     tokens.reserve(n_read);
+    index.reserve(n_read);
     offsets.reserve(n_read);
   }
 
-  detail::TokenIndex index(tokens);
   for (std::uint64_t r = 0; r < n_read; ++r) {
     // gensim strips '\n' before a token (the C tool's separator after each vector).
     while (in.fill(1) && in.window()[0] == '\n') in.consume(1);

@@ -114,11 +114,15 @@ class TextReader {
       if (need > in_.file_size())
         bad(1, fmt::format("header says {} rows of {} values, which need at least {} bytes (got a file of {} bytes)",
                            count_, dim_, need, in_.file_size()));
-      const std::uint64_t n = std::min(count_, want_);
-      values_.reserve(n * dim_);
-      tokens_.reserve(n);
-      lines_.reserve(n);
+      reserve(std::min(count_, want_));
     }
+  }
+
+  void reserve(std::uint64_t n) {
+    values_.reserve(n * dim_);
+    tokens_.reserve(n);
+    lines_.reserve(n);
+    index_.reserve(n);
   }
 
   void row(std::string_view s, bool last) {
@@ -156,6 +160,9 @@ class TextReader {
       if (k == 0) bad(line_no_, fmt::format("token {} has no values", show(token)));
       dim_ = k;
       first_data_line_ = line_no_;
+      // Without a header, guess the row count from the first line's length (+10%) so the buffers
+      // rarely reallocate; the guess is bounded by the file size (each value takes >= 2 bytes).
+      if (!in_.gzip()) reserve(std::min(want_, in_.file_size() / (s.size() + 1) * 11 / 10 + 16));
     } else if (k != dim_) {
       const std::string expected = header_ ? "as the header says" : fmt::format("as on line {}", first_data_line_);
       if (k > dim_) bad(line_no_, fmt::format("token {} has more than {} values ({})", show(token), dim_, expected));
