@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace embedlab::model {
@@ -40,12 +41,45 @@ void layer_norm(const arma::fmat& x, arma::fmat& y, const arma::fmat& g, const a
     layer_norm_col(x.colptr(t), y.colptr(t), g.memptr(), b.memptr(), x.n_rows, eps);
 }
 
-// gelu_new in place: 0.5·x·(1 + tanh(√(2/π)(x + 0.044715·x³))), evaluated in double.
+// tanh for float lanes: Eigen's rational approximation (odd degree-13 / even degree-6 polynomials on
+// [-7.9053, 7.9053], clamped outside), |error| ≤ 4e-7 against tanh (a few float ulps near ±1). Written
+// with vector extensions because libm's tanh is neither vectorised nor cheap: the MLP evaluates it
+// 4C times per token, which in double cost ~15% of a GPT-2-small prefill.
+using f4 = float __attribute__((vector_size(16)));
+
+f4 tanh_f4(f4 x) {
+  const f4 c = f4{} + 7.90531110763549805f;
+  x = x < c ? x : c;
+  x = x > -c ? x : -c;
+  const f4 x2 = x * x;
+  f4 p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+  p = p * x2 + -8.60467152213735e-11f;
+  p = p * x2 + 5.12229709037114e-08f;
+  p = p * x2 + 1.48572235717979e-05f;
+  p = p * x2 + 6.37261928875436e-04f;
+  p = p * x2 + 4.89352455891786e-03f;
+  f4 q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+  q = q * x2 + 2.26843463243900e-03f;
+  q = q * x2 + 4.89352518554385e-03f;
+  return x * p / q;
+}
+
+// gelu_new in place: 0.5·x·(1 + tanh(√(2/π)(x + 0.044715·x³))), in float like the reference.
 void gelu_new(float* x, arma::uword n) {
-  constexpr double k = 0.7978845608028654;  // sqrt(2 / pi)
-  for (arma::uword i = 0; i < n; ++i) {
-    const double v = x[i];
-    x[i] = static_cast<float>(0.5 * v * (1.0 + std::tanh(k * (v + 0.044715 * v * v * v))));
+  constexpr float k = 0.7978845608028654f;  // sqrt(2 / pi)
+  const auto gelu4 = [](f4 v) { return 0.5f * v * (1.0f + tanh_f4(k * (v + 0.044715f * v * v * v))); };
+  arma::uword i = 0;
+  for (; i + 4 <= n; i += 4) {
+    f4 v;
+    std::memcpy(&v, x + i, sizeof v);
+    v = gelu4(v);
+    std::memcpy(x + i, &v, sizeof v);
+  }
+  if (i < n) {
+    f4 v{};
+    std::memcpy(&v, x + i, (n - i) * sizeof(float));
+    v = gelu4(v);
+    std::memcpy(x + i, &v, (n - i) * sizeof(float));
   }
 }
 

@@ -1,0 +1,376 @@
+// bench_model: the GPT-2 forward pass on a GPT-2-small-shaped checkpoint (124M parameters, random
+// weights) against the machine's two physical limits.
+//
+//   prefill    (128-token prompt, last position's logits): compute bound, limit = SGEMM rate / FLOPs
+//   generation (32 tokens, KV cache, T = 1 per step):     memory bound,  limit = read bandwidth / bytes
+//
+// What is counted (N = non-embedding matrix parameters = n_layer · 12C², V = vocab, C = n_embd):
+//   FLOPs per prompt   = T · 2N  (every linear layer, one multiply-add per weight per token)
+//                      + n_layer · 4 · C · T(T+1)/2  (QKᵀ and P·V over the causal triangle)
+//                      + 2·V·C   (logits of the last position only)
+//   bytes per new token = 4·(N + V·C)  (every weight matrix and the output matrix, read once)
+//                      + n_layer · 2 · C · t · 4  (K and V caches up to position t)
+//   Biases, LayerNorms, GELU and softmax are left out of both counts (they are O(C·T)).
+//
+// Usage: bench_model [--keep DIR | --model DIR] [--threads N] [--prompt T] [--gen N] [--layers L]
+//   --keep DIR writes the checkpoint to DIR and leaves it there (for scripts/bench_model_torch.py).
+//   --model DIR runs on a checkpoint written earlier with --keep instead of writing a new one.
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "core/threads.hpp"
+#include "io/gpt2_checkpoint.hpp"
+#include "model/gpt2.hpp"
+
+#include <fmt/format.h>
+#include <armadillo>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Shape {
+  int V = 50257, P = 1024, C = 768, L = 12, H = 12;
+};
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Best wall time of `reps` runs of f.
+double best_of(int reps, const std::function<void()>& f) {
+  double best = 1e300;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = Clock::now();
+    f();
+    best = std::min(best, seconds_since(t0));
+  }
+  return best;
+}
+
+// Peak resident set size of this process (VmHWM), bytes.
+std::uint64_t peak_rss() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+struct TensorSpec {
+  std::string name;
+  std::vector<std::uint64_t> shape;  // Hugging Face (row-major)
+  enum { normal, ones, zeros } init;
+};
+
+std::vector<TensorSpec> gpt2_tensors(const Shape& s) {
+  const auto C = static_cast<std::uint64_t>(s.C);
+  std::vector<TensorSpec> t;
+  t.push_back({"wte.weight", {static_cast<std::uint64_t>(s.V), C}, TensorSpec::normal});
+  t.push_back({"wpe.weight", {static_cast<std::uint64_t>(s.P), C}, TensorSpec::normal});
+  for (int l = 0; l < s.L; ++l) {
+    const std::string p = fmt::format("h.{}.", l);
+    t.push_back({p + "ln_1.weight", {C}, TensorSpec::ones});
+    t.push_back({p + "ln_1.bias", {C}, TensorSpec::zeros});
+    t.push_back({p + "attn.c_attn.weight", {C, 3 * C}, TensorSpec::normal});
+    t.push_back({p + "attn.c_attn.bias", {3 * C}, TensorSpec::zeros});
+    t.push_back({p + "attn.c_proj.weight", {C, C}, TensorSpec::normal});
+    t.push_back({p + "attn.c_proj.bias", {C}, TensorSpec::zeros});
+    t.push_back({p + "ln_2.weight", {C}, TensorSpec::ones});
+    t.push_back({p + "ln_2.bias", {C}, TensorSpec::zeros});
+    t.push_back({p + "mlp.c_fc.weight", {C, 4 * C}, TensorSpec::normal});
+    t.push_back({p + "mlp.c_fc.bias", {4 * C}, TensorSpec::zeros});
+    t.push_back({p + "mlp.c_proj.weight", {4 * C, C}, TensorSpec::normal});
+    t.push_back({p + "mlp.c_proj.bias", {C}, TensorSpec::zeros});
+  }
+  t.push_back({"ln_f.weight", {C}, TensorSpec::ones});
+  t.push_back({"ln_f.bias", {C}, TensorSpec::zeros});
+  return t;
+}
+
+// config.json + model.safetensors (hub layout, F32 little-endian), streamed tensor by tensor so the
+// writer never holds more than one chunk. Weights ~ N(0, 0.02²), one seeded stream per tensor.
+void write_checkpoint(const fs::path& dir, const Shape& s, std::uint64_t seed) {
+  fs::create_directories(dir);
+  nlohmann::ordered_json cfg = {{"model_type", "gpt2"},
+                                {"architectures", {"GPT2LMHeadModel"}},
+                                {"activation_function", "gelu_new"},
+                                {"layer_norm_epsilon", 1e-5},
+                                {"n_embd", s.C},
+                                {"n_head", s.H},
+                                {"n_inner", nullptr},
+                                {"n_layer", s.L},
+                                {"n_positions", s.P},
+                                {"vocab_size", s.V},
+                                {"tie_word_embeddings", true}};
+  std::ofstream(dir / "config.json") << cfg.dump(2) << "\n";
+
+  const auto specs = gpt2_tensors(s);
+  nlohmann::ordered_json header;
+  header["__metadata__"] = {{"format", "pt"}, {"writer", "embedlab bench_model"}};
+  std::uint64_t offset = 0;
+  for (const auto& t : specs) {
+    std::uint64_t n = 1;
+    for (auto d : t.shape) n *= d;
+    header[t.name] = {{"dtype", "F32"}, {"shape", t.shape}, {"data_offsets", {offset, offset + 4 * n}}};
+    offset += 4 * n;
+  }
+  std::string h = header.dump();
+  h.resize((h.size() + 7) / 8 * 8, ' ');  // data section 8-byte aligned
+  const fs::path tmp = dir / "model.safetensors.tmp";
+  std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  const std::uint64_t hn = h.size();  // little-endian u64 (x86-64)
+  out.write(reinterpret_cast<const char*>(&hn), 8);
+  out.write(h.data(), static_cast<std::streamsize>(h.size()));
+  std::vector<float> chunk(1 << 20);
+  const embedlab::Rng root(seed);
+  for (std::size_t k = 0; k < specs.size(); ++k) {
+    const auto& t = specs[k];
+    embedlab::Rng rng = root.child(k);
+    std::uint64_t n = 1;
+    for (auto d : t.shape) n *= d;
+    for (std::uint64_t done = 0; done < n;) {
+      const std::uint64_t m = std::min<std::uint64_t>(chunk.size(), n - done);
+      for (std::uint64_t i = 0; i < m; ++i)
+        chunk[i] = t.init == TensorSpec::normal ? static_cast<float>(0.02 * rng.normal())
+                                                : (t.init == TensorSpec::ones ? 1.0f : 0.0f);
+      out.write(reinterpret_cast<const char*>(chunk.data()), static_cast<std::streamsize>(4 * m));
+      done += m;
+    }
+  }
+  out.close();
+  if (!out) throw embedlab::Error(embedlab::Exit::io, fmt::format("{}: write failed", tmp.string()));
+  fs::rename(tmp, dir / "model.safetensors");
+}
+
+// SGEMM rate (GFLOP/s) of C = A·B with A m×k, B k×n.
+double sgemm_gflops(arma::uword m, arma::uword k, arma::uword n, int reps) {
+  arma::arma_rng::set_seed(1);
+  const arma::fmat a(m, k, arma::fill::randn), b(k, n, arma::fill::randn);
+  arma::fmat c(m, n);
+  c = a * b;  // warm-up
+  const double t = best_of(reps, [&] { c = a * b; });
+  return 2.0 * static_cast<double>(m) * static_cast<double>(k) * static_cast<double>(n) / t * 1e-9;
+}
+
+// Read bandwidth (GB/s): `threads` threads each summing its slice of a buffer far larger than cache;
+// eight independent accumulators so the loop is load-bound, not add-latency-bound.
+double read_bandwidth(const std::vector<float>& buf, int threads, int reps) {
+  std::vector<double> sink(static_cast<std::size_t>(threads));
+  const auto run = [&] {
+    std::vector<std::thread> pool;
+    const std::size_t per = buf.size() / static_cast<std::size_t>(threads);
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        const float* p = buf.data() + per * static_cast<std::size_t>(t);
+        float acc[16] = {};
+        for (std::size_t i = 0; i + 16 <= per; i += 16)
+          for (int j = 0; j < 16; ++j) acc[j] += p[i + static_cast<std::size_t>(j)];
+        double s = 0;
+        for (float a : acc) s += a;
+        sink[static_cast<std::size_t>(t)] = s;
+      });
+    }
+    for (auto& th : pool) th.join();
+  };
+  run();
+  const double t = best_of(reps, run);
+  volatile double keep = sink[0];
+  (void)keep;
+  return static_cast<double>(buf.size() / static_cast<std::size_t>(threads) * static_cast<std::size_t>(threads)) * 4.0 /
+         t * 1e-9;
+}
+
+// memcpy bandwidth (GB/s, bytes read + written).
+double memcpy_bandwidth(std::vector<float>& dst, const std::vector<float>& src, int reps) {
+  std::memcpy(dst.data(), src.data(), 4 * src.size());
+  const double t = best_of(reps, [&] { std::memcpy(dst.data(), src.data(), 4 * src.size()); });
+  return 2.0 * 4.0 * static_cast<double>(src.size()) / t * 1e-9;
+}
+
+struct Args {
+  std::string keep, model;
+  int threads = 0, prompt = 128, gen = 32, layers = 12, reps = 3;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw embedlab::Error(embedlab::Exit::usage, fmt::format("{} needs a value", k));
+      return argv[++i];
+    };
+    if (k == "--keep") {
+      a.keep = value();
+    } else if (k == "--model") {
+      a.model = value();
+    } else if (k == "--threads") {
+      a.threads = std::stoi(value());
+    } else if (k == "--prompt") {
+      a.prompt = std::stoi(value());
+    } else if (k == "--gen") {
+      a.gen = std::stoi(value());
+    } else if (k == "--layers") {
+      a.layers = std::stoi(value());
+    } else if (k == "--reps") {
+      a.reps = std::stoi(value());
+    } else if (k == "--help" || k == "-h") {
+      fmt::print(
+          "usage: bench_model [--keep DIR | --model DIR] [--threads N] [--prompt T] [--gen N] [--layers L] [--reps "
+          "R]\n");
+      std::exit(0);
+    } else {
+      throw embedlab::Error(embedlab::Exit::usage, fmt::format("unknown option '{}'", k));
+    }
+  }
+  if (a.prompt < 1 || a.gen < 1 || a.layers < 1 || a.reps < 1 || a.prompt + a.gen > 1024)
+    throw embedlab::Error(embedlab::Exit::usage, "need prompt ≥ 1, gen ≥ 1, prompt + gen ≤ 1024, layers ≥ 1");
+  return a;
+}
+
+int run(int argc, char** argv) {
+  const Args args = parse(argc, argv);
+  if (args.threads > 0) embedlab::set_threads(args.threads);
+  const int threads = embedlab::threads();
+  Shape shape;
+  shape.L = args.layers;
+
+  fs::path dir;
+  bool remove = false;
+  double t_write = 0;
+  if (!args.model.empty()) {
+    dir = args.model;
+  } else if (!args.keep.empty()) {
+    dir = args.keep;
+  } else {
+    std::string tmpl = (fs::temp_directory_path() / "bench_model-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) throw embedlab::Error(embedlab::Exit::cant_create, "mkdtemp failed");
+    dir = tmpl;
+    remove = true;
+  }
+  auto t0 = Clock::now();
+  if (args.model.empty()) {
+    write_checkpoint(dir, shape, 20261126);
+    t_write = seconds_since(t0);
+  }
+
+  const std::uint64_t rss_before = peak_rss();
+  t0 = Clock::now();
+  const auto ckpt = embedlab::io::load_gpt2(dir.string());
+  const double t_load = seconds_since(t0);
+  const embedlab::model::Gpt2 model(ckpt);
+  shape = Shape{model.vocab_size(), model.n_positions(), model.n_embd(), model.n_layer(), model.n_head()};
+  const std::uint64_t params = model.n_params();
+  const std::uint64_t weight_bytes = 4 * params;
+  const auto C = static_cast<std::uint64_t>(shape.C), V = static_cast<std::uint64_t>(shape.V);
+  const std::uint64_t n_matrix = static_cast<std::uint64_t>(shape.L) * 12 * C * C;
+
+  std::vector<int> prompt(static_cast<std::size_t>(args.prompt));
+  embedlab::Rng rng(7);
+  for (auto& id : prompt) id = static_cast<int>(rng.below(V));
+  using embedlab::model::Logits;
+  embedlab::model::Gpt2Session session(model, args.prompt + args.gen);
+
+  // prefill: the whole prompt at once, logits of the last position
+  session.feed(std::span<const int>(prompt).first(8), Logits::last);  // warm-up (allocates buffers)
+  const double t_prefill = best_of(args.reps, [&] {
+    session.reset();
+    session.feed(prompt, Logits::last);
+  });
+  // generation: prefill, then one token per step with the KV cache (greedy)
+  std::vector<int> generated;
+  double t_gen = 1e300;
+  for (int r = 0; r < args.reps; ++r) {
+    session.reset();
+    const arma::fmat* z = &session.feed(prompt, Logits::last);
+    generated.clear();
+    const auto g0 = Clock::now();
+    for (int k = 0; k < args.gen; ++k) {
+      const int next = static_cast<int>(embedlab::model::argmax_lowest(z->memptr(), z->n_rows));
+      generated.push_back(next);
+      z = &session.feed(std::span<const int>(&generated.back(), 1), Logits::last);
+    }
+    t_gen = std::min(t_gen, seconds_since(g0));
+  }
+  const std::uint64_t rss_peak = peak_rss();
+
+  // the machine: SGEMM at a large square size and at this model's prefill shapes; read bandwidth
+  const double gemm_square = sgemm_gflops(2048, 2048, 2048, args.reps);
+  const auto T = static_cast<arma::uword>(args.prompt);
+  const double gemm_fc = sgemm_gflops(4 * C, C, T, args.reps);
+  std::vector<float> big(std::size_t{1} << 27);  // 512 MB, far beyond any cache
+  std::fill(big.begin(), big.end(), 1.0f);
+  double bw_read = 0;
+  for (int th = 1; th <= std::max(1, threads); ++th) bw_read = std::max(bw_read, read_bandwidth(big, th, args.reps));
+  double bw_copy = 0;
+  {
+    std::vector<float> dst(big.size());
+    bw_copy = memcpy_bandwidth(dst, big, args.reps);
+  }
+
+  const double tp = static_cast<double>(args.prompt);
+  const double flops_prompt = tp * 2.0 * static_cast<double>(n_matrix) +
+                              static_cast<double>(shape.L) * 4.0 * static_cast<double>(C) * tp * (tp + 1) / 2 +
+                              2.0 * static_cast<double>(V * C);
+  const double prefill_tps = tp / t_prefill;
+  const double prefill_limit = gemm_square * 1e9 / (flops_prompt / tp);
+  const double avg_ctx = args.prompt + args.gen / 2.0;
+  const double bytes_token = 4.0 * static_cast<double>(n_matrix + V * C) +
+                             static_cast<double>(shape.L) * 2.0 * static_cast<double>(C) * avg_ctx * 4.0;
+  const double gen_tps = args.gen / t_gen;
+  const double gen_limit = bw_read * 1e9 / bytes_token;
+
+  fmt::print("## bench_model: GPT-2 forward pass, {} layers, C={}, V={}, {} threads\n\n", shape.L, shape.C, shape.V,
+             threads);
+  fmt::print("checkpoint: {:.1f}M parameters, {:.1f} MB F32 (write {:.2f} s, load {:.2f} s){}\n\n", params / 1e6,
+             weight_bytes / 1e6, t_write, t_load, args.keep.empty() ? "" : fmt::format(", kept in {}", dir.string()));
+  fmt::print("| measure | value | limit | % of limit |\n|---|---|---|---|\n");
+  fmt::print(
+      "| prefill ({} tokens, last logits) | {:.1f} tok/s | {:.1f} tok/s (SGEMM {:.1f} GFLOP/s, {:.3f} GFLOP/token) | "
+      "{:.0f}% |\n",
+      args.prompt, prefill_tps, prefill_limit, gemm_square, flops_prompt / tp * 1e-9,
+      100 * prefill_tps / prefill_limit);
+  fmt::print(
+      "| generation ({} tokens, KV cache) | {:.1f} tok/s | {:.1f} tok/s (read {:.1f} GB/s, {:.1f} MB/token) | "
+      "{:.0f}% |\n",
+      args.gen, gen_tps, gen_limit, bw_read, bytes_token * 1e-6, 100 * gen_tps / gen_limit);
+  fmt::print("| prefill achieved GFLOP/s | {:.1f} | {:.1f} (SGEMM {}×{}·{}×{}: {:.1f}) | {:.0f}% |\n",
+             flops_prompt / t_prefill * 1e-9, gemm_square, 4 * C, C, C, T, gemm_fc,
+             100 * flops_prompt / t_prefill * 1e-9 / gemm_square);
+  fmt::print("| generation achieved GB/s | {:.1f} | {:.1f} (memcpy {:.1f} GB/s r+w) | {:.0f}% |\n",
+             bytes_token * gen_tps * 1e-9, bw_read, bw_copy, 100 * bytes_token * gen_tps * 1e-9 / bw_read);
+  fmt::print("| peak RSS (model run) | {:.1f} MB | weights {:.1f} MB (RSS before load {:.1f} MB) | {:.2f}× weights |\n",
+             rss_peak / 1e6, weight_bytes / 1e6, rss_before / 1e6, static_cast<double>(rss_peak) / weight_bytes);
+  fmt::print("\ngreedy ids (first 8): {}\n",
+             fmt::join(generated.begin(), generated.begin() + std::min(8, args.gen), " "));
+
+  if (remove) fs::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const embedlab::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: internal: %s\n", e.what());
+    return 70;
+  }
+}
