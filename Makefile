@@ -1,0 +1,66 @@
+# Thin wrapper over CMake. `make run` and `make test` install what is missing first (scripts/setup.sh).
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+PREFIX     ?= /usr/local
+JOBS       ?= $(shell nproc)
+CONFIG     ?= configs/random_variance.ini
+FUZZ_SECONDS ?= 60
+SOURCES := $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null)
+
+.PHONY: all build setup test run all-experiments bench asan fuzz format format-check fetch install clean config-reference
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+test: setup
+	$(MAKE) build
+	cd $(BUILD) && ctest --output-on-failure -j1
+
+run: setup
+	$(MAKE) build
+	@scripts/run_main.sh $(BUILD) $(CONFIG)
+
+all-experiments: build
+	@scripts/all_experiments.sh $(BUILD)
+
+bench: build
+	@scripts/bench.sh $(BUILD)
+
+asan:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DEMBEDLAB_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j1
+
+fuzz:
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DEMBEDLAB_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) -j$(JOBS)
+	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fetch: build
+	$(BUILD)/bin/embedlab fetch gpt2 --dest data
+	$(BUILD)/bin/embedlab fetch glove-wiki-gigaword-50 --dest data
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	clang-format --dry-run --Werror $(SOURCES)
+
+config-reference: build
+	$(BUILD)/bin/run_experiment --config-reference
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,18 @@
+#pragma once
+// Subcommands of the embedlab binary: each `int cmd_X(int argc, char** argv)` gets argv[0] = "X".
+// Errors are thrown as embedlab::Error; main() turns them into one line and the exit code.
+namespace embedlab::cli {
+
+struct Command {
+  const char* name;
+  const char* help;
+  int (*run)(int argc, char** argv);
+};
+
+int cmd_version(int argc, char** argv);
+int cmd_inspect(int, char**);
+int cmd_tokenize(int argc, char** argv);
+int cmd_fetch(int argc, char** argv);
+int cmd_forward(int, char**);
+
+}  // namespace embedlab::cli

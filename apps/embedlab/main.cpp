@@ -1,0 +1,55 @@
+// embedlab: the tool-style binary. Subcommands are listed in one explicit table below.
+#include "apps/embedlab/commands.hpp"
+#include "core/error.hpp"
+
+#include <fmt/format.h>
+
+#include <exception>
+#include <string_view>
+
+namespace {
+
+using embedlab::cli::Command;
+
+// name, one-line help, entry point.
+const Command kCommands[] = {
+    {"version", "print the versions of embedlab and its libraries", embedlab::cli::cmd_version},
+    {"inspect", "list, validate and summarise an embedding file or GPT-2 checkpoint", embedlab::cli::cmd_inspect},
+    {"tokenize", "GPT-2 token ids and pieces of a text", embedlab::cli::cmd_tokenize},
+    {"fetch", "download GPT-2 or GloVe data (verified, resumable); --list shows names", embedlab::cli::cmd_fetch},
+    {"forward", "GPT-2 forward pass: top-k next tokens, final hidden state, greedy continuation", embedlab::cli::cmd_forward},
+};
+
+void usage(std::FILE* out) {
+  fmt::print(out, "usage: embedlab COMMAND [ARGS...]   (embedlab COMMAND --help for details)\n\ncommands:\n");
+  for (const auto& c : kCommands) fmt::print(out, "  {:<14} {}\n", c.name, c.help);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 64;
+  }
+  const std::string_view cmd = argv[1];
+  if (cmd == "--version" || cmd == "-V") return embedlab::cli::cmd_version(argc - 1, argv + 1);
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    usage(stdout);
+    return 0;
+  }
+  for (const auto& c : kCommands) {
+    if (cmd != c.name) continue;
+    try {
+      return c.run(argc - 1, argv + 1);
+    } catch (const embedlab::Error& e) {
+      fmt::print(stderr, "error: {}\n", e.what());
+      return e.exit_code();
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "error: internal: {}\n", e.what());
+      return 70;
+    }
+  }
+  fmt::print(stderr, "error: unknown command '{}' (see embedlab --help)\n", cmd);
+  return 64;
+}

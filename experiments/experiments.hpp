@@ -1,0 +1,14 @@
+#pragma once
+// Factories of the experiments; the registry table lives in experiments/registry.cpp.
+#include "experiment/experiment.hpp"
+
+#include <memory>
+
+namespace embedlab::experiments {
+
+// The table of every experiment, by name.
+const experiment::Registry& registry();
+
+std::unique_ptr<experiment::Experiment> make_random_variance();
+
+}  // namespace embedlab::experiments

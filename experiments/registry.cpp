@@ -1,0 +1,13 @@
+// The one explicit table of experiments, by name.
+#include "experiments/experiments.hpp"
+
+namespace embedlab::experiments {
+
+const experiment::Registry& registry() {
+  static const experiment::Registry table = {
+      {"random_variance", make_random_variance},
+  };
+  return table;
+}
+
+}  // namespace embedlab::experiments

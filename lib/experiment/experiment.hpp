@@ -1,0 +1,90 @@
+#pragma once
+// An experiment = a typed config struct + its declared keys + a run() that only calls lib/.
+// The runner owns the shared pipeline stages ([experiment], [embeddings], [normalize], [report]):
+// it loads and normalises the embeddings before run() and writes the report after it.
+#include "core/provenance.hpp"
+#include "core/rng.hpp"
+#include "experiment/config.hpp"
+#include "io/embedding.hpp"
+#include "io/h5_results.hpp"
+#include "report/report.hpp"
+
+#include <armadillo>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace embedlab::experiment {
+
+enum class Stage { none, optional, required };
+
+// What the [normalize] stage produced from the loaded embeddings.
+struct Prepared {
+  io::Embeddings emb;           // as loaded (columns = tokens); excluded rows removed
+  arma::fmat unit;              // d × n unit columns (after the optional transform)
+  arma::vec norms;              // n row norms of the loaded vectors (before any transform)
+  std::vector<std::string> excluded;  // "row 17 'foo': zero" — rows dropped by bad_rows = exclude
+  std::string transform;        // "none" or a description of the applied transform
+};
+
+struct Context {
+  const Prepared* data = nullptr;  // null when the experiment has no embeddings stage configured
+  Rng rng;
+  io::H5ResultWriter* h5 = nullptr;
+  report::Markdown* md = nullptr;
+  report::Plotter* plots = nullptr;
+  std::string run_dir;
+  int threads = 1;
+  std::vector<InputFile>* inputs = nullptr;  // add every file the experiment reads itself
+  std::string config_path;
+};
+
+class Experiment {
+ public:
+  virtual ~Experiment() = default;
+  virtual std::string name() const = 0;
+  virtual std::string summary() const = 0;
+  virtual Stage embeddings_stage() const = 0;
+  virtual std::vector<KeyDecl> keys() const = 0;
+  virtual void configure(const RawConfig& raw, std::vector<std::string>& problems,
+                         std::vector<std::string>& unused) = 0;
+  virtual void run(Context& ctx) = 0;
+};
+
+// The usual implementation: a config struct, a declare function, a run function.
+template <class Config>
+class Declared final : public Experiment {
+ public:
+  using DeclareFn = void (*)(Schema<Config>&);
+  using RunFn = void (*)(const Config&, Context&);
+  Declared(std::string name, std::string summary, Stage stage, DeclareFn declare, RunFn run)
+      : name_(std::move(name)), summary_(std::move(summary)), stage_(stage), run_(run) {
+    declare(schema_);
+  }
+  std::string name() const override { return name_; }
+  std::string summary() const override { return summary_; }
+  Stage embeddings_stage() const override { return stage_; }
+  std::vector<KeyDecl> keys() const override { return schema_.keys(); }
+  void configure(const RawConfig& raw, std::vector<std::string>& problems, std::vector<std::string>& unused) override {
+    schema_.apply(raw, config_, problems, unused);
+  }
+  void run(Context& ctx) override { run_(config_, ctx); }
+
+ private:
+  std::string name_, summary_;
+  Stage stage_;
+  Schema<Config> schema_;
+  Config config_{};
+  RunFn run_;
+};
+
+// A registry of experiments by name (the table itself is experiments/registry.cpp).
+struct RegistryEntry {
+  const char* name;
+  std::unique_ptr<Experiment> (*make)();
+};
+using Registry = std::vector<RegistryEntry>;
+std::unique_ptr<Experiment> make_experiment(const Registry& registry, const std::string& name);  // null: unknown
+
+}  // namespace embedlab::experiment

@@ -1,0 +1,41 @@
+#pragma once
+// The runner: load → validate → (load embeddings → normalise) → run → write report, with a run
+// directory per run, run.json status lifecycle, provenance and atomic writes.
+#include "experiment/experiment.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace embedlab::experiment {
+
+struct RunOptions {
+  std::string config_path;
+  std::vector<std::string> sets;  // section.key=value
+  std::string results_dir = "results";
+  std::optional<int> threads;
+  std::optional<std::uint64_t> seed;
+  bool dry_run = false;
+  bool quiet = false;
+};
+
+struct RunOutcome {
+  std::string run_dir;  // empty for dry runs
+  std::string experiment;
+};
+
+// The shared pipeline keys ([experiment], [embeddings], [normalize], [report]) for a stage.
+std::vector<KeyDecl> pipeline_keys(Stage embeddings_stage);
+
+// Validates everything (throws ConfigError listing all problems, exit 78), then runs.
+RunOutcome run(const Registry& registry, const RunOptions& options);
+
+// `--help-config NAME` text and the README table (Markdown) from the declarations.
+std::string help_config(const Registry& registry, const std::string& name);
+std::string config_reference_markdown(const Registry& registry);
+
+// `--check DIR`: lists runs that died (stale RUNNING) and verifies every completed results.h5
+// opens. Returns the number of problems found.
+int check_results(const std::string& results_dir);
+
+}  // namespace embedlab::experiment

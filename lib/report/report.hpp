@@ -1,0 +1,66 @@
+#pragma once
+// report.md builder and PNG plots through gnuplot (Debian gnuplot-nox). If gnuplot is absent the
+// report still renders and says so where each plot would be.
+#include <armadillo>
+
+#include <string>
+#include <vector>
+
+namespace embedlab::report {
+
+// Number formatting shared by every table: 4 significant decimals, scientific when tiny or huge.
+std::string num(double v, int precision = 4);
+
+class Markdown {
+ public:
+  void heading(int level, const std::string& text);
+  void paragraph(const std::string& text);
+  void bullet(const std::string& text);
+  void code(const std::string& text, const std::string& lang = "");
+  void table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+  // An image (path relative to the report) with a caption, or the note why it is missing.
+  void image(const std::string& rel_path, const std::string& caption, const std::string& missing_note = "");
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+};
+
+struct Series {
+  std::string label;
+  std::vector<double> x, y;
+  std::string style = "lines";  // lines | points | linespoints | boxes | steps
+};
+
+struct PlotSpec {
+  std::string title, xlabel, ylabel;
+  bool logx = false, logy = false;
+  std::vector<Series> series;
+  int width = 900, height = 560;
+};
+
+// Where plots go and whether they are drawn (the [report] stage).
+class Plotter {
+ public:
+  Plotter(std::string dir, bool enabled);
+  // Draws spec into <dir>/<name>.png; returns the file name on success, "" when not drawn
+  // (disabled or gnuplot missing; `note()` says why).
+  std::string line_plot(const std::string& name, const PlotSpec& spec);
+  // Heatmap of a matrix (rows top to bottom), optional tick labels (used when ≤ 40 labels).
+  std::string heatmap(const std::string& name, const std::string& title, const arma::mat& m,
+                      const std::vector<std::string>& labels = {}, double zmin = -1, double zmax = 1);
+  const std::string& note() const { return note_; }
+  bool available() const { return available_; }
+  // Adds the plot (or the reason it is missing) to the report.
+  void embed(Markdown& md, const std::string& file, const std::string& caption) const;
+
+ private:
+  std::string run_gnuplot(const std::string& name, const std::string& script, const std::string& data);
+  std::string dir_;
+  bool available_ = false;
+  std::string note_;
+};
+
+bool gnuplot_available();
+
+}  // namespace embedlab::report
