@@ -281,6 +281,8 @@ int run(int argc, char** argv) {
   std::vector<int> prompt(static_cast<std::size_t>(args.prompt));
   embedlab::Rng rng(7);
   for (auto& id : prompt) id = static_cast<int>(rng.below(V));
+  if (!args.keep.empty())  // scripts/bench_model_torch.py runs the same prompt and can compare greedy ids
+    std::ofstream(dir / "bench_prompt.json") << nlohmann::json{{"ids", prompt}}.dump() << "\n";
   using embedlab::model::Logits;
   embedlab::model::Gpt2Session session(model, args.prompt + args.gen);
 
