@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 namespace embedlab::io {
@@ -23,6 +24,8 @@ std::string lower(std::string s) {
   return s;
 }
 
+}  // namespace
+
 std::string detect_format(const std::string& path) {
   if (fs::is_directory(path)) {
     if (fs::exists(fs::path(path) / "config.json")) return "gpt2";
@@ -37,11 +40,8 @@ std::string detect_format(const std::string& path) {
     if (ends_with(p, ext)) return "glove";
   fail(Exit::usage, path, "",
        "cannot tell the format from the name (.safetensors, .npy, .h5/.hdf5, .bin, .txt/.vec[.gz] or a GPT-2 "
-       "directory); "
-       "give the format explicitly");
+       "directory); give the format explicitly");
 }
-
-}  // namespace
 
 std::string Embeddings::token_name(std::uint64_t j) const {
   return j < tokens.size() ? tokens[j] : fmt::format("#{}", j);

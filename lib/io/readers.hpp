@@ -13,6 +13,10 @@
 
 namespace embedlab::io {
 
+// The format load_embeddings uses for "auto" (io/embedding.cpp): "gpt2" for a directory holding
+// config.json, else from the file name; throws Error(usage) when the name says nothing.
+std::string detect_format(const std::string& path);
+
 // --- safetensors (io/safetensors.cpp) ---
 struct SafetensorsEntry {
   std::string name;

@@ -1,0 +1,185 @@
+// embedlab inspect [--format F] [--tensor NAME] [--limit N] FILE|DIR
+// What a file holds (tensors/datasets, shapes, dtypes), whether it passes validation, and per matrix
+// the row count, zero rows, non-finite rows and the mean/min/max row norm (accumulated in double).
+#include "apps/embedlab/commands.hpp"
+#include "core/error.hpp"
+#include "io/binary_util.hpp"
+#include "io/gpt2_checkpoint.hpp"
+#include "io/readers.hpp"
+
+#include <fmt/format.h>
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace embedlab::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Row statistics of a d×n matrix (column j = row j of the file).
+void print_matrix(const std::string& label, const arma::fmat& m, const io::Embeddings* names) {
+  std::uint64_t zero = 0, nonfinite = 0, finite_rows = 0;
+  double sum = 0, lo = std::numeric_limits<double>::infinity(), hi = 0;
+  std::vector<std::string> bad;  // first few offending rows by name
+  auto name = [&](std::uint64_t j) { return names ? names->token_name(j) : fmt::format("#{}", j); };
+  for (arma::uword j = 0; j < m.n_cols; ++j) {
+    const float* col = m.colptr(j);
+    double ss = 0;
+    bool finite = true;
+    for (arma::uword i = 0; i < m.n_rows; ++i) {
+      if (!std::isfinite(col[i])) finite = false;
+      ss += double(col[i]) * double(col[i]);
+    }
+    if (!finite) {
+      ++nonfinite;
+      if (bad.size() < 5) bad.push_back(fmt::format("{} (row {}, non-finite)", name(j), j));
+      continue;
+    }
+    const double norm = std::sqrt(ss);
+    if (norm == 0) {
+      ++zero;
+      if (bad.size() < 5) bad.push_back(fmt::format("{} (row {}, zero)", name(j), j));
+    }
+    ++finite_rows;
+    sum += norm;
+    lo = std::min(lo, norm);
+    hi = std::max(hi, norm);
+  }
+  fmt::print("matrix {}: rows {}, dim {}, zero rows {}, non-finite rows {}", label, m.n_cols, m.n_rows, zero,
+             nonfinite);
+  if (finite_rows > 0) fmt::print(", row norm mean {:.6g} min {:.6g} max {:.6g}", sum / double(finite_rows), lo, hi);
+  fmt::print("\n");
+  if (!bad.empty()) fmt::print("  rows to look at: {}\n", fmt::join(bad, ", "));
+}
+
+void print_index(const io::SafetensorsIndex& index, const std::string& prefix_to_strip = "") {
+  fmt::print("header: {} bytes, file: {} bytes\n", index.header_size, index.file_size);
+  for (const auto& [k, v] : index.metadata) fmt::print("metadata: {} = {}\n", k, v);
+  fmt::print("tensors ({}):\n", index.tensors.size());
+  std::size_t width = 0;
+  for (const auto& t : index.tensors) width = std::max(width, t.name.size());
+  for (const auto& t : index.tensors)
+    fmt::print("  {:<{}}  {:<7} {}{}\n", t.name, width, t.dtype, io::format_shape(t.shape),
+               io::safetensors_dtype_readable(t.dtype) ? "" : "  (dtype not readable)");
+}
+
+// Each returns normally when the input is valid; a validation failure throws.
+void inspect_safetensors(const std::string& path, const std::string& tensor) {
+  const io::SafetensorsIndex index = io::read_safetensors_index(path);
+  print_index(index);
+  std::vector<std::string> problems;
+  for (const auto& t : index.tensors) {
+    if (t.shape.size() != 2 || (!tensor.empty() && t.name != tensor)) continue;
+    try {
+      const io::Embeddings e = io::read_safetensors(path, t.name);
+      print_matrix(t.name, e.vectors, &e);
+    } catch (const Error& e) {
+      problems.push_back(e.what());
+    }
+  }
+  if (!tensor.empty() && index.find(tensor) == nullptr) io::read_safetensors(path, tensor);  // throws: not found
+  if (!problems.empty()) throw Error(Exit::data, fmt::format("{}", fmt::join(problems, "; ")));
+}
+
+void inspect_npy(const std::string& path) {
+  const io::NpyHeader h = io::read_npy_header(path);
+  fmt::print("version {}.{}, descr '{}', fortran_order {}, shape {}, data at byte {}\n", h.major, h.minor, h.descr,
+             h.fortran_order ? "True" : "False", io::format_shape(h.shape), h.data_offset);
+  const io::Embeddings e = io::read_npy(path);
+  print_matrix("array", e.vectors, &e);
+}
+
+void inspect_gpt2(const std::string& dir) {
+  const io::Gpt2Config c = io::read_gpt2_config((fs::path(dir) / "config.json").string());
+  fmt::print(
+      "config: n_layer {}, n_head {}, n_embd {}, n_inner {}, n_positions {}, vocab_size {}, activation {}, "
+      "layer_norm_epsilon {}, tie_word_embeddings {}\n",
+      c.n_layer, c.n_head, c.n_embd, c.n_inner, c.n_positions, c.vocab_size, c.activation, c.layer_norm_epsilon,
+      c.tie_word_embeddings);
+  print_index(io::read_safetensors_index((fs::path(dir) / "model.safetensors").string()));
+  const io::Gpt2Checkpoint ck = io::load_gpt2(dir);
+  fmt::print("output matrix: {}\n", ck.tied ? "wte (tied)" : "lm_head.weight (untied)");
+  for (const char* which : {"wte", "wpe", "lm_head"}) {
+    if (std::string(which) == "lm_head" && ck.tied) continue;
+    const io::Embeddings e = io::gpt2_embeddings(ck, which);
+    print_matrix(which, e.vectors, &e);
+  }
+}
+
+void inspect_other(const io::LoadOptions& options) {
+  const io::Embeddings e = io::load_embeddings(options);
+  fmt::print("dtype {}, shape {}, tokens {}\n", e.source.dtype, io::format_shape(e.source.shape),
+             e.tokens.empty() ? std::string("none") : std::to_string(e.tokens.size()));
+  print_matrix("vectors", e.vectors, &e);
+}
+
+}  // namespace
+
+int cmd_inspect(int argc, char** argv) {
+  namespace po = boost::program_options;
+  po::options_description opts("options");
+  opts.add_options()("help,h", "show this help")(
+      "format", po::value<std::string>()->default_value("auto"),
+      "auto | gpt2 | safetensors | npy | hdf5 | glove | word2vec | word2vec-bin")(
+      "tensor", po::value<std::string>()->default_value(""),
+      "safetensors tensor or HDF5 dataset path (default: every matrix / the obvious dataset)")(
+      "limit", po::value<std::uint64_t>(), "read only the first N rows (word formats)");
+  po::options_description hidden;
+  hidden.add_options()("path", po::value<std::string>());
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add("path", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(Exit::usage, fmt::format("inspect: {} (see embedlab inspect --help)", e.what()));
+  }
+  if (vm.count("help")) {
+    std::cout << "usage: embedlab inspect [--format F] [--tensor NAME] [--limit N] FILE|DIR\n"
+                 "Lists what an embedding file or GPT-2 checkpoint directory holds, validates it and prints\n"
+                 "per-matrix row statistics (rows, zero rows, non-finite rows, row norms).\n\n"
+              << opts;
+    return 0;
+  }
+  if (!vm.count("path")) throw Error(Exit::usage, "inspect: missing FILE|DIR (see embedlab inspect --help)");
+  io::LoadOptions options;
+  options.path = vm["path"].as<std::string>();
+  options.format = vm["format"].as<std::string>();
+  options.tensor = vm["tensor"].as<std::string>();
+  if (vm.count("limit")) options.limit = vm["limit"].as<std::uint64_t>();
+  if (!fs::exists(options.path)) fail(Exit::no_input, options.path, "", "no such file or directory");
+
+  const std::string format = options.format == "auto" ? io::detect_format(options.path) : options.format;
+  fmt::print("file: {}\nformat: {}\n", options.path, format);
+  try {
+    if (format == "safetensors") {
+      inspect_safetensors(options.path, options.tensor);
+    } else if (format == "npy") {
+      inspect_npy(options.path);
+    } else if (format == "gpt2") {
+      inspect_gpt2(options.path);
+    } else {
+      options.format = format;
+      inspect_other(options);
+    }
+  } catch (const Error& e) {
+    if (e.code() == Exit::data) fmt::print("verdict: INVALID\n");
+    std::fflush(stdout);
+    throw;
+  }
+  fmt::print("verdict: OK\n");
+  return 0;
+}
+
+}  // namespace embedlab::cli
