@@ -1,8 +1,11 @@
 #include "linalg/anisotropy.hpp"
 
 #include "core/error.hpp"
+#include "linalg/spectra.hpp"
 
 #include <fmt/format.h>
+
+#include <cmath>
 
 namespace embedlab::linalg {
 
@@ -21,6 +24,20 @@ Anisotropy anisotropy(const GramStats& g) {
 Anisotropy anisotropy(const arma::fmat& U, int workers) {
   if (!U.is_finite()) data_error("anisotropy", "matrix", "non-finite entries");
   return anisotropy(gram_stats(U, nullptr, workers));
+}
+
+double iso_score(const arma::fmat& E, int workers) {
+  const arma::uword d = E.n_rows, n = E.n_cols;
+  if (d < 2 || n < d)
+    fail(Exit::usage, "iso_score", "matrix", fmt::format("needs n >= d >= 2 (got d = {}, n = {})", d, n));
+  const Pca p = pca(E, true, workers);
+  const double norm = arma::norm(p.variance);
+  if (norm == 0.0) data_error("iso_score", "matrix", "all points are equal (zero variance)");
+  const double dd = static_cast<double>(d), root = std::sqrt(dd);
+  const arma::vec v = p.variance * (root / norm);
+  const double defect = arma::norm(v - 1.0) / std::sqrt(2.0 * (dd - root));
+  const double t = dd - defect * defect * (dd - root);
+  return (t * t - dd) / (dd * (dd - 1.0));
 }
 
 }  // namespace embedlab::linalg

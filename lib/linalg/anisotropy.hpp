@@ -1,8 +1,8 @@
 #pragma once
 // Anisotropy summaries of a set of unit vectors U (d, n), column j = token j.
 //
-// IsoScore (Rudman et al. 2022) is not implemented: no reference implementation or published
-// worked examples were available here to verify it against.
+// IsoScore (Rudman, Gillman, Rayne & Eickhoff, Findings of ACL 2022, "IsoScore: Measuring the
+// Uniformity of Embedding Space Utilization"), checked against the authors' Python implementation.
 #include "linalg/allpairs.hpp"
 
 #include <armadillo>
@@ -19,5 +19,11 @@ struct Anisotropy {
 // U must have unit columns (linalg::normalize_rows) and n >= 2.
 Anisotropy anisotropy(const arma::fmat& U, int workers = 0);
 Anisotropy anisotropy(const GramStats& unit_gram);
+
+// IsoScore of the point cloud E (d, n), n >= d >= 2 (any scale, not normalised): the variances
+// along the principal directions v (d) are scaled to norm √d, δ = |v − 1| / √(2(d − √d)), and
+// IsoScore = ((d − δ²(d − √d))² − d) / (d(d − 1)): 1 for isotropic clouds, 0 for a line,
+// (k − 1)/(d − 1) for k equally used dimensions.
+double iso_score(const arma::fmat& E, int workers = 0);
 
 }  // namespace embedlab::linalg

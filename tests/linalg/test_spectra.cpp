@@ -96,4 +96,27 @@ BOOST_AUTO_TEST_CASE(anisotropy_extremes) {
   BOOST_TEST(b.mean_cosine == -4.0 / 28.0, tt::tolerance(Tol<double>::eps));
 }
 
+BOOST_AUTO_TEST_CASE(iso_score_matches_reference) {
+  // A fixed 4-D cloud of 40 points; 0.446424939597671 is the output of the authors' IsoScore.py
+  // (sklearn PCA + np.cov) on the same float32 values.
+  arma::fmat A(4, 40);
+  for (arma::uword j = 0; j < 40; ++j) {
+    const double x = static_cast<double>(j);
+    A(0, j) = static_cast<float>(std::sin(x * 0.7) * 3.0);
+    A(1, j) = static_cast<float>(std::cos(x * 1.3) * 1.5 + 0.2 * std::sin(x * 0.7));
+    A(2, j) = static_cast<float>(std::sin(x * 2.1) * 0.5);
+    A(3, j) = static_cast<float>(static_cast<double>(j % 5) - 2.0);
+  }
+  BOOST_TEST(iso_score(A) == 0.446424939597671, tt::tolerance(Tol<float>::loose));
+  // The README's examples analytically: a line in R³ scores 0, a disk (2 equally used dimensions)
+  // 0.5, a ball 1.
+  const arma::fmat line = {{1, -1, 2, -2}, {0, 0, 0, 0}, {0, 0, 0, 0}};
+  BOOST_TEST(iso_score(line) == 0.0, tt::tolerance(Tol<double>::loose));
+  const arma::fmat disk = {{1, -1, 0, 0}, {0, 0, 1, -1}, {0, 0, 0, 0}};
+  BOOST_TEST(iso_score(disk) == 0.5, tt::tolerance(Tol<double>::loose));
+  const arma::fmat ball = {{1, -1, 0, 0, 0, 0}, {0, 0, 1, -1, 0, 0}, {0, 0, 0, 0, 1, -1}};
+  BOOST_TEST(iso_score(ball) == 1.0, tt::tolerance(Tol<double>::loose));
+  BOOST_CHECK_THROW(iso_score(line.cols(0, 1)), embedlab::Error);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
