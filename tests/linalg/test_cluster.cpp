@@ -47,7 +47,8 @@ arma::mat blobs(std::size_t d, std::size_t m, std::size_t k, double noise, Rng& 
 BOOST_AUTO_TEST_SUITE(linalg_cluster)
 
 BOOST_AUTO_TEST_CASE(average_linkage_and_silhouette_match_scipy) {
-  for (const auto& c : reference()["cluster"]) {
+  const nlohmann::json ref = reference();
+  for (const auto& c : ref["cluster"]) {
     const arma::mat S = matrix(c["similarity"]);
     const la::Labels want = labels(c["average_labels"]);
     BOOST_TEST(la::average_linkage(S, c["k"].get<std::size_t>()) == want, tt::per_element());
@@ -101,7 +102,8 @@ BOOST_AUTO_TEST_CASE(spherical_kmeans_recovers_blobs_and_agrees_with_scipy_parti
   for (std::size_t j = 0; j < 60; ++j) obj += arma::dot(X.col(j), r.centroids.col(r.labels[j]));
   BOOST_TEST(r.objective == obj, tt::tolerance(Tol<double>::sum));
   // The well-separated scipy reference cases: k-means finds the average-linkage partition.
-  for (const auto& c : reference()["cluster"]) {
+  const nlohmann::json ref = reference();
+  for (const auto& c : ref["cluster"]) {
     if (!c.contains("items_rows") || c["silhouette"].get<double>() < 0.85) continue;
     const arma::mat Y = matrix(c["items_rows"]).t();
     const auto kr = la::spherical_kmeans(Y, {.k = c["k"].get<std::size_t>(), .max_iter = 100, .n_init = 10}, rng);

@@ -47,7 +47,8 @@ arma::mat random_items(std::size_t d, std::size_t m, Rng& rng) {
 BOOST_AUTO_TEST_SUITE(rsa_rdm)
 
 BOOST_AUTO_TEST_CASE(matches_scipy_pdist) {
-  for (const auto& c : reference()["rdm"]) {
+  const nlohmann::json ref = reference();
+  for (const auto& c : ref["rdm"]) {
     const arma::mat X = items(c["items_rows"]);
     for (const char* name : {"cosine", "correlation", "euclidean"}) {
       const arma::mat R = rsa::rdm(X, rsa::parse_dissimilarity(name));

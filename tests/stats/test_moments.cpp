@@ -37,7 +37,8 @@ arma::vec normal_sample(std::size_t n, Rng& rng) {
 BOOST_AUTO_TEST_SUITE(stats_moments)
 
 BOOST_AUTO_TEST_CASE(matches_scipy_streaming_two_pass_and_merged) {
-  for (const auto& c : reference()["moments"]) {
+  const nlohmann::json ref = reference();
+  for (const auto& c : ref["moments"]) {
     const arma::vec x = vec(c["x"]);
     st::Moments stream;
     stream.add(x);
