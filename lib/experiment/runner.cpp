@@ -211,7 +211,11 @@ Prepared prepare(const Pipeline& p, std::vector<InputFile>& inputs) {
   out.unit = std::move(n.unit);
   out.transform = "none";
   if (p.transform == "all_but_the_top") {
-    out.unit = linalg::all_but_the_top(out.unit, static_cast<arma::uword>(p.abtt_components));
+    // ABTT returns centred, projected vectors: re-normalise so downstream cosines stay cosines.
+    linalg::NormalizeOptions again;
+    again.source = p.path + " (after all_but_the_top)";
+    out.unit = linalg::normalize_rows(linalg::all_but_the_top(out.unit, static_cast<arma::uword>(p.abtt_components)),
+                                      again).unit;
     out.transform = fmt::format("all_but_the_top (mean removed, top {} principal directions removed)", p.abtt_components);
   }
   return out;

@@ -146,7 +146,7 @@ std::string Plotter::line_plot(const std::string& name, const PlotSpec& spec) {
   }
   std::string script = fmt::format(
       "set terminal pngcairo size {},{} noenhanced\nset title {}\nset xlabel {}\nset ylabel {}\nset grid\nset key "
-      "best\n",
+      "top right\n",
       spec.width, spec.height, quote(spec.title), quote(spec.xlabel), quote(spec.ylabel));
   if (spec.logx) script += "set logscale x\n";
   if (spec.logy) script += "set logscale y\n";

@@ -1,0 +1,44 @@
+#pragma once
+// Helpers for end-to-end tests: run the real binaries into a temporary results directory.
+#include "testing.hpp"
+
+#include <fmt/format.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+namespace embedlab::test {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+// Runs `cmd` through /bin/sh, capturing stdout and stderr.
+inline CommandResult run_command(const std::string& cmd, const TempDir& scratch) {
+  const std::string out = scratch.file("cmd.stdout"), err = scratch.file("cmd.stderr");
+  const int status = std::system(fmt::format("{} >'{}' 2>'{}'", cmd, out, err).c_str());
+  CommandResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+inline std::string bin(const std::string& name) { return std::string(EMBEDLAB_BIN_DIR) + "/" + name; }
+inline std::string source(const std::string& rel) { return std::string(EMBEDLAB_SOURCE_DIR) + "/" + rel; }
+
+// The single run directory under results/<experiment>/ (excluding `latest`).
+inline std::string only_run_dir(const std::string& results, const std::string& experiment) {
+  std::string found;
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(results) / experiment)) {
+    if (e.is_symlink() || !e.is_directory()) continue;
+    if (!found.empty()) return "";
+    found = e.path().string();
+  }
+  return found;
+}
+
+}  // namespace embedlab::test
