@@ -39,7 +39,7 @@ class KendallPrepared {
   std::size_t size() const { return order_.size(); }
 
  private:
-  std::vector<std::size_t> order_;   // indices of x in ascending order (stable)
+  std::vector<std::size_t> order_;   // indices of x in ascending order (ties by index)
   std::vector<std::size_t> groups_;  // start offsets of runs of equal x in order_, plus n
   std::uint64_t ties_x_ = 0;
 };
