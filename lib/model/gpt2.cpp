@@ -83,6 +83,51 @@ void gelu_new(float* x, arma::uword n) {
   }
 }
 
+// Single-query attention kernels for generation (T = 1): one head's hs×t cache against one query.
+// Plain vector loops rather than BLAS: the work is tiny (2·hs·t per head) while OpenBLAS would split
+// each call across its threads, a hand-off per head and layer (2·n_layer·n_head per token) that costs
+// more than the arithmetic.
+float dot(const float* a, const float* b, arma::uword n) {
+  f4 acc0{}, acc1{};
+  arma::uword i = 0;
+  for (; i + 8 <= n; i += 8) {
+    f4 a0, a1, b0, b1;
+    std::memcpy(&a0, a + i, sizeof a0);
+    std::memcpy(&a1, a + i + 4, sizeof a1);
+    std::memcpy(&b0, b + i, sizeof b0);
+    std::memcpy(&b1, b + i + 4, sizeof b1);
+    acc0 += a0 * b0;
+    acc1 += a1 * b1;
+  }
+  const f4 acc = acc0 + acc1;
+  float r = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  for (; i < n; ++i) r += a[i] * b[i];
+  return r;
+}
+
+// s (t) = Kᵀ·q with K hs×t (column = key), q hs.
+void scores_one(const float* k, const float* q, arma::uword hs, arma::uword t, float* s) {
+  for (arma::uword i = 0; i < t; ++i) s[i] = dot(k + i * hs, q, hs);
+}
+
+// o (hs) = V·p with V hs×t (column = value), p t.
+void weighted_sum_one(const float* v, const float* p, arma::uword hs, arma::uword t, float* o) {
+  std::fill(o, o + hs, 0.0f);
+  for (arma::uword i = 0; i < t; ++i) {
+    const float w = p[i];
+    const float* vi = v + i * hs;
+    arma::uword j = 0;
+    for (; j + 4 <= hs; j += 4) {
+      f4 a, b;
+      std::memcpy(&a, o + j, sizeof a);
+      std::memcpy(&b, vi + j, sizeof b);
+      a += w * b;
+      std::memcpy(o + j, &a, sizeof a);
+    }
+    for (; j < hs; ++j) o[j] += w * vi[j];
+  }
+}
+
 // The row-major Hugging Face shape of a tensor stored as the fmat rows×cols.
 std::string hf_shape(arma::uword rows, arma::uword cols) {
   return cols == 1 ? fmt::format("[{}]", rows) : fmt::format("[{}, {}]", cols, rows);
@@ -299,7 +344,10 @@ void Gpt2Session::attention(int layer, int t) {
     arma::fmat k(kc.colptr(h * cap), hs, total, false, true);  // hs×total
     arma::fmat v(vc.colptr(h * cap), hs, total, false, true);  // hs×total
     // scores (total×T) = Kᵀ·Q; column j attends to keys 0 .. p0+j.
-    s = k.t() * q;
+    if (T == 1)
+      scores_one(k.memptr(), q.memptr(), hs, total, s.memptr());
+    else
+      s = k.t() * q;
     for (arma::uword j = 0; j < T; ++j) {
       float* col = s.colptr(j);
       const arma::uword n = p0 + j + 1;
@@ -315,7 +363,10 @@ void Gpt2Session::attention(int layer, int t) {
       std::fill(col + n, col + total, 0.0f);
     }
     // head output (hs×T) = V · probabilities
-    o = v * s;
+    if (T == 1)
+      weighted_sum_one(v.memptr(), s.memptr(), hs, total, o.memptr());
+    else
+      o = v * s;
     for (arma::uword j = 0; j < T; ++j) std::copy_n(o.colptr(j), hs, att.colptr(j) + h * hs);
   }
 }
