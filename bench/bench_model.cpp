@@ -15,6 +15,7 @@
 // Usage: bench_model [--keep DIR | --model DIR] [--threads N] [--prompt T] [--gen N] [--layers L]
 //   --keep DIR writes the checkpoint to DIR and leaves it there (for scripts/bench_model_torch.py).
 //   --model DIR runs on a checkpoint written earlier with --keep instead of writing a new one.
+//   --threads N measures with N OpenBLAS threads only (default: 1 and OpenBLAS's default, one row each).
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/threads.hpp"
@@ -243,8 +244,7 @@ Args parse(int argc, char** argv) {
 
 int run(int argc, char** argv) {
   const Args args = parse(argc, argv);
-  if (args.threads > 0) embedlab::set_threads(args.threads);
-  const int threads = embedlab::threads();
+  const int default_threads = embedlab::threads();
   Shape shape;
   shape.L = args.layers;
 
@@ -285,78 +285,95 @@ int run(int argc, char** argv) {
     std::ofstream(dir / "bench_prompt.json") << nlohmann::json{{"ids", prompt}}.dump() << "\n";
   using embedlab::model::Logits;
   embedlab::model::Gpt2Session session(model, args.prompt + args.gen);
-
-  // prefill: the whole prompt at once, logits of the last position
-  session.feed(std::span<const int>(prompt).first(8), Logits::last);  // warm-up (allocates buffers)
-  const double t_prefill = best_of(args.reps, [&] {
-    session.reset();
-    session.feed(prompt, Logits::last);
-  });
-  // generation: prefill, then one token per step with the KV cache (greedy)
-  std::vector<int> generated;
-  double t_gen = 1e300;
-  for (int r = 0; r < args.reps; ++r) {
-    session.reset();
-    const arma::fmat* z = &session.feed(prompt, Logits::last);
-    generated.clear();
-    const auto g0 = Clock::now();
-    for (int k = 0; k < args.gen; ++k) {
-      const int next = static_cast<int>(embedlab::model::argmax_lowest(z->memptr(), z->n_rows));
-      generated.push_back(next);
-      z = &session.feed(std::span<const int>(&generated.back(), 1), Logits::last);
-    }
-    t_gen = std::min(t_gen, seconds_since(g0));
-  }
-  const std::uint64_t rss_peak = peak_rss();
-
-  // the machine: SGEMM at a large square size and at this model's prefill shapes; read bandwidth
-  const double gemm_square = sgemm_gflops(2048, 2048, 2048, args.reps);
-  const auto T = static_cast<arma::uword>(args.prompt);
-  const double gemm_fc = sgemm_gflops(4 * C, C, T, args.reps);
-  std::vector<float> big(std::size_t{1} << 27);  // 512 MB, far beyond any cache
-  std::fill(big.begin(), big.end(), 1.0f);
-  double bw_read = 0;
-  for (int th = 1; th <= std::max(1, threads); ++th) bw_read = std::max(bw_read, read_bandwidth(big, th, args.reps));
-  double bw_copy = 0;
-  {
-    std::vector<float> dst(big.size());
-    bw_copy = memcpy_bandwidth(dst, big, args.reps);
-  }
-
   const double tp = static_cast<double>(args.prompt);
   const double flops_prompt = tp * 2.0 * static_cast<double>(n_matrix) +
                               static_cast<double>(shape.L) * 4.0 * static_cast<double>(C) * tp * (tp + 1) / 2 +
                               2.0 * static_cast<double>(V * C);
-  const double prefill_tps = tp / t_prefill;
-  const double prefill_limit = gemm_square * 1e9 / (flops_prompt / tp);
   const double avg_ctx = args.prompt + args.gen / 2.0;
   const double bytes_token = 4.0 * static_cast<double>(n_matrix + V * C) +
                              static_cast<double>(shape.L) * 2.0 * static_cast<double>(C) * avg_ctx * 4.0;
-  const double gen_tps = args.gen / t_gen;
-  const double gen_limit = bw_read * 1e9 / bytes_token;
 
-  fmt::print("## bench_model: GPT-2 forward pass, {} layers, C={}, V={}, {} threads\n\n", shape.L, shape.C, shape.V,
-             threads);
-  fmt::print("checkpoint: {:.1f}M parameters, {:.1f} MB F32 (write {:.2f} s, load {:.2f} s){}\n\n", params / 1e6,
+  // Each thread count: the model, then the machine's limits with the same number of threads (the
+  // machine may be shared, so limits are measured right next to the model runs they bound).
+  std::vector<int> thread_counts = {args.threads};
+  if (args.threads == 0) {
+    thread_counts = {1};
+    if (default_threads > 1) thread_counts.push_back(default_threads);
+  }
+  struct Row {
+    int threads;
+    double prefill_tps, prefill_limit, gemm_square, gemm_fc, gen_tps, gen_limit, bw_read;
+  };
+  std::vector<Row> rows;
+  std::vector<int> generated;
+  std::uint64_t rss_peak = 0;
+  double bw_copy = 0;
+  std::vector<float> big;
+  for (const int th : thread_counts) {
+    embedlab::set_threads(th);
+    // prefill: the whole prompt at once, logits of the last position
+    session.reset();
+    session.feed(std::span<const int>(prompt).first(std::min(8, args.prompt)), Logits::last);  // warm-up
+    const double t_prefill = best_of(args.reps, [&] {
+      session.reset();
+      session.feed(prompt, Logits::last);
+    });
+    // generation: prefill, then one token per step with the KV cache (greedy)
+    double t_gen = 1e300;
+    for (int r = 0; r < args.reps; ++r) {
+      session.reset();
+      const arma::fmat* z = &session.feed(prompt, Logits::last);
+      generated.clear();
+      const auto g0 = Clock::now();
+      for (int k = 0; k < args.gen; ++k) {
+        const int next = static_cast<int>(embedlab::model::argmax_lowest(z->memptr(), z->n_rows));
+        generated.push_back(next);
+        z = &session.feed(std::span<const int>(&generated.back(), 1), Logits::last);
+      }
+      t_gen = std::min(t_gen, seconds_since(g0));
+    }
+    if (rss_peak == 0) rss_peak = peak_rss();  // before any benchmark buffer below
+
+    // the machine: SGEMM at a large square size and at this model's MLP prefill shape; read bandwidth
+    Row row{};
+    row.threads = th;
+    row.gemm_square = sgemm_gflops(2048, 2048, 2048, args.reps);
+    row.gemm_fc = sgemm_gflops(4 * C, C, static_cast<arma::uword>(args.prompt), args.reps);
+    if (big.empty()) {
+      big.assign(std::size_t{1} << 27, 1.0f);  // 512 MB, far beyond any cache
+      std::vector<float> dst(big.size());
+      bw_copy = memcpy_bandwidth(dst, big, args.reps);
+    }
+    row.bw_read = read_bandwidth(big, th, args.reps);
+    row.prefill_tps = tp / t_prefill;
+    row.prefill_limit = row.gemm_square * 1e9 / (flops_prompt / tp);
+    row.gen_tps = args.gen / t_gen;
+    row.gen_limit = row.bw_read * 1e9 / bytes_token;
+    rows.push_back(row);
+  }
+
+  fmt::print("## bench_model: GPT-2 forward pass, {} layers, C={}, V={}\n\n", shape.L, shape.C, shape.V);
+  fmt::print("checkpoint: {:.1f}M parameters, {:.1f} MB F32 (write {:.2f} s, load {:.2f} s){}\n", params / 1e6,
              weight_bytes / 1e6, t_write, t_load, args.keep.empty() ? "" : fmt::format(", kept in {}", dir.string()));
-  fmt::print("| measure | value | limit | % of limit |\n|---|---|---|---|\n");
   fmt::print(
-      "| prefill ({} tokens, last logits) | {:.1f} tok/s | {:.1f} tok/s (SGEMM {:.1f} GFLOP/s, {:.3f} GFLOP/token) | "
-      "{:.0f}% |\n",
-      args.prompt, prefill_tps, prefill_limit, gemm_square, flops_prompt / tp * 1e-9,
-      100 * prefill_tps / prefill_limit);
+      "prefill: {} tokens, logits of the last one, {:.3f} GFLOP/token; generation: {} tokens with the KV cache, "
+      "{:.1f} MB read/token\n\n",
+      args.prompt, flops_prompt / tp * 1e-9, args.gen, bytes_token * 1e-6);
   fmt::print(
-      "| generation ({} tokens, KV cache) | {:.1f} tok/s | {:.1f} tok/s (read {:.1f} GB/s, {:.1f} MB/token) | "
-      "{:.0f}% |\n",
-      args.gen, gen_tps, gen_limit, bw_read, bytes_token * 1e-6, 100 * gen_tps / gen_limit);
-  fmt::print("| prefill achieved GFLOP/s | {:.1f} | {:.1f} (SGEMM {}×{}·{}×{}: {:.1f}) | {:.0f}% |\n",
-             flops_prompt / t_prefill * 1e-9, gemm_square, 4 * C, C, C, T, gemm_fc,
-             100 * flops_prompt / t_prefill * 1e-9 / gemm_square);
-  fmt::print("| generation achieved GB/s | {:.1f} | {:.1f} (memcpy {:.1f} GB/s r+w) | {:.0f}% |\n",
-             bytes_token * gen_tps * 1e-9, bw_read, bw_copy, 100 * bytes_token * gen_tps * 1e-9 / bw_read);
-  fmt::print("| peak RSS (model run) | {:.1f} MB | weights {:.1f} MB (RSS before load {:.1f} MB) | {:.2f}× weights |\n",
-             rss_peak / 1e6, weight_bytes / 1e6, rss_before / 1e6, static_cast<double>(rss_peak) / weight_bytes);
-  fmt::print("\ngreedy ids (first 8): {}\n",
+      "| threads | prefill tok/s | limit (SGEMM GFLOP/s) | % | achieved GFLOP/s (SGEMM {}×{}·{}×{}) | generation "
+      "tok/s | limit (read GB/s) | % | achieved GB/s |\n|---|---|---|---|---|---|---|---|---|\n",
+      4 * C, C, C, args.prompt);
+  for (const Row& r : rows)
+    fmt::print(
+        "| {} | {:.1f} | {:.1f} ({:.1f}) | {:.0f}% | {:.1f} ({:.1f}) | {:.1f} | {:.1f} ({:.1f}) | {:.0f}% | {:.1f} |\n",
+        r.threads, r.prefill_tps, r.prefill_limit, r.gemm_square, 100 * r.prefill_tps / r.prefill_limit,
+        r.prefill_tps * flops_prompt / tp * 1e-9, r.gemm_fc, r.gen_tps, r.gen_limit, r.bw_read,
+        100 * r.gen_tps / r.gen_limit, r.gen_tps * bytes_token * 1e-9);
+  fmt::print(
+      "\nmemcpy {:.1f} GB/s (read + write). Peak RSS of the model run {:.1f} MB = {:.2f}× the weights ({:.1f} "
+      "MB; {:.1f} MB before loading).\n",
+      bw_copy, rss_peak / 1e6, static_cast<double>(rss_peak) / weight_bytes, weight_bytes / 1e6, rss_before / 1e6);
+  fmt::print("greedy ids (first 8): {}\n",
              fmt::join(generated.begin(), generated.begin() + std::min(8, args.gen), " "));
 
   if (remove) fs::remove_all(dir);

@@ -39,7 +39,7 @@ std::optional<io::Gpt2Tokenizer> find_tokenizer(const std::string& explicit_dir,
            "no tokenizer files (expected vocab.json + merges.txt or encoder.json + vocab.bpe)");
     return io::Gpt2Tokenizer::from_dir(explicit_dir);
   }
-  for (const fs::path d : {fs::path(model_dir), fs::path("data/gpt2"), fs::path("../data/gpt2")})
+  for (const fs::path& d : {fs::path(model_dir), fs::path("data/gpt2"), fs::path("../data/gpt2")})
     if (has_tokenizer(d)) return io::Gpt2Tokenizer::from_dir(d.string());
   return std::nullopt;
 }
@@ -119,7 +119,7 @@ int cmd_forward(int argc, char** argv) {
   if (top_k < 1) fail(Exit::usage, "forward", "--top", fmt::format("must be ≥ 1 (got {})", top_k));
   const std::string model_dir = vm["model"].as<std::string>();
 
-  const auto tok = find_tokenizer(vm.count("tokenizer") ? vm["tokenizer"].as<std::string>() : "", model_dir);
+  auto tok = find_tokenizer(vm.count("tokenizer") ? vm["tokenizer"].as<std::string>() : "", model_dir);
   std::vector<int> ids;
   if (vm.count("text")) {
     if (!tok)
@@ -133,14 +133,21 @@ int cmd_forward(int argc, char** argv) {
 
   const auto ckpt = io::load_gpt2(model_dir);
   const model::Gpt2 gpt(ckpt);
-  if (tok && tok->vocab_size() != gpt.vocab_size())
-    fail(Exit::data, model_dir, "tokenizer",
-         fmt::format("vocabulary size differs from the model's (got {}, expected {})", tok->vocab_size(),
-                     gpt.vocab_size()));
+  if (tok && tok->vocab_size() != gpt.vocab_size()) {
+    // a tokenizer found by looking around is dropped (ids only); one asked for is an error
+    if (vm.count("text") || vm.count("tokenizer"))
+      fail(Exit::data, model_dir, "tokenizer",
+           fmt::format("vocabulary size differs from the model's (got {}, expected {})", tok->vocab_size(),
+                       gpt.vocab_size()));
+    tok.reset();
+  }
   const auto r = gpt.forward(ids);
   const std::vector<int> greedy = gpt.generate_greedy(ids, n_gen);
   const auto T = static_cast<arma::uword>(ids.size());
-  const auto piece = [&](int id) { return tok ? json_text(tok->token_bytes(id)) : std::string(); };
+  // "id" or "id piece" (the token's bytes as a JSON string)
+  const auto label = [&](int id) {
+    return tok ? fmt::format("{} {}", id, json_text(tok->token_bytes(id))) : fmt::format("{}", id);
+  };
 
   if (vm.count("json")) {
     std::string out = fmt::format("{{\"ids\": [{}], \"last_hidden\": [", fmt::join(ids, ", "));
@@ -166,9 +173,9 @@ int cmd_forward(int argc, char** argv) {
   if (!tok) fmt::print("(no tokenizer found: ids only)\n");
   fmt::print("\ntop-{} next tokens per position (id{} logit):\n", top_k, tok ? " piece" : "");
   for (arma::uword t = 0; t < T; ++t) {
-    fmt::print("  [{}] {}{} →", t, ids[t], tok ? " " + piece(ids[t]) : "");
+    fmt::print("  [{}] {} →", t, label(ids[t]));
     for (int id : top_ids(r.logits, t, static_cast<arma::uword>(top_k)))
-      fmt::print("  {}{} {:.4f}", id, tok ? " " + piece(id) : "", r.logits(static_cast<arma::uword>(id), t));
+      fmt::print("  {} {:.4f}", label(id), r.logits(static_cast<arma::uword>(id), t));
     fmt::print("\n");
   }
   fmt::print("\nfinal hidden state after ln_f ({}×{}; per position: norm, first values):\n", r.final_hidden.n_rows, T);
