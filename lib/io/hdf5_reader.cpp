@@ -1,20 +1,32 @@
 // HDF5 embeddings: one rank-2 float dataset [n, d], read-only. Files that would make HDF5 open
 // other files (external links, external raw storage, virtual datasets) are refused before any
 // raw data is read.
+//
+// libhdf5 is not safe against crafted files (its metadata parsers have crashed on fuzzed input),
+// so everything that touches the file through HDF5 runs in a forked child (io/isolate.hpp) under
+// CPU and address-space limits: the child validates, then reads the floats into a memfd shared
+// with the parent and reports the shape. A crash in the library becomes a one-line error naming
+// the file. EMBEDLAB_TEST_HDF5_CRASH=1 makes the child (never the parent) die of SIGSEGV after
+// opening the file: the tests prove the isolation with it.
 #include "core/checked.hpp"
 #include "core/error.hpp"
 #include "core/sha256.hpp"
 #include "io/binary_util.hpp"
 #include "io/h5_util.hpp"
+#include "io/isolate.hpp"
 #include "io/readers.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <sstream>
 #include <vector>
 
 namespace embedlab::io {
@@ -25,6 +37,10 @@ constexpr int kMaxSoftLinkDepth = 16;
 // Deflate cannot compress better than about 1032:1, so a chunked dataset declaring more float32
 // bytes than this multiple of the file size is a lie (checked before allocating).
 constexpr std::uint64_t kMaxExpansion = 1100;
+// The reader child's limits: address space beyond the data itself (HDF5 metadata, chunk cache,
+// conversion buffers) and CPU time (a crafted file can make the library loop).
+constexpr std::uint64_t kChildExtraBytes = std::uint64_t(1) << 30;
+constexpr std::uint64_t kChildCpuSeconds = 900;
 
 // Refuses every external-link traversal (set on every link access list the reader uses).
 herr_t deny_external_link(const char*, const char*, const char*, const char*, unsigned*, hid_t, void*) { return -1; }
@@ -212,11 +228,15 @@ std::string choose_dataset(const Hdf5File& f) {
                          names.empty() ? "the file has no datasets" : "the file has: " + list_names(names)));
 }
 
-}  // namespace
-
-Embeddings read_hdf5(const std::string& path, const std::string& dataset) {
+// In the reader child: validates, reads the dataset as float32 into `memfd` (sized here) and
+// returns "n d dtype". Every failure throws the same Error the reader always threw.
+std::string validate_and_read(const std::string& path, const std::string& dataset, int memfd) {
   const h5::QuietErrors quiet;
   const Hdf5File f(path);
+  if (const char* crash = std::getenv("EMBEDLAB_TEST_HDF5_CRASH"); crash != nullptr && std::string(crash) == "1") {
+    std::signal(SIGSEGV, SIG_DFL);  // a real signal death, whatever handler a sanitizer installed
+    std::raise(SIGSEGV);
+  }
   const std::string p = dataset.empty() ? choose_dataset(f) : (dataset[0] == '/' ? dataset : "/" + dataset);
 
   if (!f.check_path(p, p)) data_error(path, p, fmt::format("dataset not found; {}", f.listing()));
@@ -281,10 +301,59 @@ Embeddings read_hdf5(const std::string& path, const std::string& dataset) {
                            format_shape(shape), tname));
   }
 
+  // The child's address space grows by the data (mapped below) plus the library's own needs.
+  limit_address_space(checked_add(out_bytes, kChildExtraBytes, path, p));
+  if (::ftruncate(memfd, static_cast<off_t>(out_bytes)) != 0)
+    fail(Exit::software, path, p, fmt::format("cannot size the shared buffer: {}", std::strerror(errno)));
+  void* buf = ::mmap(nullptr, out_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+  if (buf == MAP_FAILED)
+    fail(Exit::software, path, p, fmt::format("cannot map the shared buffer: {}", std::strerror(errno)));
+  // Row-major n × d on disk is the column-major d × n matrix: the bytes go as they are.
+  const herr_t rc = H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+  ::munmap(buf, out_bytes);
+  if (rc < 0) data_error(path, p, fmt::format("cannot read the data: {}", h5::error_stack()));
+  return fmt::format("{} {} {}", n, d, tname);
+}
+
+// Closes the memfd on every path.
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+}  // namespace
+
+Embeddings read_hdf5(const std::string& path, const std::string& dataset) {
+  Fd mem{::memfd_create("embedlab-hdf5", MFD_CLOEXEC)};
+  if (mem.fd < 0)
+    fail(Exit::software, path, "", fmt::format("cannot create a shared buffer: {}", std::strerror(errno)));
+  const std::string header = run_isolated(path, "HDF5", {kChildExtraBytes, kChildCpuSeconds},
+                                          [&] { return validate_and_read(path, dataset, mem.fd); });
+
+  // The child validated the shape against the file; the parent checks the answer it got against
+  // the buffer before trusting it.
+  std::istringstream in(header);
+  std::uint64_t n = 0, d = 0;
+  std::string tname;
+  in >> n >> d >> tname;
+  struct stat st {};
+  if (!in || n == 0 || d == 0 || ::fstat(mem.fd, &st) != 0 ||
+      static_cast<std::uint64_t>(st.st_size) != checked_mul(checked_mul(n, d, path, ""), 4, path, ""))
+    fail(Exit::software, path, "", fmt::format("the HDF5 reader process gave an inconsistent answer '{}'", header));
+
   Embeddings e;
-  e.vectors.set_size(d, n);  // row-major n × d on disk == column-major d × n
-  if (H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, e.vectors.memptr()) < 0)
-    data_error(path, p, fmt::format("cannot read the data: {}", h5::error_stack()));
+  e.vectors.set_size(d, n);
+  auto* dst = reinterpret_cast<char*>(e.vectors.memptr());
+  const std::uint64_t bytes = static_cast<std::uint64_t>(st.st_size);
+  for (std::uint64_t done = 0; done < bytes;) {
+    const ssize_t got = ::pread(mem.fd, dst + done, bytes - done, static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0)
+      fail(Exit::software, path, "", fmt::format("cannot read the shared buffer: {}", std::strerror(errno)));
+    done += static_cast<std::uint64_t>(got);
+  }
   e.source.path = path;
   e.source.format = "hdf5";
   e.source.dtype = tname;

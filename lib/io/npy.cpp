@@ -24,8 +24,15 @@ struct PyValue {
   bool boolean = false;
   bool negative = false;
   std::uint64_t magnitude = 0;
-  std::vector<PyValue> items;                            // tuple, list
-  std::vector<std::pair<std::string, PyValue>> entries;  // dict (string keys only)
+  std::vector<PyValue> items;  // tuple, list
+  // dict (string keys only). Not std::pair<std::string, PyValue>: a pair needs a complete type, and
+  // clang's libstdc++ instantiation rejects it inside PyValue (the fuzz build uses clang).
+  struct Entry;
+  std::vector<Entry> entries;
+};
+struct PyValue::Entry {
+  std::string key;
+  PyValue value;
 };
 
 class LiteralParser {
@@ -80,7 +87,7 @@ class LiteralParser {
         if (i_ >= s_.size() || (s_[i_] != '\'' && s_[i_] != '"')) error("dict keys must be strings");
         std::string key = string();
         if (!eat(':')) error(fmt::format("expected ':' after key '{}'", key));
-        v.entries.emplace_back(std::move(key), value(depth + 1));
+        v.entries.push_back({std::move(key), value(depth + 1)});
         if (!eat(',')) {
           if (!eat('}')) error("expected ',' or '}' in dict");
           break;
