@@ -14,5 +14,7 @@ int cmd_inspect(int, char**);
 int cmd_tokenize(int argc, char** argv);
 int cmd_fetch(int argc, char** argv);
 int cmd_forward(int, char**);
+int cmd_analogy(int argc, char** argv);
+int cmd_doesnt_match(int argc, char** argv);
 
 }  // namespace embedlab::cli

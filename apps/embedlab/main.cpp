@@ -18,6 +18,9 @@ const Command kCommands[] = {
     {"tokenize", "GPT-2 token ids and pieces of a text", embedlab::cli::cmd_tokenize},
     {"fetch", "download GPT-2 or GloVe data (verified, resumable); --list shows names", embedlab::cli::cmd_fetch},
     {"forward", "GPT-2 forward pass: top-k next tokens, final hidden state, greedy continuation", embedlab::cli::cmd_forward},
+    {"analogy", "word arithmetic: nearest tokens to king - man + woman (3CosAdd/3CosMul, --unembed)",
+     embedlab::cli::cmd_analogy},
+    {"doesnt-match", "the word that fits least with the others (gensim doesnt_match)", embedlab::cli::cmd_doesnt_match},
 };
 
 void usage(std::FILE* out) {

@@ -1,0 +1,122 @@
+#include "apps/embedlab/word_terms.hpp"
+
+#include "core/error.hpp"
+#include "io/gpt2_checkpoint.hpp"
+#include "io/readers.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <filesystem>
+
+namespace embedlab::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+bool has_tokenizer(const fs::path& dir) {
+  return (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")) ||
+         (fs::exists(dir / "encoder.json") && fs::exists(dir / "vocab.bpe"));
+}
+
+std::optional<io::Gpt2Tokenizer> find_tokenizer(const std::string& explicit_dir, const std::string& model_dir) {
+  if (!explicit_dir.empty()) {
+    if (!has_tokenizer(explicit_dir))
+      fail(Exit::no_input, explicit_dir, "",
+           "no tokenizer files (expected vocab.json + merges.txt or encoder.json + vocab.bpe)");
+    return io::Gpt2Tokenizer::from_dir(explicit_dir);
+  }
+  for (const fs::path d : {fs::path(model_dir), fs::path("data/gpt2"), fs::path("../data/gpt2")})
+    if (has_tokenizer(d)) return io::Gpt2Tokenizer::from_dir(d.string());
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string WordSpace::name(arma::uword j) const {
+  if (gpt2 && tokenizer && j < static_cast<arma::uword>(tokenizer->vocab_size()))
+    return io::quote_bytes(tokenizer->token_bytes(static_cast<int>(j)));
+  return emb.token_name(j);
+}
+
+WordSpace open_word_space(const WordSpaceOptions& options) {
+  WordSpace s;
+  s.path = options.path;
+  s.policy = options.policy;
+  if (!fs::exists(options.path)) fail(Exit::no_input, options.path, "", "no such file or directory");
+  const std::string format = options.format == "auto" ? io::detect_format(options.path) : options.format;
+  s.gpt2 = format == "gpt2";
+  if (options.output_matrix && !s.gpt2)
+    fail(Exit::usage, options.path, "--unembed", "needs a GPT-2 checkpoint directory (the output matrix W_out)");
+  if (s.gpt2) {
+    const io::Gpt2Config cfg = io::read_gpt2_config((fs::path(options.path) / "config.json").string());
+    std::vector<std::string> only{"wte.weight"};
+    if (options.output_matrix && !cfg.tie_word_embeddings) only.clear();  // lm_head is needed too
+    const io::Gpt2Checkpoint ck = io::load_gpt2(options.path, only);
+    s.emb = io::gpt2_embeddings(ck, "wte");
+    if (options.output_matrix) s.output = ck.output();
+    s.tokenizer = find_tokenizer(options.tokenizer_dir, options.path);
+  } else {
+    io::LoadOptions lo;
+    lo.path = options.path;
+    lo.format = format;
+    s.emb = io::load_embeddings(lo);
+  }
+  s.rows.reserve(s.emb.tokens.size());
+  for (arma::uword j = 0; j < s.emb.tokens.size(); ++j) s.rows.emplace(s.emb.tokens[j], j);
+  return s;
+}
+
+Term resolve_term(const WordSpace& s, const std::string& text, double sign) {
+  Term t;
+  t.text = text;
+  t.sign = sign;
+  const arma::uword n = s.emb.vectors.n_cols;
+  if (text.size() > 1 && text[0] == '#') {
+    arma::uword row = 0;
+    const auto [p, ec] = std::from_chars(text.data() + 1, text.data() + text.size(), row);
+    if (ec == std::errc() && p == text.data() + text.size()) {
+      if (row >= n)
+        fail(Exit::data, s.path, fmt::format("token '{}'", text),
+             fmt::format("row {} out of range (file has {} rows)", row, n));
+      t.rows = {row};
+      t.vector = s.emb.vectors.col(row);
+      return t;
+    }
+  }
+  if (s.gpt2) {
+    if (!s.tokenizer)
+      fail(Exit::no_input, s.path, fmt::format("word '{}'", text),
+           "no GPT-2 tokenizer to encode words [hint: pass --tokenizer DIR, run `embedlab fetch gpt2-tokenizer`, or "
+           "give rows as #N]");
+    const auto wt = io::words_to_tokens(*s.tokenizer, {text}, s.policy, s.path);
+    if (wt[0].ids.empty()) fail(Exit::data, s.path, fmt::format("word '{}'", text), "encodes to no token");
+    arma::vec acc(s.emb.vectors.n_rows, arma::fill::zeros);
+    for (const int id : wt[0].ids) {
+      if (id < 0 || static_cast<arma::uword>(id) >= n)
+        fail(Exit::data, s.path, fmt::format("word '{}'", text),
+             fmt::format("token {} is outside the checkpoint's {} rows (tokenizer and model do not match)", id, n));
+      acc += arma::conv_to<arma::vec>::from(s.emb.vectors.col(id));
+      t.rows.push_back(static_cast<arma::uword>(id));
+    }
+    t.vector = arma::conv_to<arma::fvec>::from(acc / static_cast<double>(wt[0].ids.size()));
+    return t;
+  }
+  if (s.emb.tokens.empty())
+    fail(Exit::data, s.path, fmt::format("word '{}'", text), "the file has no vocabulary (give rows as #N)");
+  const auto it = s.rows.find(text);
+  if (it == s.rows.end())
+    fail(Exit::data, s.path, fmt::format("word '{}'", text), fmt::format("not in the vocabulary ({} tokens)", n));
+  t.rows = {it->second};
+  t.vector = s.emb.vectors.col(it->second);
+  return t;
+}
+
+arma::fmat term_matrix(const std::vector<Term>& terms, arma::uword d) {
+  arma::fmat W(d, terms.size());
+  for (std::size_t i = 0; i < terms.size(); ++i) W.col(i) = terms[i].vector;
+  return W;
+}
+
+}  // namespace embedlab::cli

@@ -1,0 +1,56 @@
+#pragma once
+// Shared by `embedlab analogy` and `embedlab doesnt-match`: an embedding file opened for word
+// arithmetic, and the words/tokens of a command line resolved to vectors.
+//
+// A term is a word of the file's vocabulary (exact match, first row holding it, as gensim's
+// most_similar), `#N` for row N of any file, or, for a GPT-2 checkpoint directory, a word encoded
+// by the tokenizer under the word policy (leading space by default; --multi-token mean|first|last|error).
+#include "io/embedding.hpp"
+#include "io/tokenizer.hpp"
+
+#include <armadillo>
+
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace embedlab::cli {
+
+struct WordSpaceOptions {
+  std::string path;
+  std::string format = "auto";
+  std::string tokenizer_dir;   // GPT-2 only; empty: the checkpoint directory, data/gpt2, ../data/gpt2
+  io::WordPolicy policy;       // GPT-2 only
+  bool output_matrix = false;  // GPT-2 only: also keep the output (unembedding) matrix
+};
+
+struct WordSpace {
+  std::string path;
+  io::Embeddings emb;  // vectors (d, n)
+  bool gpt2 = false;
+  std::optional<io::Gpt2Tokenizer> tokenizer;
+  io::WordPolicy policy;
+  arma::fmat output;                                  // (d, V) W_out of a GPT-2 checkpoint (column = token), when asked
+  std::unordered_map<std::string, arma::uword> rows;  // token → first row holding it
+
+  // How row j is printed: the token, GPT-2 token bytes quoted (" queen"), or #j.
+  std::string name(arma::uword j) const;
+};
+
+WordSpace open_word_space(const WordSpaceOptions& options);
+
+struct Term {
+  std::string text;               // as typed
+  double sign = 1.0;              // +1 positive, -1 negative
+  arma::fvec vector;              // (d) raw vector (mean of the pieces for a multi-token word)
+  std::vector<arma::uword> rows;  // rows it stands for (excluded from the answers)
+};
+
+// Throws Error(data) `FILE: word 'w': not in the vocabulary` for an unknown word (exit 65).
+Term resolve_term(const WordSpace& space, const std::string& text, double sign);
+
+// The (d, m) matrix of the terms' raw vectors.
+arma::fmat term_matrix(const std::vector<Term>& terms, arma::uword d);
+
+}  // namespace embedlab::cli
