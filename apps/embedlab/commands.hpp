@@ -16,5 +16,8 @@ int cmd_fetch(int argc, char** argv);
 int cmd_forward(int, char**);
 int cmd_analogy(int argc, char** argv);
 int cmd_doesnt_match(int argc, char** argv);
+int cmd_similar(int argc, char** argv);
+int cmd_neighbors(int argc, char** argv);
+int cmd_stats(int argc, char** argv);
 
 }  // namespace embedlab::cli

@@ -182,6 +182,7 @@ RawConfig read_ini(const std::string& path, std::vector<std::string>& problems) 
 
   // Our line index: section, key → line; syntax the Boost parser would reject or silently mangle.
   std::map<std::string, int> line_of;
+  std::map<std::string, std::string> scanned;  // first value of each key (used when Boost is not asked)
   std::string section;
   std::istringstream lines(raw.text);
   std::string line;
@@ -219,13 +220,20 @@ RawConfig read_ini(const std::string& path, std::vector<std::string>& problems) 
           "own line)",
           path, no, key, trim(value)));
       syntax_ok = false;
+      line_of.emplace(key, no);
+      continue;
     }
+    scanned.emplace(key, trim(value));
     if (auto [it, fresh] = line_of.emplace(key, no); !fresh) {
       problems.push_back(fmt::format("{}:{}: {}: duplicate key (first set on line {})", path, no, key, it->second));
       syntax_ok = false;
     }
   }
-  if (!syntax_ok) return raw;
+  if (!syntax_ok) {
+    // Keep validating what did parse, so every problem of the file is reported at once.
+    for (const auto& [key, value] : scanned) raw.entries[key] = {value, fmt::format("{}:{}", path, line_of[key])};
+    return raw;
+  }
 
   // The values themselves come from Boost.Program_options' INI parser.
   std::istringstream body(raw.text);

@@ -1,0 +1,106 @@
+// embedlab stats FILE [--json] [--format F] [--tensor T] [--bins B] [--threads N]
+//
+// All-pairs cosine statistics of the whole matrix (moments exactly from the Gram matrix; min, max
+// and quantiles from one blocked pass over the upper triangle) and the anisotropy numbers.
+#include "apps/embedlab/commands.hpp"
+#include "core/error.hpp"
+#include "core/progress.hpp"
+#include "core/threads.hpp"
+#include "io/embedding.hpp"
+#include "linalg/allpairs.hpp"
+#include "linalg/anisotropy.hpp"
+#include "linalg/normalize.hpp"
+
+#include <fmt/format.h>
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+namespace embedlab::cli {
+
+namespace po = boost::program_options;
+
+int cmd_stats(int argc, char** argv) {
+  po::options_description opts("usage: embedlab stats FILE [options]");
+  opts.add_options()("help,h", "this help")("json", "one JSON object on standard output")(
+      "format", po::value<std::string>()->default_value("auto"), "input format")(
+      "tensor", po::value<std::string>()->default_value(""), "safetensors tensor / HDF5 dataset")(
+      "bins", po::value<unsigned>()->default_value(2000), "histogram bins on [-1, 1] for the quantiles")(
+      "threads", po::value<int>(), "worker threads (default: all cores)");
+  po::options_description hidden;
+  hidden.add_options()("file", po::value<std::string>());
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+  } catch (const po::error& e) {
+    throw Error(Exit::usage, fmt::format("stats: {} (see embedlab stats --help)", e.what()));
+  }
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return 0;
+  }
+  if (!vm.count("file")) throw Error(Exit::usage, "stats: expected FILE (see embedlab stats --help)");
+  if (vm["bins"].as<unsigned>() < 1) throw Error(Exit::usage, "stats: --bins: must be at least 1 (got 0)");
+  if (vm.count("threads")) set_threads(std::max(1, vm["threads"].as<int>()));
+  io::LoadOptions lo;
+  lo.path = vm["file"].as<std::string>();
+  lo.format = vm["format"].as<std::string>();
+  lo.tensor = vm["tensor"].as<std::string>();
+  const io::Embeddings emb = io::load_embeddings(lo);
+  linalg::NormalizeOptions no;
+  no.names = emb.tokens;
+  no.source = lo.path;
+  const arma::fmat U = linalg::normalize_rows(emb.vectors, no).unit;
+  if (U.n_cols < 2) throw Error(Exit::data, fmt::format("{}: rows: need at least 2 rows (got {})", lo.path, U.n_cols));
+
+  const linalg::PairMoments moments = linalg::pair_moments(U);
+  const linalg::Anisotropy an = linalg::anisotropy(U);
+  linalg::AllPairsOptions ao;
+  ao.bins = vm["bins"].as<unsigned>();
+  Progress progress("all pairs", static_cast<std::uint64_t>(U.n_cols) * (U.n_cols - 1) / 2, "pairs");
+  ao.progress = [&](std::uint64_t done, std::uint64_t) { progress.update(done); };
+  const linalg::AllPairsStats s = linalg::all_pairs(U, ao);
+  progress.finish();
+  auto name = [&](arma::uword j) { return emb.token_name(j); };
+  const double d = static_cast<double>(U.n_rows);
+
+  if (vm.count("json")) {
+    nlohmann::ordered_json j;
+    j["file"] = lo.path;
+    j["rows"] = U.n_cols;
+    j["dim"] = U.n_rows;
+    j["pairs"] = s.n_pairs;
+    j["mean"] = moments.mean;
+    j["variance"] = moments.variance;
+    j["random_baseline_variance"] = 1.0 / d;
+    j["min"] = {{"cos", s.min.cos}, {"a", name(s.min.i)}, {"b", name(s.min.j)}};
+    j["max"] = {{"cos", s.max.cos}, {"a", name(s.max.i)}, {"b", name(s.max.j)}};
+    j["quantiles"] = {{"q01", s.quantile(0.01)},
+                      {"q25", s.quantile(0.25)},
+                      {"median", s.quantile(0.5)},
+                      {"q75", s.quantile(0.75)},
+                      {"q99", s.quantile(0.99)}};
+    j["anisotropy"] = {{"mean_cosine", an.mean_cosine},
+                       {"mean_unit_norm", an.mean_unit_norm},
+                       {"top_singular_value_share", an.top_sv_share}};
+    fmt::print("{}\n", j.dump(2));
+    return 0;
+  }
+  fmt::print("{}: {} rows × {} dims, {} pairs\n", lo.path, U.n_cols, U.n_rows, s.n_pairs);
+  fmt::print("mean cos {:.6f}, variance {:.6g} (random baseline: 0, {:.6g})\n", moments.mean, moments.variance,
+             1.0 / d);
+  fmt::print("min {:.4f} ({} / {}), max {:.4f} ({} / {})\n", s.min.cos, name(s.min.i), name(s.min.j), s.max.cos,
+             name(s.max.i), name(s.max.j));
+  fmt::print("quantiles: 1% {:.4f}, 25% {:.4f}, median {:.4f}, 75% {:.4f}, 99% {:.4f} (±{:.4f}, one bin)\n",
+             s.quantile(0.01), s.quantile(0.25), s.quantile(0.5), s.quantile(0.75), s.quantile(0.99), 2.0 / ao.bins);
+  fmt::print("anisotropy: mean cosine {:.6f}, |mean unit vector| {:.6f}, top singular value share {:.6f}\n",
+             an.mean_cosine, an.mean_unit_norm, an.top_sv_share);
+  return 0;
+}
+
+}  // namespace embedlab::cli
