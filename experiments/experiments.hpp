@@ -10,5 +10,6 @@ namespace embedlab::experiments {
 const experiment::Registry& registry();
 
 std::unique_ptr<experiment::Experiment> make_random_variance();
+std::unique_ptr<experiment::Experiment> make_weight_tying();
 
 }  // namespace embedlab::experiments

@@ -6,6 +6,7 @@ namespace embedlab::experiments {
 const experiment::Registry& registry() {
   static const experiment::Registry table = {
       {"random_variance", make_random_variance},
+      {"weight_tying", make_weight_tying},
   };
   return table;
 }

@@ -1,0 +1,135 @@
+#pragma once
+// Shared by the experiments that run the GPT-2 forward pass themselves (weight_tying,
+// softmax_sensitivity, logit_lens): the [model] and [prompts] keys, loading the checkpoint and its
+// tokenizer with provenance, and turning the configured prompts into token ids.
+//
+// Prompts: `prompts.text` is a comma-separated list of texts, so a text prompt cannot contain a
+// comma (nor `#`, which the INI reader refuses in values); `prompts.ids` is a comma-separated list
+// of prompts given as space-separated token ids ("1 2 3, 7 8"), for models without a tokenizer.
+#include "core/error.hpp"
+#include "core/sha256.hpp"
+#include "experiment/experiment.hpp"
+#include "io/gpt2_checkpoint.hpp"
+#include "io/tokenizer.hpp"
+#include "model/gpt2.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace embedlab::experiments::gpt2_prompts {
+
+struct Keys {
+  std::string model_path, tokenizer_path;
+  std::vector<std::string> text, ids;
+};
+
+// Config derives from Keys; the keys bind to its (inherited) members.
+template <class Config>
+void declare(experiment::Schema<Config>& s, const std::string& default_text) {
+  s.path("model.path", &Config::model_path, "data/gpt2",
+         "GPT-2 checkpoint directory (config.json + model.safetensors; `make fetch` brings data/gpt2)")
+      .input();
+  s.path("model.tokenizer", &Config::tokenizer_path, "",
+         "tokenizer directory (vocab.json + merges.txt or encoder.json + vocab.bpe); empty: the model directory")
+      .input();
+  using List = std::vector<std::string>;
+  s.template key<List>("prompts.text", &Config::text, default_text,
+                       "text prompts, comma-separated (a prompt cannot contain a comma); needs a tokenizer");
+  s.template key<List>("prompts.ids", &Config::ids, "",
+                       "prompts as space-separated token ids, comma-separated between prompts (\"1 2 3, 7 8\")");
+}
+
+inline bool has_tokenizer_files(const std::string& dir) {
+  namespace fs = std::filesystem;
+  return (fs::exists(fs::path(dir) / "vocab.json") && fs::exists(fs::path(dir) / "merges.txt")) ||
+         (fs::exists(fs::path(dir) / "encoder.json") && fs::exists(fs::path(dir) / "vocab.bpe"));
+}
+
+struct Prompt {
+  std::string label;  // the text, or "ids: 1 2 3"
+  std::vector<int> ids;
+};
+
+struct Loaded {
+  io::Gpt2Checkpoint ckpt;
+  std::unique_ptr<model::Gpt2> model;
+  std::optional<io::Gpt2Tokenizer> tokenizer;  // present only when its vocabulary matches the model's
+  std::vector<Prompt> prompts;
+
+  // A printable name of a token: the tokenizer's bytes in quotes, or "#id" without a tokenizer.
+  std::string token(int id) const {
+    if (tokenizer) return "'" + io::quote_bytes(tokenizer->token_bytes(id)) + "'";
+    return fmt::format("#{}", id);
+  }
+};
+
+inline std::vector<int> parse_ids(const std::string& item, const std::string& key) {
+  std::vector<int> out;
+  std::istringstream in(item);
+  std::string word;
+  while (in >> word) {
+    int v = 0;
+    const auto [p, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
+    if (ec != std::errc() || p != word.data() + word.size() || v < 0)
+      fail(Exit::config, key, "prompt ids", fmt::format("not a token id (got '{}' in '{}')", word, item));
+    out.push_back(v);
+  }
+  return out;
+}
+
+inline void add_tokenizer_input(experiment::Context& ctx, const std::string& dir) {
+  namespace fs = std::filesystem;
+  for (const char* f : {"vocab.json", "merges.txt", "encoder.json", "vocab.bpe"}) {
+    const std::string p = (fs::path(dir) / f).string();
+    if (fs::exists(p))
+      ctx.inputs->push_back(InputFile{p, fs::path(f).extension() == ".json" ? "json" : "text", "", {}, sha256_file(p)});
+  }
+}
+
+// Loads the checkpoint (recording its sources), the tokenizer when one is configured or sits in
+// the model directory, and the prompts (text encoded, ids checked against the model).
+template <class Config>
+Loaded load(const Config& c, experiment::Context& ctx) {
+  Loaded L;
+  L.ckpt = io::load_gpt2(c.model_path);
+  for (const auto& s : L.ckpt.sources) ctx.inputs->push_back(s);
+  L.model = std::make_unique<model::Gpt2>(L.ckpt);
+  const std::string tok_dir = c.tokenizer_path.empty() ? c.model_path : c.tokenizer_path;
+  if (!c.tokenizer_path.empty() || has_tokenizer_files(tok_dir)) {
+    auto tok = io::Gpt2Tokenizer::from_dir(tok_dir);
+    add_tokenizer_input(ctx, tok_dir);
+    if (tok.vocab_size() == L.model->vocab_size())
+      L.tokenizer.emplace(std::move(tok));
+    else if (!c.text.empty())
+      fail(Exit::config, "model.tokenizer", tok_dir,
+           fmt::format("tokenizer vocabulary does not match the model (got {}, expected {})", tok.vocab_size(),
+                       L.model->vocab_size()));
+  }
+  if (!c.text.empty() && !L.tokenizer)
+    fail(Exit::config, "prompts.text", c.model_path,
+         "text prompts need a tokenizer, and none is in the model directory (set model.tokenizer, or give "
+         "prompts.ids)");
+  for (const auto& t : c.text) {
+    Prompt p{t, L.tokenizer->encode(t)};
+    if (p.ids.empty()) fail(Exit::config, "prompts.text", t, "prompt encodes to no tokens");
+    L.prompts.push_back(std::move(p));
+  }
+  for (const auto& item : c.ids) {
+    Prompt p{"ids: " + item, parse_ids(item, "prompts.ids")};
+    if (p.ids.empty()) fail(Exit::config, "prompts.ids", item, "empty prompt");
+    if (L.tokenizer) p.label = fmt::format("{} ({})", io::quote_bytes(L.tokenizer->decode(p.ids)), p.label);
+    L.prompts.push_back(std::move(p));
+  }
+  if (L.prompts.empty()) fail(Exit::config, "prompts", ctx.config_path, "no prompts (set prompts.text or prompts.ids)");
+  for (const auto& p : L.prompts) L.model->check_ids(p.ids);
+  return L;
+}
+
+}  // namespace embedlab::experiments::gpt2_prompts
