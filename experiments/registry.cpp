@@ -8,6 +8,7 @@ const experiment::Registry& registry() {
       {"random_variance", make_random_variance},
       {"weight_tying", make_weight_tying},
       {"softmax_sensitivity", make_softmax_sensitivity},
+      {"logit_lens", make_logit_lens},
   };
   return table;
 }
