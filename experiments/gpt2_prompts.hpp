@@ -65,7 +65,7 @@ struct Loaded {
 
   // A printable name of a token: the tokenizer's bytes in quotes, or "#id" without a tokenizer.
   std::string token(int id) const {
-    if (tokenizer) return "'" + io::quote_bytes(tokenizer->token_bytes(id)) + "'";
+    if (tokenizer) return io::quote_bytes(tokenizer->token_bytes(id));  // already quoted
     return fmt::format("#{}", id);
   }
 };
