@@ -399,7 +399,7 @@ AnalogyResult evaluate_analogies(const arma::fmat& E, const WordIndex& index,
   const arma::uword rows = index.restrict_rows();
   NormalizeOptions nopt;
   nopt.source = "evaluate_analogies";
-  const arma::fmat U = normalize_rows(E.cols(0, rows ? rows - 1 : 0), nopt).unit;
+  const arma::fmat U = rows ? normalize_rows(E.cols(0, rows - 1), nopt).unit : arma::fmat(d, 0);
 
   // Term columns, (d, live·t): cos_add the mean direction of b − a + c (gensim's positive=[b, c],
   // negative=[a]); cos_mul the unit b, c, a.

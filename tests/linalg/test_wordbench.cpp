@@ -394,6 +394,11 @@ BOOST_AUTO_TEST_CASE(bad_arguments_throw) {
   const std::vector<std::string> tokens{"a", "b", "c"};
   const std::vector<AnalogySpan> bad{{"s", 0, 5}};
   BOOST_CHECK_THROW(evaluate_analogies(U, WordIndex(tokens), {}, bad), Error);
+  // No vocabulary: every question is unknown, nothing is answered.
+  const std::vector<std::array<std::string, 4>> q{{"a", "b", "c", "d"}};
+  const AnalogyResult r = evaluate_analogies(arma::fmat(3, 0), WordIndex({}), q, {{"s", 0, 1}});
+  BOOST_TEST(r.outcome[0] == -1);
+  BOOST_TEST(r.total.accuracy() == 0.0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
