@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <filesystem>
 
@@ -46,8 +45,6 @@ struct Hid {
   Hid& operator=(const Hid&) = delete;
   operator hid_t() const { return id; }
 };
-
-std::atomic<unsigned> g_counter{0};
 
 hid_t string_type() {
   hid_t t = H5Tcopy(H5T_C_S1);
@@ -108,15 +105,20 @@ struct H5ResultWriter::Impl {
   }
 };
 
-H5ResultWriter::H5ResultWriter(std::string final_path)
-    : impl_(std::make_unique<Impl>()), final_path_(std::move(final_path)) {
+H5ResultWriter::H5ResultWriter(std::string final_path) : impl_(std::make_unique<Impl>()), final_path_(std::move(final_path)) {
   h5_silence();
-  temp_path_ = final_path_ + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(g_counter++);
   impl_->path = final_path_;
-  // H5F_ACC_EXCL: never truncate an existing file.
-  impl_->file = H5Fcreate(temp_path_.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT);
-  if (impl_->file < 0) fail(Exit::cant_create, temp_path_, "", "cannot create results file: " + h5_last_error());
-  temp_slot_ = register_temp(temp_path_);
+  const auto dir = std::filesystem::path(final_path_).parent_path();
+  if (::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0)
+    fail(Exit::cant_create, final_path_, "", "cannot create results file: directory missing or not writable");
+  // The file is built in memory (core driver, no backing store) and written out whole by commit():
+  // a full disk or a kill can then never leave a half-written HDF5 file, and libhdf5 never holds an
+  // open file it failed to flush.
+  const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_fapl_core(fapl, 1 << 20, 0);
+  impl_->file = H5Fcreate(final_path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  H5Pclose(fapl);
+  if (impl_->file < 0) fail(Exit::software, final_path_, "", "cannot create in-memory HDF5 file: " + h5_last_error());
   impl_->lcpl = H5Pcreate(H5P_LINK_CREATE);
   H5Pset_create_intermediate_group(impl_->lcpl, 1);
 }
@@ -124,8 +126,6 @@ H5ResultWriter::H5ResultWriter(std::string final_path)
 H5ResultWriter::~H5ResultWriter() {
   if (impl_->lcpl >= 0) H5Pclose(impl_->lcpl);
   if (impl_->file >= 0) H5Fclose(impl_->file);
-  if (!committed_) std::remove(temp_path_.c_str());
-  unregister_temp(temp_slot_);
 }
 
 void H5ResultWriter::write(const std::string& path, const std::vector<double>& v, const DatasetInfo& info) {
@@ -172,28 +172,19 @@ void H5ResultWriter::attr(const std::string& object, const std::string& name, st
 
 void H5ResultWriter::commit() {
   if (committed_) return;
+  if (H5Fflush(impl_->file, H5F_SCOPE_GLOBAL) < 0)
+    fail(Exit::software, final_path_, "", "cannot flush in-memory results: " + h5_last_error());
+  const ssize_t size = H5Fget_file_image(impl_->file, nullptr, 0);
+  if (size <= 0) fail(Exit::software, final_path_, "", "cannot get the results file image: " + h5_last_error());
+  std::string image(static_cast<std::size_t>(size), '\0');
+  if (H5Fget_file_image(impl_->file, image.data(), image.size()) != size)
+    fail(Exit::software, final_path_, "", "cannot get the results file image: " + h5_last_error());
   H5Pclose(impl_->lcpl);
   impl_->lcpl = -1;
-  const herr_t closed = H5Fclose(impl_->file);
+  H5Fclose(impl_->file);
   impl_->file = -1;
-  if (closed < 0) fail(Exit::io, temp_path_, "", "cannot close results file: " + h5_last_error());
-  {  // The file must open again before it takes the final name.
-    const hid_t f = H5Fopen(temp_path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) fail(Exit::io, temp_path_, "", "results file does not reopen: " + h5_last_error());
-    H5Fclose(f);
-  }
-  const int fd = ::open(temp_path_.c_str(), O_RDONLY);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    if (fd >= 0) ::close(fd);
-    fail(Exit::io, temp_path_, "", "fsync failed");
-  }
-  ::close(fd);
-  if (std::rename(temp_path_.c_str(), final_path_.c_str()) != 0)
-    fail(Exit::io, final_path_, "", "cannot rename results file into place");
+  write_file_atomic(final_path_, image);  // temp + fsync + rename; ENOSPC etc. become Exit::io
   committed_ = true;
-  unregister_temp(temp_slot_);
-  temp_slot_ = -1;
-  fsync_dir(std::filesystem::path(final_path_).parent_path().string());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,9 +19,9 @@ struct DatasetInfo {
   std::string description;  // one sentence
 };
 
-// Writes to `<final>.tmp-<pid>-<n>` in the same directory; commit() closes, fsyncs and renames it
-// into place. Destroying an uncommitted writer removes the temp file. A final path is never opened
-// with truncate.
+// Builds the file in memory; commit() writes it to a temp file in the same directory, fsyncs and
+// renames it into place (core/atomic_file). An uncommitted writer leaves nothing on disk; a final
+// path is never opened with truncate.
 class H5ResultWriter {
  public:
   explicit H5ResultWriter(std::string final_path);
@@ -43,15 +43,13 @@ class H5ResultWriter {
   void attr(const std::string& object, const std::string& name, std::int64_t value);
 
   void commit();
-  const std::string& temp_path() const { return temp_path_; }
   const std::string& final_path() const { return final_path_; }
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-  std::string final_path_, temp_path_;
+  std::string final_path_;
   bool committed_ = false;
-  int temp_slot_ = -1;
 };
 
 // Read-only access to a results file (tests, `run_experiment --check`).

@@ -75,7 +75,7 @@ bool gnuplot_available() {
   return false;
 }
 
-Plotter::Plotter(std::string dir, bool enabled) : dir_(std::move(dir)) {
+Plotter::Plotter(std::string dir, bool enabled) : dir_(std::filesystem::absolute(dir).string()) {
   if (!enabled) {
     note_ = "plots are disabled ([report] plots = false)";
   } else if (!gnuplot_available()) {
