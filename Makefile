@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 PREFIX     ?= /usr/local
 JOBS       ?= $(shell nproc)
-CONFIG     ?= configs/random_variance.ini
+CONFIG     ?= configs/weight_tying.ini
 FUZZ_SECONDS ?= 60
 SOURCES := $(shell git ls-files '*.cpp' '*.hpp' 2>/dev/null)
 
@@ -43,7 +43,7 @@ asan:
 
 fuzz:
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DEMBEDLAB_FUZZ=ON
-	cmake --build $(FUZZ_BUILD) -j$(JOBS)
+	cmake --build $(FUZZ_BUILD) --target fuzz_targets -j$(JOBS)
 	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 fetch: build

@@ -10,6 +10,7 @@ namespace embedlab::experiments {
 const experiment::Registry& registry();
 
 std::unique_ptr<experiment::Experiment> make_random_variance();
+std::unique_ptr<experiment::Experiment> make_word_benchmarks();
 std::unique_ptr<experiment::Experiment> make_weight_tying();
 std::unique_ptr<experiment::Experiment> make_softmax_sensitivity();
 std::unique_ptr<experiment::Experiment> make_logit_lens();

@@ -6,6 +6,7 @@ namespace embedlab::experiments {
 const experiment::Registry& registry() {
   static const experiment::Registry table = {
       {"random_variance", make_random_variance},
+      {"word_benchmarks", make_word_benchmarks},
       {"weight_tying", make_weight_tying},
       {"softmax_sensitivity", make_softmax_sensitivity},
       {"logit_lens", make_logit_lens},
