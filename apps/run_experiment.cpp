@@ -5,8 +5,8 @@
 #include "experiment/runner.hpp"
 #include "experiments/experiments.hpp"
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <boost/program_options.hpp>
 
 #include <iostream>
 
@@ -15,16 +15,16 @@ using namespace embedlab;
 
 int main(int argc, char** argv) {
   po::options_description opts("run_experiment CONFIG.ini [options]");
-  opts.add_options()("help,h", "this help")("list", "list the experiments")(
-      "help-config", po::value<std::string>(), "every config key of an experiment")(
+  opts.add_options()("help,h", "this help")("list", "list the experiments")("help-config", po::value<std::string>(),
+                                                                            "every config key of an experiment")(
       "config-reference", "the config key tables of every experiment as Markdown (for the README)")(
       "check", po::value<std::string>(), "check a results directory: stale runs, unreadable results")(
       "set", po::value<std::vector<std::string>>()->composing(), "override a key: --set section.key=value")(
       "results", po::value<std::string>()->default_value("results"), "results directory")(
       "threads", po::value<int>(), "worker threads (OpenBLAS and embedlab kernels)")(
       "seed", po::value<std::uint64_t>(), "root seed (overrides [experiment] seed)")(
-      "dry-run", "validate the config and inputs, print the resolved config, compute nothing")(
-      "quiet", "no progress lines");
+      "dry-run", "validate the config and inputs, print the resolved config, compute nothing")("quiet",
+                                                                                               "no progress lines");
   po::options_description hidden;
   hidden.add_options()("config", po::value<std::string>());
   po::options_description all;

@@ -27,9 +27,10 @@ int main(int argc, char** argv) {
     }
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  fmt::print("embedlab random_variance: {} pairs/cell, 3 distributions × 13 dims, {} threads: {:.2f} s, {:.3g} pair·dim/s "
-             "(mean d·Var {:.3f})\n",
-             pairs, threads, s, work / s, check / 39);
+  fmt::print(
+      "embedlab random_variance: {} pairs/cell, 3 distributions × 13 dims, {} threads: {:.2f} s, {:.3g} pair·dim/s "
+      "(mean d·Var {:.3f})\n",
+      pairs, threads, s, work / s, check / 39);
   fmt::print("RESULT seconds={:.4f} rate={:.6g}\n", s, work / s);
   return 0;
 }

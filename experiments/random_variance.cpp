@@ -6,8 +6,8 @@
 #include "stats/moments.hpp"
 #include "stats/random_cosine.hpp"
 
-#include <boost/math/distributions/normal.hpp>
 #include <fmt/format.h>
+#include <boost/math/distributions/normal.hpp>
 
 #include <cmath>
 #include <numbers>
@@ -91,9 +91,10 @@ void run(const Config& c, Context& ctx) {
   std::vector<report::Series> var_series, hist_series;
   std::vector<double> all_d;
   md.heading(2, "Variance of cos θ between random vectors against 1/d");
-  md.paragraph(fmt::format("{} random pairs per cell; {:.0f}% confidence intervals (variance: asymptotic, "
-                           "kurtosis-corrected). A flag marks cells whose interval misses 1/d.",
-                           c.pairs, 100 * c.confidence));
+  md.paragraph(
+      fmt::format("{} random pairs per cell; {:.0f}% confidence intervals (variance: asymptotic, "
+                  "kurtosis-corrected). A flag marks cells whose interval misses 1/d.",
+                  c.pairs, 100 * c.confidence));
   std::vector<std::vector<std::string>> rows;
   std::vector<double> sorted_dims(c.dims.begin(), c.dims.end());
   std::sort(sorted_dims.begin(), sorted_dims.end());
@@ -106,7 +107,8 @@ void run(const Config& c, Context& ctx) {
     bool histogram_done = false;
     for (const double d : sorted_dims) {
       // Each (distribution, d) cell has its own stream: adding a cell never changes the others.
-      const Rng cell = ctx.rng.child(std::hash<std::string>{}(name) ^ static_cast<std::uint64_t>(d) * 0x9E3779B97F4A7C15ULL);
+      const Rng cell =
+          ctx.rng.child(std::hash<std::string>{}(name) ^ static_cast<std::uint64_t>(d) * 0x9E3779B97F4A7C15ULL);
       ++stream;
       const arma::vec cos = stats::random_pair_cosines(dist, static_cast<std::uint64_t>(d),
                                                        static_cast<std::uint64_t>(c.pairs), cell, ctx.threads);
@@ -123,10 +125,9 @@ void run(const Config& c, Context& ctx) {
       dvar.push_back(d * r.var);
       kurt.push_back(r.kurt);
       flags.push_back(outside ? 1 : 0);
-      rows.push_back({name, fmt::format("{:.0f}", d), report::num(r.mean), report::num(r.var),
-                      report::num(1.0 / d), report::num(d * r.var),
-                      fmt::format("[{}, {}]", report::num(r.var_lo), report::num(r.var_hi)), report::num(r.kurt),
-                      outside ? "**outside**" : "ok"});
+      rows.push_back({name, fmt::format("{:.0f}", d), report::num(r.mean), report::num(r.var), report::num(1.0 / d),
+                      report::num(d * r.var), fmt::format("[{}, {}]", report::num(r.var_lo), report::num(r.var_hi)),
+                      report::num(r.kurt), outside ? "**outside**" : "ok"});
       if (static_cast<std::int64_t>(d) == c.histogram_dim && !histogram_done) {
         std::vector<double> centres, density;
         histogram_outputs(ctx, "/histogram/" + name, cos, d, c.histogram_bins, centres, density);
@@ -201,13 +202,18 @@ void run(const Config& c, Context& ctx) {
               {"random baseline", "0", report::num(1.0 / static_cast<double>(d)), "1", ""}});
     std::vector<double> expect;
     for (double x : centres)
-      expect.push_back(std::sqrt(static_cast<double>(d) / (2 * std::numbers::pi)) * std::exp(-0.5 * static_cast<double>(d) * x * x));
-    ctx.plots->embed(md,
-                     ctx.plots->line_plot("real_histogram", {"cos θ of random pairs of real rows", "cos θ", "density",
-                                                             false, false,
-                                                             {{"real", centres, density, "steps"},
-                                                              {fmt::format("N(0, 1/{})", d), centres, expect, "lines"}}}),
-                     "Real cosines against the random N(0, 1/d) baseline");
+      expect.push_back(std::sqrt(static_cast<double>(d) / (2 * std::numbers::pi)) *
+                       std::exp(-0.5 * static_cast<double>(d) * x * x));
+    ctx.plots->embed(
+        md,
+        ctx.plots->line_plot("real_histogram", {"cos θ of random pairs of real rows",
+                                                "cos θ",
+                                                "density",
+                                                false,
+                                                false,
+                                                {{"real", centres, density, "steps"},
+                                                 {fmt::format("N(0, 1/{})", d), centres, expect, "lines"}}}),
+        "Real cosines against the random N(0, 1/d) baseline");
   }
 }
 

@@ -34,8 +34,7 @@ void declare(Schema<Config>& s) {
   s.path("benchmarks.analogies", &Config::analogies, "data/benchmarks/questions-words.txt",
          "word2vec analogy questions (`: section` headers, `a b c d` lines); empty: none")
       .input();
-  s.key("benchmarks.methods", &Config::methods, "3cosadd, 3cosmul", "analogy methods")
-      .one_of({"3cosadd", "3cosmul"});
+  s.key("benchmarks.methods", &Config::methods, "3cosadd, 3cosmul", "analogy methods").one_of({"3cosadd", "3cosmul"});
   s.key("benchmarks.restrict_vocab", &Config::restrict_vocab, "300000",
         "only the first N rows answer and are looked up (gensim's restrict_vocab; 0 = all)")
       .min(0);
@@ -78,7 +77,8 @@ void run(const Config& c, Context& ctx) {
     std::vector<std::vector<std::string>> rows;
     for (std::size_t f = 0; f < c.pair_files.size(); ++f) {
       const auto set = io::read_word_pairs(c.pair_files[f]);
-      ctx.inputs->push_back(InputFile{c.pair_files[f], "word-pairs", "text", {set.size(), 3}, sha256_file(c.pair_files[f])});
+      ctx.inputs->push_back(
+          InputFile{c.pair_files[f], "word-pairs", "text", {set.size(), 3}, sha256_file(c.pair_files[f])});
       const auto sc = linalg::score_word_pairs(U, index, set.a, set.b, set.score, false, c.pair_files[f]);
       const double pearson = stats::pearson(sc.gold, sc.cosine), spearman = stats::spearman(sc.gold, sc.cosine);
       const std::string name = std::filesystem::path(c.pair_files[f]).stem().string();
@@ -95,20 +95,24 @@ void run(const Config& c, Context& ctx) {
       ctx.h5->attr(g, "oov_ratio_percent", sc.oov_ratio);
       rows.push_back({name, std::to_string(sc.total), std::to_string(sc.cosine.n_elem),
                       fmt::format("{:.1f}%", sc.oov_ratio), report::num(pearson), report::num(spearman)});
-      ctx.plots->embed(md,
-                       ctx.plots->line_plot("pairs_" + name, {fmt::format("{}: human score against cosine", name),
-                                                              "human score", "cosine", false, false,
-                                                              {{name, arma::conv_to<std::vector<double>>::from(sc.gold),
-                                                                arma::conv_to<std::vector<double>>::from(sc.cosine),
-                                                                "points"}}}),
-                       fmt::format("{}: human score against cosine (Spearman {})", name, report::num(spearman)));
+      ctx.plots->embed(
+          md,
+          ctx.plots->line_plot("pairs_" + name, {fmt::format("{}: human score against cosine", name),
+                                                 "human score",
+                                                 "cosine",
+                                                 false,
+                                                 false,
+                                                 {{name, arma::conv_to<std::vector<double>>::from(sc.gold),
+                                                   arma::conv_to<std::vector<double>>::from(sc.cosine), "points"}}}),
+          fmt::format("{}: human score against cosine (Spearman {})", name, report::num(spearman)));
     }
     md.table({"benchmark", "pairs", "scored", "OOV", "Pearson", "Spearman"}, rows);
   }
 
   if (!c.analogies.empty()) {
     const auto set = io::read_analogies(c.analogies);
-    ctx.inputs->push_back(InputFile{c.analogies, "analogies", "text", {set.questions.size(), 4}, sha256_file(c.analogies)});
+    ctx.inputs->push_back(
+        InputFile{c.analogies, "analogies", "text", {set.questions.size(), 4}, sha256_file(c.analogies)});
     std::vector<linalg::AnalogySpan> spans;
     for (const auto& s : set.sections) spans.push_back({s.name, s.begin, s.end});
     md.heading(2, "Analogies (a : b :: c : ?)");

@@ -16,10 +16,10 @@ struct PrintVersions {
 };
 BOOST_TEST_GLOBAL_FIXTURE(PrintVersions);
 
+#include <unistd.h>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace embedlab::test {
 

@@ -15,9 +15,9 @@ template <class T>
 struct Tol;
 template <>
 struct Tol<float> {
-  static constexpr double eps = 1e-6;     // unit-vector dot products, cos(x,x) = 1
-  static constexpr double sum = 1e-5;     // reductions over thousands of floats
-  static constexpr double loose = 1e-4;   // float32 pipeline vs float64 reference
+  static constexpr double eps = 1e-6;    // unit-vector dot products, cos(x,x) = 1
+  static constexpr double sum = 1e-5;    // reductions over thousands of floats
+  static constexpr double loose = 1e-4;  // float32 pipeline vs float64 reference
 };
 template <>
 struct Tol<double> {
@@ -34,10 +34,10 @@ inline std::string shared_data(const std::string& rel) {
 
 // Skip the current test with a visible message when reference data is absent.
 #define EMBEDLAB_REQUIRE_DATA(var, rel)                                                   \
-  const std::string var = ::embedlab::test::shared_data(rel);                            \
-  if (var.empty()) {                                                                     \
+  const std::string var = ::embedlab::test::shared_data(rel);                             \
+  if (var.empty()) {                                                                      \
     BOOST_TEST_MESSAGE("SKIPPED: reference data ../shared/data/" << rel << " is absent"); \
-    return;                                                                              \
+    return;                                                                               \
   }
 
 // A fresh temporary directory removed at scope exit.

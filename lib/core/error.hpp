@@ -36,8 +36,7 @@ inline std::string located(const std::string& file, const std::string& where, co
   return fmt::format("{}: {}: {}", file, where, what);
 }
 
-[[noreturn]] inline void fail(Exit code, const std::string& file, const std::string& where,
-                              const std::string& what) {
+[[noreturn]] inline void fail(Exit code, const std::string& file, const std::string& where, const std::string& what) {
   throw Error(code, located(file, where, what));
 }
 

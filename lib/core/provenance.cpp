@@ -1,11 +1,11 @@
 #include "core/provenance.hpp"
 
-#include <armadillo>
-#include <boost/version.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <hdf5.h>
 #include <unistd.h>
+#include <armadillo>
+#include <boost/version.hpp>
 
 #include <array>
 #include <cstdio>

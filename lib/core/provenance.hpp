@@ -23,13 +23,13 @@ struct LibraryVersions {
 LibraryVersions library_versions();
 std::string hdf5_version();
 
-std::string git_commit();        // baked at configure time
-bool git_dirty();                // asks git at run time (false when unknown)
-std::string compiler_string();   // e.g. "GCC 12.2.0"
-std::string compiler_flags();    // build type + flags
-std::string host_cpu();          // /proc/cpuinfo model name
+std::string git_commit();       // baked at configure time
+bool git_dirty();               // asks git at run time (false when unknown)
+std::string compiler_string();  // e.g. "GCC 12.2.0"
+std::string compiler_flags();   // build type + flags
+std::string host_cpu();         // /proc/cpuinfo model name
 std::string hostname_string();
-std::string utc_now_iso8601();   // 2026-11-26T18:00:00Z
-std::string source_dir();        // the source tree embedlab was built from
+std::string utc_now_iso8601();  // 2026-11-26T18:00:00Z
+std::string source_dir();       // the source tree embedlab was built from
 
 }  // namespace embedlab

@@ -15,14 +15,22 @@ namespace po = boost::program_options;
 
 std::string type_name(KeyType t) {
   switch (t) {
-    case KeyType::integer: return "integer";
-    case KeyType::real: return "real";
-    case KeyType::boolean: return "bool";
-    case KeyType::string: return "string";
-    case KeyType::path: return "path";
-    case KeyType::int_list: return "list of integers";
-    case KeyType::real_list: return "list of reals";
-    case KeyType::string_list: return "list of strings";
+    case KeyType::integer:
+      return "integer";
+    case KeyType::real:
+      return "real";
+    case KeyType::boolean:
+      return "bool";
+    case KeyType::string:
+      return "string";
+    case KeyType::path:
+      return "path";
+    case KeyType::int_list:
+      return "list of integers";
+    case KeyType::real_list:
+      return "list of reals";
+    case KeyType::string_list:
+      return "list of strings";
   }
   return "?";
 }
@@ -33,9 +41,12 @@ std::string KeyDecl::constraint() const {
     out = "one of ";
     for (std::size_t i = 0; i < allowed.size(); ++i) out += (i ? "|" : "") + allowed[i];
   }
-  if (lo && hi) out += fmt::format("{} ≤ x ≤ {}", *lo, *hi);
-  else if (lo) out += fmt::format("x ≥ {}", *lo);
-  else if (hi) out += fmt::format("x ≤ {}", *hi);
+  if (lo && hi)
+    out += fmt::format("{} ≤ x ≤ {}", *lo, *hi);
+  else if (lo)
+    out += fmt::format("x ≥ {}", *lo);
+  else if (hi)
+    out += fmt::format("x ≤ {}", *hi);
   if (!empty_list_ok) out += out.empty() ? "non-empty" : ", non-empty";
   return out;
 }
@@ -135,9 +146,12 @@ std::optional<std::string> parse_value(const KeyDecl& d, const std::string& text
 }
 std::optional<std::string> parse_value(const KeyDecl&, const std::string& raw, bool& out) {
   const std::string t = trim(raw);
-  if (t == "true" || t == "yes" || t == "on" || t == "1") out = true;
-  else if (t == "false" || t == "no" || t == "off" || t == "0") out = false;
-  else return fmt::format("wrong type (got '{}', expected true or false)", t);
+  if (t == "true" || t == "yes" || t == "on" || t == "1")
+    out = true;
+  else if (t == "false" || t == "no" || t == "off" || t == "0")
+    out = false;
+  else
+    return fmt::format("wrong type (got '{}', expected true or false)", t);
   return std::nullopt;
 }
 std::optional<std::string> parse_value(const KeyDecl& d, const std::string& raw, std::string& out) {
@@ -149,16 +163,18 @@ std::optional<std::string> parse_value(const KeyDecl& d, const std::string& raw,
 std::optional<std::string> parse_value(const KeyDecl& d, const std::string& text, std::vector<std::int64_t>& out) {
   return parse_list(d, text, out, [&](const std::string& item, std::int64_t& e) {
     auto err = parse_int(d, item, e);
-    if (err && err->starts_with("wrong type")) return std::optional<std::string>(
-        fmt::format("wrong type (got '{}', expected a comma-separated list of integers)", trim(text)));
+    if (err && err->starts_with("wrong type"))
+      return std::optional<std::string>(
+          fmt::format("wrong type (got '{}', expected a comma-separated list of integers)", trim(text)));
     return err;
   });
 }
 std::optional<std::string> parse_value(const KeyDecl& d, const std::string& text, std::vector<double>& out) {
   return parse_list(d, text, out, [&](const std::string& item, double& e) {
     auto err = parse_real(d, item, e);
-    if (err && err->starts_with("wrong type")) return std::optional<std::string>(
-        fmt::format("wrong type (got '{}', expected a comma-separated list of reals)", trim(text)));
+    if (err && err->starts_with("wrong type"))
+      return std::optional<std::string>(
+          fmt::format("wrong type (got '{}', expected a comma-separated list of reals)", trim(text)));
     return err;
   });
 }

@@ -29,13 +29,35 @@ struct KeyDecl {
   std::optional<double> lo, hi;  // inclusive bounds on numbers / list elements
   bool empty_list_ok = true;
 
-  KeyDecl& required() { is_required = true; return *this; }
-  KeyDecl& input() { input_path = true; return *this; }
-  KeyDecl& min(double v) { lo = v; return *this; }
-  KeyDecl& max(double v) { hi = v; return *this; }
-  KeyDecl& range(double a, double b) { lo = a; hi = b; return *this; }
-  KeyDecl& one_of(std::vector<std::string> v) { allowed = std::move(v); return *this; }
-  KeyDecl& non_empty() { empty_list_ok = false; return *this; }
+  KeyDecl& required() {
+    is_required = true;
+    return *this;
+  }
+  KeyDecl& input() {
+    input_path = true;
+    return *this;
+  }
+  KeyDecl& min(double v) {
+    lo = v;
+    return *this;
+  }
+  KeyDecl& max(double v) {
+    hi = v;
+    return *this;
+  }
+  KeyDecl& range(double a, double b) {
+    lo = a;
+    hi = b;
+    return *this;
+  }
+  KeyDecl& one_of(std::vector<std::string> v) {
+    allowed = std::move(v);
+    return *this;
+  }
+  KeyDecl& non_empty() {
+    empty_list_ok = false;
+    return *this;
+  }
   std::string constraint() const;  // "1 ≤ x ≤ 10", "one of a|b", "" …
 };
 
@@ -78,12 +100,18 @@ std::optional<std::string> parse_value(const KeyDecl& d, const std::string& text
 
 template <class M>
 constexpr KeyType key_type_of() {
-  if constexpr (std::is_same_v<M, std::int64_t>) return KeyType::integer;
-  else if constexpr (std::is_same_v<M, double>) return KeyType::real;
-  else if constexpr (std::is_same_v<M, bool>) return KeyType::boolean;
-  else if constexpr (std::is_same_v<M, std::string>) return KeyType::string;
-  else if constexpr (std::is_same_v<M, std::vector<std::int64_t>>) return KeyType::int_list;
-  else if constexpr (std::is_same_v<M, std::vector<double>>) return KeyType::real_list;
+  if constexpr (std::is_same_v<M, std::int64_t>)
+    return KeyType::integer;
+  else if constexpr (std::is_same_v<M, double>)
+    return KeyType::real;
+  else if constexpr (std::is_same_v<M, bool>)
+    return KeyType::boolean;
+  else if constexpr (std::is_same_v<M, std::string>)
+    return KeyType::string;
+  else if constexpr (std::is_same_v<M, std::vector<std::int64_t>>)
+    return KeyType::int_list;
+  else if constexpr (std::is_same_v<M, std::vector<double>>)
+    return KeyType::real_list;
   else {
     static_assert(std::is_same_v<M, std::vector<std::string>>, "unsupported config member type");
     return KeyType::string_list;

@@ -21,11 +21,11 @@ enum class Stage { none, optional, required };
 
 // What the [normalize] stage produced from the loaded embeddings.
 struct Prepared {
-  io::Embeddings emb;           // as loaded (columns = tokens); excluded rows removed
-  arma::fmat unit;              // d × n unit columns (after the optional transform)
-  arma::vec norms;              // n row norms of the loaded vectors (before any transform)
+  io::Embeddings emb;                 // as loaded (columns = tokens); excluded rows removed
+  arma::fmat unit;                    // d × n unit columns (after the optional transform)
+  arma::vec norms;                    // n row norms of the loaded vectors (before any transform)
   std::vector<std::string> excluded;  // "row 17 'foo': zero" — rows dropped by bad_rows = exclude
-  std::string transform;        // "none" or a description of the applied transform
+  std::string transform;              // "none" or a description of the applied transform
 };
 
 struct Context {

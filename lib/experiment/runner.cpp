@@ -9,9 +9,9 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -154,7 +154,8 @@ std::string make_run_dir(const std::string& results_dir, const std::string& expe
   fs::create_directories(base, ec);
   if (ec || !fs::is_directory(base))
     fail(Exit::cant_create, base.string(), "", "cannot create results directory: " + ec.message());
-  if (::access(base.c_str(), W_OK) != 0) fail(Exit::cant_create, base.string(), "", "results directory is not writable");
+  if (::access(base.c_str(), W_OK) != 0)
+    fail(Exit::cant_create, base.string(), "", "results directory is not writable");
   const std::string stamp = utc_now_iso8601();  // 2026-11-26T18:00:00Z
   std::string compact;
   for (char c : stamp)
@@ -163,7 +164,8 @@ std::string make_run_dir(const std::string& results_dir, const std::string& expe
     run_id = fmt::format("{}-{:06x}", compact, rng.next_u64() & 0xFFFFFF);
     const fs::path dir = base / run_id;
     if (::mkdir(dir.c_str(), 0755) == 0) return dir.string();  // exclusive: fails if it exists
-    if (errno != EEXIST) fail(Exit::cant_create, dir.string(), "", std::string("cannot create run directory: ") + std::strerror(errno));
+    if (errno != EEXIST)
+      fail(Exit::cant_create, dir.string(), "", std::string("cannot create run directory: ") + std::strerror(errno));
   }
   fail(Exit::cant_create, base.string(), "", "cannot find a free run directory name");
 }
@@ -214,9 +216,11 @@ Prepared prepare(const Pipeline& p, std::vector<InputFile>& inputs) {
     // ABTT returns centred, projected vectors: re-normalise so downstream cosines stay cosines.
     linalg::NormalizeOptions again;
     again.source = p.path + " (after all_but_the_top)";
-    out.unit = linalg::normalize_rows(linalg::all_but_the_top(out.unit, static_cast<arma::uword>(p.abtt_components)),
-                                      again).unit;
-    out.transform = fmt::format("all_but_the_top (mean removed, top {} principal directions removed)", p.abtt_components);
+    out.unit =
+        linalg::normalize_rows(linalg::all_but_the_top(out.unit, static_cast<arma::uword>(p.abtt_components)), again)
+            .unit;
+    out.transform =
+        fmt::format("all_but_the_top (mean removed, top {} principal directions removed)", p.abtt_components);
   }
   return out;
 }
@@ -399,8 +403,7 @@ RunOutcome run(const Registry& registry, const RunOptions& o) {
     report::Markdown body;
     report::Plotter plots(state.run_dir, v.pipeline.plots);
     std::optional<Prepared> prepared;
-    if (v.exp->embeddings_stage() != Stage::none && !v.pipeline.path.empty())
-      prepared = prepare(v.pipeline, inputs);
+    if (v.exp->embeddings_stage() != Stage::none && !v.pipeline.path.empty()) prepared = prepare(v.pipeline, inputs);
 
     Context ctx;
     ctx.data = prepared ? &*prepared : nullptr;
@@ -430,9 +433,10 @@ RunOutcome run(const Registry& registry, const RunOptions& o) {
 
     report::Markdown md;
     md.heading(1, fmt::format("{} — {}", state.experiment, v.exp->summary()));
-    md.paragraph(fmt::format("Run `{}`; results in `results.h5` (datasets described by their `description` and "
-                             "`units` attributes); wall time {:.2f} s.",
-                             state.run_id, seconds));
+    md.paragraph(
+        fmt::format("Run `{}`; results in `results.h5` (datasets described by their `description` and "
+                    "`units` attributes); wall time {:.2f} s.",
+                    state.run_id, seconds));
     if (prepared) {
       const auto& p = *prepared;
       md.paragraph(fmt::format("Embeddings: `{}` — {} rows × {} dimensions ({} {}); excluded rows: {}; transform: {}.",
@@ -462,7 +466,8 @@ std::string help_config(const Registry& registry, const std::string& name) {
   if (!exp) {
     std::string all;
     for (const auto& n : experiment_names(registry)) all += (all.empty() ? "" : "|") + n;
-    throw Error(Exit::usage, fmt::format("--help-config: unknown experiment (got '{}', expected one of {})", name, all));
+    throw Error(Exit::usage,
+                fmt::format("--help-config: unknown experiment (got '{}', expected one of {})", name, all));
   }
   auto keys = pipeline_keys(exp->embeddings_stage());
   const auto ek = exp->keys();
@@ -488,9 +493,10 @@ std::string config_reference_markdown(const Registry& registry) {
     for (const auto& k : keys) {
       std::string help = k.help;
       std::replace(help.begin(), help.end(), '|', '/');
-      out += fmt::format("| `{}` | {} | {} | {} | {} |\n", k.name, type_name(k.type),
-                         k.is_required ? "*required*" : (k.default_value.empty() ? "(empty)" : "`" + k.default_value + "`"),
-                         k.constraint(), help);
+      out += fmt::format(
+          "| `{}` | {} | {} | {} | {} |\n", k.name, type_name(k.type),
+          k.is_required ? "*required*" : (k.default_value.empty() ? "(empty)" : "`" + k.default_value + "`"),
+          k.constraint(), help);
     }
     out += "\n";
   }

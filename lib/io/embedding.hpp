@@ -29,8 +29,8 @@ struct Embeddings {
 // GPT-2 checkpoint; .safetensors, .npy, .h5/.hdf5, .bin (word2vec binary), .txt/.vec[.gz] text).
 struct LoadOptions {
   std::string path;
-  std::string format = "auto";  // auto | gpt2 | safetensors | npy | hdf5 | glove | word2vec | word2vec-bin
-  std::string tensor;           // safetensors tensor name / HDF5 dataset path; empty = the obvious one
+  std::string format = "auto";         // auto | gpt2 | safetensors | npy | hdf5 | glove | word2vec | word2vec-bin
+  std::string tensor;                  // safetensors tensor name / HDF5 dataset path; empty = the obvious one
   std::optional<std::uint64_t> limit;  // read only the first N rows (text/binary word formats)
 };
 

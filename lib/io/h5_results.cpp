@@ -105,7 +105,8 @@ struct H5ResultWriter::Impl {
   }
 };
 
-H5ResultWriter::H5ResultWriter(std::string final_path) : impl_(std::make_unique<Impl>()), final_path_(std::move(final_path)) {
+H5ResultWriter::H5ResultWriter(std::string final_path)
+    : impl_(std::make_unique<Impl>()), final_path_(std::move(final_path)) {
   h5_silence();
   impl_->path = final_path_;
   const auto dir = std::filesystem::path(final_path_).parent_path();

@@ -34,8 +34,8 @@ class H5ResultWriter {
   void write(const std::string& path, const std::vector<std::int64_t>& v, const DatasetInfo& info);
   void write(const std::string& path, const std::vector<std::string>& v, const DatasetInfo& info);
   void write(const std::string& path, const arma::vec& v, const DatasetInfo& info);
-  void write(const std::string& path, const arma::mat& m, const DatasetInfo& info);    // [rows, cols]
-  void write(const std::string& path, const arma::fmat& m, const DatasetInfo& info);   // [rows, cols]
+  void write(const std::string& path, const arma::mat& m, const DatasetInfo& info);   // [rows, cols]
+  void write(const std::string& path, const arma::fmat& m, const DatasetInfo& info);  // [rows, cols]
   void write(const std::string& path, const arma::Mat<std::int64_t>& m, const DatasetInfo& info);
   // Attributes on a group or dataset (the group is created when missing).
   void attr(const std::string& object, const std::string& name, const std::string& value);

@@ -56,7 +56,8 @@ BOOST_AUTO_TEST_CASE(neighbors_all_writes_ids_and_cos) {
   BOOST_TEST(tokens[static_cast<std::size_t>(ids[static_cast<std::size_t>(cat) * 5])] == "dog");
   BOOST_TEST(cos[static_cast<std::size_t>(cat) * 5] == 0.9218, boost::test_tools::tolerance(1e-4));
   // An existing output file is never overwritten.
-  const auto again = run_command(fmt::format("{} neighbors '{}' --all --k 5 --out '{}'", bin("embedlab"), glove, out), dir);
+  const auto again =
+      run_command(fmt::format("{} neighbors '{}' --all --k 5 --out '{}'", bin("embedlab"), glove, out), dir);
   BOOST_TEST(again.exit_code == 73);
   BOOST_TEST(again.err.find("output file exists") != std::string::npos, again.err);
 }

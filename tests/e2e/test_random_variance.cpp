@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
 #include <csignal>
 #include <thread>
-#include <unistd.h>
 
 using namespace embedlab;
 using namespace embedlab::test;
@@ -16,8 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kSmall =
-    " --quiet --set sweep.pairs=20000 --set sweep.dims=2,16,128,768 --set report.plots=false";
+const std::string kSmall = " --quiet --set sweep.pairs=20000 --set sweep.dims=2,16,128,768 --set report.plots=false";
 
 std::string run_rv(const TempDir& dir, const std::string& results, const std::string& extra = "") {
   const auto r = run_command(fmt::format("{} {} --results '{}'{}{}", bin("run_experiment"),
@@ -133,8 +132,9 @@ BOOST_AUTO_TEST_CASE(sigterm_marks_run_interrupted_and_removes_temps) {
   TempDir dir;
   const std::string results = dir.file("results");
   // A long sweep, killed while it computes.
-  const std::string cmd = fmt::format("exec {} {} --results '{}' --quiet --set sweep.pairs=50000000 --set sweep.dims=4096",
-                                      bin("run_experiment"), source("configs/random_variance.ini"), results);
+  const std::string cmd =
+      fmt::format("exec {} {} --results '{}' --quiet --set sweep.pairs=50000000 --set sweep.dims=4096",
+                  bin("run_experiment"), source("configs/random_variance.ini"), results);
   const pid_t pid = fork();
   BOOST_REQUIRE(pid >= 0);
   if (pid == 0) {

@@ -49,7 +49,10 @@ BOOST_AUTO_TEST_CASE(round_trip_is_exact_and_row_major) {
 
 BOOST_AUTO_TEST_CASE(uncommitted_writer_leaves_nothing) {
   test::TempDir dir;
-  { H5ResultWriter w(dir.file("r.h5")); w.write("/v", std::vector<double>{1}, {"1", "x"}); }
+  {
+    H5ResultWriter w(dir.file("r.h5"));
+    w.write("/v", std::vector<double>{1}, {"1", "x"});
+  }
   BOOST_TEST(std::filesystem::is_empty(dir.path()));
 }
 
@@ -57,7 +60,10 @@ BOOST_AUTO_TEST_CASE(existing_final_file_untouched_until_commit) {
   test::TempDir dir;
   const std::string path = dir.file("r.h5");
   test::write_file(path, "earlier result");
-  { H5ResultWriter w(path); w.write("/v", std::vector<double>{1}, {"1", "x"}); }
+  {
+    H5ResultWriter w(path);
+    w.write("/v", std::vector<double>{1}, {"1", "x"});
+  }
   BOOST_TEST(test::read_file(path) == "earlier result");
 }
 
