@@ -4,6 +4,7 @@
 namespace embedlab::experiments {
 
 const experiment::Registry& registry() {
+  // clang-format off
   static const experiment::Registry table = {
       {"random_variance", make_random_variance},
       {"word_benchmarks", make_word_benchmarks},
@@ -11,6 +12,7 @@ const experiment::Registry& registry() {
       {"softmax_sensitivity", make_softmax_sensitivity},
       {"logit_lens", make_logit_lens},
   };
+  // clang-format on
   return table;
 }
 
