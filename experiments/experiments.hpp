@@ -14,5 +14,9 @@ std::unique_ptr<experiment::Experiment> make_word_benchmarks();
 std::unique_ptr<experiment::Experiment> make_weight_tying();
 std::unique_ptr<experiment::Experiment> make_softmax_sensitivity();
 std::unique_ptr<experiment::Experiment> make_logit_lens();
+std::unique_ptr<experiment::Experiment> make_token_similarity();
+std::unique_ptr<experiment::Experiment> make_vocab_geometry();
+std::unique_ptr<experiment::Experiment> make_rsa();
+std::unique_ptr<experiment::Experiment> make_position_embeddings();
 
 }  // namespace embedlab::experiments

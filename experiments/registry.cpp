@@ -11,6 +11,10 @@ const experiment::Registry& registry() {
       {"weight_tying", make_weight_tying},
       {"softmax_sensitivity", make_softmax_sensitivity},
       {"logit_lens", make_logit_lens},
+      {"token_similarity", make_token_similarity},
+      {"vocab_geometry", make_vocab_geometry},
+      {"rsa", make_rsa},
+      {"position_embeddings", make_position_embeddings},
   };
   // clang-format on
   return table;

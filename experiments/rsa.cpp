@@ -1,0 +1,310 @@
+// rsa: Representational Similarity Analysis (Kriegeskorte et al. 2008; lesson point 9) between two
+// embedding spaces over a shared word list — or between the two halves of the dimensions of one
+// space. Each space gives an RDM of the kept words; the RDMs are compared by the configured
+// statistics with a Mantel permutation p-value and a bootstrap-over-items interval.
+#include "experiments/experiments.hpp"
+#include "io/word_lookup.hpp"
+#include "report/report.hpp"
+#include "rsa/compare.hpp"
+#include "rsa/rdm.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace embedlab::experiments {
+
+namespace {
+
+using experiment::Context;
+using experiment::Schema;
+
+struct Config {
+  // Flat members: the schema binds pointers to members of Config.
+  std::string a_path, a_format, a_tensor, a_kind;
+  std::int64_t a_limit = 0;
+  std::string b_path, b_format, b_tensor, b_kind;
+  std::int64_t b_limit = 0;
+  bool halves = false;
+  std::vector<std::string> words;
+  std::string from;
+  std::int64_t count = 0;
+  bool alpha_only = true;
+  bool leading_space = true;
+  std::string multi_token;
+  std::string metric;
+  std::vector<std::string> methods;
+  std::int64_t permutations = 0, resamples = 0;
+  double confidence = 0;
+};
+
+using StrM = std::string Config::*;
+using IntM = std::int64_t Config::*;
+
+void declare_space(Schema<Config>& s, const std::string& sec, StrM path, StrM format, StrM tensor, StrM kind,
+                   IntM limit, const std::string& default_path) {
+  s.path(sec + ".path", path, default_path,
+         "embedding source: GPT-2 checkpoint dir, .safetensors, .npy, .h5, GloVe/word2vec text (.gz ok), .bin")
+      .input();
+  s.key(sec + ".format", format, "auto", "file format (auto decides from the path)")
+      .one_of({"auto", "gpt2", "safetensors", "npy", "hdf5", "glove", "word2vec", "word2vec-bin"});
+  s.key(sec + ".tensor", tensor, "", "safetensors tensor / HDF5 dataset (GPT-2 dirs: wte, wpe or lm_head)");
+  s.key(sec + ".kind", kind, "auto",
+        "how words find rows: tokens (the GPT-2 tokenizer of the checkpoint dir), words (direct lookup), auto "
+        "(tokens when the checkpoint dir holds tokenizer files, else words)")
+      .one_of({"auto", "tokens", "words"});
+  s.key(sec + ".limit", limit, "0", "read only the first N rows of word formats (0 = all)").min(0);
+}
+
+void declare(Schema<Config>& s) {
+  declare_space(s, "space_a", &Config::a_path, &Config::a_format, &Config::a_tensor, &Config::a_kind, &Config::a_limit,
+                "data/gpt2");
+  declare_space(s, "space_b", &Config::b_path, &Config::b_format, &Config::b_tensor, &Config::b_kind, &Config::b_limit,
+                "");
+  s.key("rsa.halves", &Config::halves, "false",
+        "compare the first and second half of the dimensions of space_a (space_b is not read)");
+  s.key("words.list", &Config::words, "", "the candidate words (words.from = list)");
+  s.key("words.from", &Config::from, "space_b",
+        "where candidates come from: list, or the first words.count rows of space_a / space_b (frequency order for "
+        "GloVe)")
+      .one_of({"list", "space_a", "space_b"});
+  s.key("words.count", &Config::count, "300", "candidate rows taken from a space (words.from = space_a|space_b)")
+      .range(3, 100000);
+  s.key("words.alpha_only", &Config::alpha_only, "true", "keep only candidates made of the letters a-z");
+  s.key("tokens.leading_space", &Config::leading_space, "true", "GPT-2 tokenizer: encode ' word' instead of 'word'");
+  s.key("tokens.multi_token", &Config::multi_token, "drop",
+        "GPT-2 tokenizer: a word of several tokens is dropped (listed), averaged, represented by its first/last "
+        "token, or fails the run")
+      .one_of({"drop", "mean", "first", "last", "error"});
+  s.key("rdm.metric", &Config::metric, "cosine", "dissimilarity of the RDMs")
+      .one_of({"cosine", "correlation", "euclidean"});
+  s.key("compare.methods", &Config::methods, "spearman, pearson", "statistics comparing the two RDMs' upper triangles")
+      .one_of({"spearman", "pearson", "kendall_tau_a", "cosine"})
+      .non_empty();
+  s.key("compare.permutations", &Config::permutations, "1000", "Mantel permutations").range(1, 1000000);
+  s.key("compare.bootstrap", &Config::resamples, "1000", "bootstrap resamples over items").range(1, 1000000);
+  s.key("compare.confidence", &Config::confidence, "0.95", "level of the bootstrap interval").range(0.5, 0.9999);
+}
+
+struct Loaded {
+  std::string name;
+  io::Embeddings emb;
+  std::unique_ptr<io::WordLookup> lookup;
+};
+
+Loaded load_space(const std::string& name, const std::string& path, const std::string& format,
+                  const std::string& tensor, const std::string& kind, std::int64_t limit, Context& ctx) {
+  if (path.empty()) throw Error(Exit::config, fmt::format("{}.path: required unless rsa.halves = true", name));
+  Loaded s;
+  s.name = name;
+  io::LoadOptions lo;
+  lo.path = path;
+  lo.format = format;
+  lo.tensor = tensor;
+  if (limit > 0) lo.limit = static_cast<std::uint64_t>(limit);
+  s.emb = io::load_embeddings(lo);
+  ctx.inputs->push_back(s.emb.source);
+  std::optional<std::string> dir;
+  if (kind != "words") {
+    dir = io::WordLookup::tokenizer_dir_for(s.emb.source);
+    if (!dir && kind == "tokens")
+      throw Error(Exit::config, fmt::format("{}.kind: tokens needs a GPT-2 checkpoint directory with tokenizer files "
+                                            "(got '{}')",
+                                            name, path));
+    if (dir)
+      for (auto& f : io::WordLookup::tokenizer_files(*dir)) ctx.inputs->push_back(std::move(f));
+  }
+  if (!dir && s.emb.tokens.empty())
+    throw Error(Exit::data, fmt::format("{}: {} has no token strings to look words up in", name, path));
+  s.lookup = std::make_unique<io::WordLookup>(s.emb.tokens, dir);
+  return s;
+}
+
+// The candidate words of a space: its first `count` rows as words (token bytes without the
+// leading space for a GPT-2 vocabulary).
+std::vector<std::string> first_rows(const Loaded& s, std::int64_t count) {
+  std::vector<std::string> out;
+  const arma::uword n = std::min<arma::uword>(s.emb.rows(), static_cast<arma::uword>(count));
+  for (arma::uword j = 0; j < n; ++j) {
+    std::string w = s.lookup->display(j);
+    if (s.lookup->uses_tokenizer() && !w.empty() && w[0] == ' ') w.erase(0, 1);
+    out.push_back(w);
+  }
+  return out;
+}
+
+bool alphabetic(const std::string& w) {
+  return !w.empty() && std::all_of(w.begin(), w.end(), [](char ch) { return ch >= 'a' && ch <= 'z'; });
+}
+
+// The item vector of a usable word: its row, or the mean of its pieces' rows (d).
+arma::vec item_vector(const io::Embeddings& emb, const io::WordColumns& w) {
+  arma::vec v(emb.dim(), arma::fill::zeros);
+  for (const auto col : w.columns) v += arma::conv_to<arma::vec>::from(emb.vectors.col(col));
+  return v / static_cast<double>(w.columns.size());
+}
+
+void run(const Config& c, Context& ctx) {
+  auto& md = *ctx.md;
+  std::vector<Loaded> spaces;
+  spaces.push_back(load_space("space_a", c.a_path, c.a_format, c.a_tensor, c.a_kind, c.a_limit, ctx));
+  if (!c.halves) spaces.push_back(load_space("space_b", c.b_path, c.b_format, c.b_tensor, c.b_kind, c.b_limit, ctx));
+
+  // Candidates.
+  std::vector<std::string> candidates;
+  if (c.from == "list") {
+    candidates = c.words;
+  } else {
+    const std::size_t which = c.from == "space_a" || c.halves ? 0 : 1;
+    candidates = first_rows(spaces[which], c.count);
+  }
+  if (candidates.empty()) throw Error(Exit::config, "words.list: no candidate words (set words.list or words.from)");
+
+  io::LookupPolicy policy;
+  policy.word.leading_space = c.leading_space;
+  policy.word.oov = io::WordPolicy::Oov::skip;
+  policy.drop_multi_token = c.multi_token == "drop";
+  policy.word.multi_token =
+      c.multi_token == "drop" ? io::WordPolicy::MultiToken::error : *io::parse_multi_token(c.multi_token);
+  std::vector<std::vector<io::WordColumns>> res;
+  for (const auto& s : spaces) res.push_back(s.lookup->resolve(candidates, policy, s.name + " words"));
+
+  // Coverage: a word is kept when every space represents it, it passes the filter and it is not a
+  // repeat (of the word or of the rows it maps to).
+  std::vector<std::string> status_a, status_b, reasons, kept_words;
+  std::vector<std::int64_t> kept_flag;
+  std::vector<std::size_t> kept;
+  std::set<std::string> seen_words;
+  std::vector<std::set<std::vector<arma::uword>>> seen_rows(spaces.size());
+  std::map<std::string, std::int64_t> reason_count;
+  for (std::size_t w = 0; w < candidates.size(); ++w) {
+    std::string reason;
+    if (c.alpha_only && !alphabetic(candidates[w]))
+      reason = "not a-z only";
+    else if (seen_words.count(candidates[w]))
+      reason = "repeated word";
+    for (std::size_t s = 0; s < spaces.size() && reason.empty(); ++s) {
+      const auto& r = res[s][w];
+      if (!io::usable(r.status))
+        reason = fmt::format("{}: {} ({})", spaces[s].name, io::to_string(r.status), r.reason);
+      else if (seen_rows[s].count(r.columns))
+        reason = fmt::format("{}: same rows as an earlier word", spaces[s].name);
+    }
+    seen_words.insert(candidates[w]);
+    status_a.push_back(io::to_string(res[0][w].status));
+    status_b.push_back(io::to_string(res.back()[w].status));
+    reasons.push_back(reason);
+    kept_flag.push_back(reason.empty() ? 1 : 0);
+    if (reason.empty()) {
+      kept.push_back(w);
+      kept_words.push_back(candidates[w]);
+      for (std::size_t s = 0; s < spaces.size(); ++s) seen_rows[s].insert(res[s][w].columns);
+    } else {
+      // Group reasons by their kind (the part before the parenthesis) for the summary table.
+      reason_count[reason.substr(0, reason.find(" ("))] += 1;
+    }
+  }
+  const arma::uword m = kept.size();
+  ctx.h5->write("/coverage/words", candidates, {"1", "candidate words in order"});
+  ctx.h5->write("/coverage/status_a", status_a, {"1", "lookup status of each candidate in space_a"});
+  ctx.h5->write("/coverage/status_b", status_b,
+                {"1", c.halves ? "lookup status in space_a (halves: one space)" : "lookup status in space_b"});
+  ctx.h5->write("/coverage/kept", kept_flag, {"1", "1 when the word is an RSA item"});
+  ctx.h5->write("/coverage/reason", reasons, {"1", "why a word was dropped (empty when kept)"});
+  ctx.h5->attr("/coverage", "candidates", static_cast<std::int64_t>(candidates.size()));
+  ctx.h5->attr("/coverage", "kept", static_cast<std::int64_t>(m));
+  ctx.h5->attr("/coverage", "dropped", static_cast<std::int64_t>(candidates.size() - m));
+  md.heading(2, "Coverage of the word list");
+  {
+    std::vector<std::vector<std::string>> rows{{"kept", std::to_string(m)}};
+    for (const auto& [r, n] : reason_count) rows.push_back({"dropped: " + r, std::to_string(n)});
+    md.paragraph(fmt::format("{} candidates ({}); multi-token words: {}; leading space: {}.", candidates.size(),
+                             c.from == "list" ? "words.list" : fmt::format("first {} rows of {}", c.count, c.from),
+                             c.multi_token, c.leading_space));
+    md.table({"", "words"}, rows);
+    std::vector<std::vector<std::string>> examples;
+    for (std::size_t w = 0; w < candidates.size() && examples.size() < 15; ++w)
+      if (!reasons[w].empty()) examples.push_back({candidates[w], reasons[w]});
+    if (!examples.empty()) md.table({"dropped word (first 15)", "why"}, examples);
+  }
+  if (m < 3) throw Error(Exit::data, fmt::format("rsa: only {} words are kept (need at least 3)", m));
+
+  // Item matrices X (d, m) and the RDMs.
+  std::vector<arma::mat> X;
+  for (std::size_t s = 0; s < spaces.size(); ++s) {
+    arma::mat x(spaces[s].emb.dim(), m);
+    for (arma::uword i = 0; i < m; ++i) x.col(i) = item_vector(spaces[s].emb, res[s][kept[i]]);
+    X.push_back(std::move(x));
+  }
+  std::vector<std::string> space_names = {spaces[0].name, c.halves ? "" : spaces.back().name};
+  if (c.halves) {
+    const arma::uword d = X[0].n_rows, h = d / 2;
+    if (h < 1) throw Error(Exit::data, fmt::format("rsa.halves: need at least 2 dimensions (got {})", d));
+    arma::mat full = X[0];
+    X = {full.rows(0, h - 1), full.rows(h, d - 1)};
+    space_names = {fmt::format("dimensions 0..{}", h - 1), fmt::format("dimensions {}..{}", h, d - 1)};
+  }
+  const auto metric = rsa::parse_dissimilarity(c.metric);
+  const arma::mat A = rsa::rdm(X[0], metric), B = rsa::rdm(X[1], metric);
+  ctx.h5->write("/rdm/words", kept_words, {"1", "the RSA items in RDM order"});
+  ctx.h5->write("/rdm/a", A, {"1", fmt::format("RDM ({}) of {}", c.metric, space_names[0])});
+  ctx.h5->write("/rdm/b", B, {"1", fmt::format("RDM ({}) of {}", c.metric, space_names[1])});
+  ctx.h5->attr("/rdm", "metric", c.metric);
+  ctx.h5->attr("/rdm", "space_a", space_names[0]);
+  ctx.h5->attr("/rdm", "space_b", space_names[1]);
+
+  // Comparisons.
+  md.heading(2, "RDM comparison");
+  md.paragraph(
+      fmt::format("{} items, {} pairs; RDM metric {}; Mantel test with {} permutations (upper tail); "
+                  "bootstrap over items, {} resamples, {:.0f}% percentile interval.",
+                  m, m * (m - 1) / 2, c.metric, c.permutations, c.resamples, 100 * c.confidence));
+  std::vector<double> stat, p, lo, hi;
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t k = 0; k < c.methods.size(); ++k) {
+    const auto method = rsa::parse_comparison(c.methods[k]);
+    Rng rp = ctx.rng.child(2 * k), rb = ctx.rng.child(2 * k + 1);
+    const auto mt = rsa::mantel_test(A, B, method, static_cast<std::size_t>(c.permutations), rp);
+    const auto bs = rsa::bootstrap_rdm_ci(A, B, method, static_cast<std::size_t>(c.resamples), c.confidence, rb);
+    stat.push_back(mt.statistic);
+    p.push_back(mt.p_value);
+    lo.push_back(bs.ci.lo);
+    hi.push_back(bs.ci.hi);
+    rows.push_back({c.methods[k], report::num(mt.statistic), report::num(mt.p_value),
+                    fmt::format("[{}, {}]", report::num(bs.ci.lo), report::num(bs.ci.hi)), std::to_string(bs.failed)});
+  }
+  ctx.h5->write("/compare/method", c.methods, {"1", "comparison statistic of each row"});
+  ctx.h5->write("/compare/statistic", stat, {"1", "the statistic between the two RDMs' upper triangles"});
+  ctx.h5->write("/compare/p_value", p, {"1", "Mantel permutation p-value (upper tail, observed counted once)"});
+  ctx.h5->write("/compare/ci_low", lo, {"1", "lower end of the bootstrap percentile interval"});
+  ctx.h5->write("/compare/ci_high", hi, {"1", "upper end of the bootstrap percentile interval"});
+  ctx.h5->attr("/compare", "permutations", c.permutations);
+  ctx.h5->attr("/compare", "bootstrap", c.resamples);
+  ctx.h5->attr("/compare", "confidence", c.confidence);
+  md.table({"statistic", "value", "Mantel p", "bootstrap CI", "failed resamples"}, rows);
+
+  // The two RDMs side by side, on one colour scale.
+  const double top = std::max(A.max(), B.max());
+  const std::vector<std::string> labels = m <= 40 ? kept_words : std::vector<std::string>{};
+  const std::string fa = ctx.plots->heatmap("rdm_a", "RDM: " + space_names[0], A, labels, 0, top);
+  const std::string fb = ctx.plots->heatmap("rdm_b", "RDM: " + space_names[1], B, labels, 0, top);
+  md.heading(2, "The two RDMs");
+  if (!fa.empty() && !fb.empty()) {
+    md.table({space_names[0], space_names[1]}, {{fmt::format("![RDM a]({})", fa), fmt::format("![RDM b]({})", fb)}});
+  } else {
+    ctx.plots->embed(md, fa, "RDM of " + space_names[0]);
+    ctx.plots->embed(md, fb, "RDM of " + space_names[1]);
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<experiment::Experiment> make_rsa() {
+  return std::make_unique<experiment::Declared<Config>>(
+      "rsa", "representational similarity of two spaces (or two halves of one) over a shared word list",
+      experiment::Stage::none, declare, run);
+}
+
+}  // namespace embedlab::experiments

@@ -1,0 +1,148 @@
+#include "io/word_lookup.hpp"
+
+#include "core/error.hpp"
+#include "core/sha256.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+namespace embedlab::io {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::pair<const char*, const char*> kTokenizerFiles[] = {{"vocab.json", "merges.txt"},
+                                                               {"encoder.json", "vocab.bpe"}};
+
+}  // namespace
+
+const char* to_string(LookupStatus s) {
+  switch (s) {
+    case LookupStatus::ok:
+      return "ok";
+    case LookupStatus::multi_token:
+      return "multi_token";
+    case LookupStatus::dropped_multi_token:
+      return "dropped_multi_token";
+    case LookupStatus::skipped:
+      return "skipped";
+    case LookupStatus::not_in_vocabulary:
+      return "not_in_vocabulary";
+    case LookupStatus::excluded_row:
+      return "excluded_row";
+  }
+  return "?";
+}
+
+WordLookup::WordLookup(const std::vector<std::string>& tokens, const std::optional<std::string>& tokenizer_dir)
+    : tokens_(tokens) {
+  for (arma::uword j = 0; j < tokens.size(); ++j)
+    if (!tokens[j].empty()) index_.emplace(tokens[j], j);  // first occurrence wins
+  if (tokenizer_dir) tokenizer_ = std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_dir(*tokenizer_dir));
+}
+
+WordLookup::~WordLookup() = default;
+WordLookup::WordLookup(WordLookup&&) noexcept = default;
+
+std::optional<std::string> WordLookup::tokenizer_dir_for(const InputFile& source) {
+  if (source.format != "gpt2") return std::nullopt;
+  const fs::path p(source.path);
+  const fs::path dir = fs::is_directory(p) ? p : p.parent_path();
+  for (const auto& [a, b] : kTokenizerFiles)
+    if (fs::exists(dir / a) && fs::exists(dir / b)) return dir.string();
+  return std::nullopt;
+}
+
+std::vector<InputFile> WordLookup::tokenizer_files(const std::string& dir) {
+  for (const auto& [a, b] : kTokenizerFiles) {
+    const fs::path pa = fs::path(dir) / a, pb = fs::path(dir) / b;
+    if (!fs::exists(pa) || !fs::exists(pb)) continue;
+    std::vector<InputFile> out;
+    for (const auto& p : {pa, pb})
+      out.push_back(InputFile{p.string(), "gpt2-tokenizer", "text", {fs::file_size(p)}, sha256_file(p.string())});
+    return out;
+  }
+  return {};
+}
+
+std::string WordLookup::display(arma::uword column) const {
+  const std::string t = column < tokens_.size() ? tokens_[column] : std::string();
+  if (t.empty()) return fmt::format("#{}", column);
+  if (tokenizer_) {
+    if (const auto id = tokenizer_->id(t)) {
+      const std::string q = quote_bytes(tokenizer_->token_bytes(*id));  // 'bytes', escaped
+      return q.substr(1, q.size() - 2);
+    }
+  }
+  return t;
+}
+
+std::vector<WordColumns> WordLookup::resolve(const std::vector<std::string>& words, const LookupPolicy& policy,
+                                             const std::string& source) const {
+  std::vector<WordColumns> out;
+  out.reserve(words.size());
+  const bool skip = policy.word.oov == WordPolicy::Oov::skip;
+  auto missing = [&](WordColumns& w, std::size_t k, LookupStatus status, const std::string& why) {
+    if (!skip)
+      data_error(source, fmt::format("word {} {}", k + 1, quote_bytes(w.word)),
+                 why + " (oov = error; use oov = skip to drop it)");
+    w.status = status;
+    w.reason = why;
+    w.columns.clear();
+  };
+  if (!tokenizer_) {
+    for (std::size_t k = 0; k < words.size(); ++k) {
+      WordColumns w;
+      w.word = words[k];
+      const auto it = index_.find(w.word);
+      if (it == index_.end())
+        missing(w, k, LookupStatus::not_in_vocabulary, "not in the vocabulary");
+      else
+        w.columns = {it->second};
+      out.push_back(std::move(w));
+    }
+    return out;
+  }
+  WordPolicy wp = policy.word;
+  if (policy.drop_multi_token) wp.multi_token = WordPolicy::MultiToken::mean;  // pieces are needed for the reason
+  const auto toks = words_to_tokens(*tokenizer_, words, wp, source);
+  for (std::size_t k = 0; k < toks.size(); ++k) {
+    const auto& t = toks[k];
+    WordColumns w;
+    w.word = t.word;
+    w.token_ids = t.pieces;
+    if (t.status == WordStatus::skipped) {
+      w.status = LookupStatus::skipped;
+      w.reason = "empty or invalid UTF-8: no tokens";
+      out.push_back(std::move(w));
+      continue;
+    }
+    if (t.status == WordStatus::multi_token) {
+      if (policy.drop_multi_token) {
+        std::string pieces;
+        for (const int id : t.pieces) pieces += (pieces.empty() ? "" : " ") + quote_bytes(tokenizer_->token_bytes(id));
+        w.status = LookupStatus::dropped_multi_token;
+        w.reason = fmt::format("{} tokens: {}", t.pieces.size(), pieces);
+        out.push_back(std::move(w));
+        continue;
+      }
+      w.status = LookupStatus::multi_token;
+    }
+    for (const int id : t.ids) {
+      const auto it = index_.find(tokenizer_->token(id));
+      if (it == index_.end()) {
+        missing(
+            w, k, LookupStatus::excluded_row,
+            fmt::format("token {} ({}) has no row in the loaded matrix", id, quote_bytes(tokenizer_->token_bytes(id))));
+        break;
+      }
+      w.columns.push_back(it->second);
+    }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+}  // namespace embedlab::io

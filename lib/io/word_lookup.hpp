@@ -1,0 +1,74 @@
+#pragma once
+// Words → columns of a loaded embedding matrix, for experiments that name items by word. Two modes:
+//   tokenizer: the embeddings came from a GPT-2 checkpoint directory holding tokenizer files
+//              (vocab.json + merges.txt or encoder.json + vocab.bpe): each word is encoded with the
+//              WordPolicy (" cat" with a leading space, multi-token and OOV policies) and each token
+//              id is found among the loaded tokens by its vocabulary string ("Ġcat"), so rows excluded
+//              at load time are noticed instead of shifting ids;
+//   direct:    every other source (GloVe, word2vec, bare tensors): the word itself is looked up in
+//              the token list; a missing word is out of vocabulary.
+#include "core/provenance.hpp"
+#include "io/tokenizer.hpp"
+
+#include <armadillo>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace embedlab::io {
+
+struct LookupPolicy {
+  WordPolicy word;
+  // true: a multi-token word is left out (status dropped_multi_token) instead of following
+  // word.multi_token (RSA keeps only items both spaces represent by one row).
+  bool drop_multi_token = false;
+};
+
+enum class LookupStatus { ok, multi_token, dropped_multi_token, skipped, not_in_vocabulary, excluded_row };
+const char* to_string(LookupStatus s);
+inline bool usable(LookupStatus s) { return s == LookupStatus::ok || s == LookupStatus::multi_token; }
+
+struct WordColumns {
+  std::string word;
+  std::vector<int> token_ids;        // tokenizer ids of every piece (tokenizer mode), else empty
+  std::vector<arma::uword> columns;  // columns to use: one, or all pieces (mean); empty when not usable
+  LookupStatus status = LookupStatus::ok;
+  std::string reason;  // why a word is not usable, for coverage tables ("" when usable)
+};
+
+class WordLookup {
+ public:
+  // `tokens[j]` names column j (copied). With a tokenizer directory, words go through the GPT-2
+  // tokenizer.
+  WordLookup(const std::vector<std::string>& tokens, const std::optional<std::string>& tokenizer_dir);
+  ~WordLookup();
+  WordLookup(WordLookup&&) noexcept;
+
+  // The checkpoint directory of `source` when it is a GPT-2 checkpoint whose directory holds
+  // tokenizer files (vocab.json/merges.txt or encoder.json/vocab.bpe); else nothing.
+  static std::optional<std::string> tokenizer_dir_for(const InputFile& source);
+  // The tokenizer files of a directory with their sha256 (provenance of the word → id mapping).
+  static std::vector<InputFile> tokenizer_files(const std::string& dir);
+
+  bool uses_tokenizer() const { return tokenizer_ != nullptr; }
+  const Gpt2Tokenizer* tokenizer() const { return tokenizer_.get(); }
+  // Printable form of column j: the token's bytes (" cat", control bytes escaped) in tokenizer
+  // mode, else tokens[j].
+  std::string display(arma::uword column) const;
+
+  // One entry per word, in order. Errors follow the policy: multi_token = error and oov = error
+  // throw Error(data) naming the word (`source` names the word list); with oov = skip, empty,
+  // invalid and unknown words get a status and a reason instead.
+  std::vector<WordColumns> resolve(const std::vector<std::string>& words, const LookupPolicy& policy,
+                                   const std::string& source = "words") const;
+
+ private:
+  std::vector<std::string> tokens_;  // a copy: the lookup outlives moves of the Embeddings
+  std::map<std::string, arma::uword> index_;
+  std::unique_ptr<Gpt2Tokenizer> tokenizer_;
+};
+
+}  // namespace embedlab::io

@@ -1,0 +1,114 @@
+// End to end: configs/glove_similarity.ini and configs/token_similarity.ini offline on reference data.
+#include <boost/test/unit_test.hpp>
+
+#include "e2e_util.hpp"
+#include "io/h5_results.hpp"
+
+#include <nlohmann/json.hpp>
+
+using namespace embedlab;
+using namespace embedlab::test;
+namespace fs = std::filesystem;
+namespace tt = boost::test_tools;
+
+namespace {
+
+std::string run_ts(const TempDir& dir, const std::string& config, const std::string& sets, int expect_exit = 0) {
+  const std::string results = dir.file("results");
+  const auto r = run_command(fmt::format("{} {} --results '{}' --quiet --set report.plots=false{}",
+                                         bin("run_experiment"), source(config), results, sets),
+                             dir);
+  BOOST_REQUIRE_MESSAGE(r.exit_code == expect_exit, r.err);
+  return expect_exit == 0 ? only_run_dir(results, "token_similarity") : r.err;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(token_similarity_e2e)
+
+BOOST_AUTO_TEST_CASE(glove_subset_pairs_expectations_and_spectrum) {
+  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  TempDir dir;
+  const std::string run =
+      run_ts(dir, "configs/glove_similarity.ini", fmt::format(" --set embeddings.path='{}'", glove));
+  io::H5ResultReader r((fs::path(run) / "results.h5").string());
+  const auto a = r.read_strings("/pairs/a"), b = r.read_strings("/pairs/b");
+  const auto cos = r.read_doubles("/pairs/cosine");
+  auto pair = [&](const std::string& x, const std::string& y) {
+    for (std::size_t i = 0; i < a.size(); ++i)
+      if (a[i] == x && b[i] == y) return cos[i];
+    BOOST_FAIL("pair " << x << ":" << y << " missing");
+    return 0.0;
+  };
+  // The reference values of ../shared/data/README.md (4 decimals).
+  BOOST_TEST(pair("cat", "dog") == 0.9218, tt::tolerance(Tol<float>::loose / 0.9218));
+  BOOST_TEST(pair("king", "queen") == 0.7839, tt::tolerance(Tol<float>::loose / 0.7839));
+  BOOST_TEST(pair("man", "woman") == 0.8860, tt::tolerance(Tol<float>::loose / 0.8860));
+  BOOST_TEST(pair("cat", "dog") > pair("cat", "banana"));
+  const auto pass = r.read_doubles("/expectations/pass");
+  BOOST_REQUIRE(!pass.empty());
+  for (const double p : pass) BOOST_TEST(p == 1.0);
+  BOOST_TEST(r.attr_double("/expectations", "failed") == 0.0);
+  BOOST_TEST(r.attr_string("/words", "lookup") == "direct string lookup");
+
+  // S is symmetric with unit diagonal; eigenvalues sum to its trace (= number of words).
+  const auto shape = r.shape("/local/similarity");
+  BOOST_REQUIRE(shape.size() == 2u && shape[0] == shape[1]);
+  const auto S = r.read_doubles("/local/similarity");
+  const std::size_t m = shape[0];
+  for (std::size_t i = 0; i < m; ++i) {
+    BOOST_TEST(S[i * m + i] == 1.0, tt::tolerance(Tol<double>::eps));
+    for (std::size_t j = 0; j < m; ++j) BOOST_TEST(S[i * m + j] == S[j * m + i]);
+  }
+  double sum = 0;
+  for (const double l : r.read_doubles("/local/eigenvalues")) sum += l;
+  BOOST_TEST(sum == static_cast<double>(m), tt::tolerance(Tol<double>::sum));
+  BOOST_TEST(r.attr_double("/identity", "max_abs_error") < Tol<float>::eps);
+
+  // Neighbours: k per word, descending; dog's nearest neighbours include cat-like words.
+  const auto nshape = r.shape("/neighbours/cosine");
+  BOOST_TEST(nshape[0] == m);
+  BOOST_TEST(nshape[1] == 10u);
+  const auto nc = r.read_doubles("/neighbours/cosine");
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 1; j < nshape[1]; ++j) BOOST_TEST(nc[i * nshape[1] + j] <= nc[i * nshape[1] + j - 1]);
+  const auto words = r.read_strings("/local/labels");
+  const auto tokens = r.read_strings("/neighbours/tokens");
+  const auto cat = static_cast<std::size_t>(std::find(words.begin(), words.end(), "cat") - words.begin());
+  BOOST_REQUIRE(cat < m);
+  bool dog_near_cat = false;
+  for (std::size_t j = 0; j < 10; ++j) dog_near_cat = dog_near_cat || tokens[cat * 10 + j] == "dog";
+  BOOST_TEST(dog_near_cat);
+
+  const double sk = r.attr_double("/clusters", "silhouette_kmeans");
+  BOOST_TEST((sk >= -1.0 && sk <= 1.0));
+  const std::string report = read_file((fs::path(run) / "report.md").string());
+  BOOST_TEST(report.find("| cat:dog > cat:banana |") != std::string::npos);
+  BOOST_TEST(report.find("wall time") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(oov_policy_error_and_skip) {
+  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  TempDir dir;
+  const std::string sets = fmt::format(" --set embeddings.path='{}' --set words.list=cat,dog,qwzxv", glove);
+  const std::string err = run_ts(dir, "configs/glove_similarity.ini", sets, 65);
+  BOOST_TEST(err.find("qwzxv") != std::string::npos, err);
+  TempDir dir2;
+  const std::string run = run_ts(dir2, "configs/glove_similarity.ini", sets + " --set tokens.oov=skip");
+  io::H5ResultReader r((fs::path(run) / "results.h5").string());
+  const auto w = r.read_strings("/words/words"), st = r.read_strings("/words/status");
+  const auto at = std::find(w.begin(), w.end(), "qwzxv") - w.begin();
+  BOOST_TEST(st[static_cast<std::size_t>(at)] == "not_in_vocabulary");
+  BOOST_TEST(r.attr_string("/words", "oov") == "skip");
+}
+
+BOOST_AUTO_TEST_CASE(bad_expectation_is_a_config_error) {
+  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  TempDir dir;
+  const std::string err =
+      run_ts(dir, "configs/glove_similarity.ini",
+             fmt::format(" --set embeddings.path='{}' --set 'words.expect=cat:dog is big'", glove), 78);
+  BOOST_TEST(err.find("words.expect") != std::string::npos, err);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
