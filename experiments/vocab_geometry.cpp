@@ -332,7 +332,7 @@ void run(const Config& c, Context& ctx) {
         for (arma::uword j = 0; j < top.ids.n_cols; ++j)
           list += fmt::format("{}'{}' {}", j ? ", " : "", names.display(top.ids(r, j)), report::num(top.cos(r, j), 3));
         toks.push_back(names.display(ids[r]));
-        rows.push_back({std::to_string(ids[r]), "'" + names.display(ids[r]) + "'", report::num(cm[ids[r]]),
+        rows.push_back({std::to_string(ids[r]), fmt::format("'{}'", names.display(ids[r])), report::num(cm[ids[r]]),
                         report::num(data.norms[ids[r]]), list});
       }
       const std::string g = std::string("/central/") + group;
