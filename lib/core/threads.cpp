@@ -1,5 +1,10 @@
 #include "core/threads.hpp"
 
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 extern "C" {
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
@@ -8,4 +13,30 @@ int openblas_get_num_threads(void);
 namespace embedlab {
 void set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
 int threads() { return openblas_get_num_threads(); }
+
+BlasSingleThread::BlasSingleThread() : previous_(threads()) { set_threads(1); }
+BlasSingleThread::~BlasSingleThread() { set_threads(previous_); }
+
+void run_workers(int workers, const std::function<void(int)>& fn) {
+  if (workers <= 1) {
+    fn(0);
+    return;
+  }
+  std::exception_ptr first;
+  std::mutex mu;
+  auto guarded = [&](int w) {
+    try {
+      fn(w);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!first) first = std::current_exception();
+    }
+  };
+  std::vector<std::thread> pool;
+  pool.reserve(static_cast<std::size_t>(workers - 1));
+  for (int w = 1; w < workers; ++w) pool.emplace_back(guarded, w);
+  guarded(0);
+  for (auto& t : pool) t.join();
+  if (first) std::rethrow_exception(first);
+}
 }  // namespace embedlab

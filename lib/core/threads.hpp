@@ -1,6 +1,26 @@
 #pragma once
-// Thread control for OpenBLAS (the only parallel runtime embedlab uses).
+// Thread control for OpenBLAS (the only parallel runtime embedlab uses) and the worker scheme of
+// the kernels that make their own parallelism around single-threaded BLAS calls.
+#include <functional>
+
 namespace embedlab {
 void set_threads(int n);  // n >= 1
 int threads();
+
+// While alive, OpenBLAS runs single-threaded (callers make their own parallelism); restores the
+// previous setting on destruction.
+class BlasSingleThread {
+ public:
+  BlasSingleThread();
+  ~BlasSingleThread();
+  BlasSingleThread(const BlasSingleThread&) = delete;
+  BlasSingleThread& operator=(const BlasSingleThread&) = delete;
+
+ private:
+  int previous_;
+};
+
+// Runs fn(worker) on `workers` threads (worker 0 on the calling thread) and joins them. The first
+// exception thrown by any worker is rethrown after all have finished.
+void run_workers(int workers, const std::function<void(int)>& fn);
 }  // namespace embedlab

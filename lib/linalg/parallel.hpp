@@ -8,30 +8,15 @@
 // count. Instead every tile is computed by ONE single-threaded BLAS call with a fixed geometry, and
 // the tiles are spread over `workers` threads; anything order-dependent (double sums) is stored
 // per tile and reduced in tile order. Results are bit-identical for any worker count.
-#include <cstddef>
-#include <functional>
+#include "core/threads.hpp"
 
 namespace embedlab::linalg::detail {
+
+using embedlab::BlasSingleThread;
+using embedlab::run_workers;
 
 // Worker count for a kernel: `requested` if > 0, else the OpenBLAS thread setting
 // (embedlab::threads()), at least 1.
 int worker_count(int requested);
-
-// While alive, OpenBLAS runs single-threaded (callers make their own parallelism); restores the
-// previous setting on destruction.
-class BlasSingleThread {
- public:
-  BlasSingleThread();
-  ~BlasSingleThread();
-  BlasSingleThread(const BlasSingleThread&) = delete;
-  BlasSingleThread& operator=(const BlasSingleThread&) = delete;
-
- private:
-  int previous_;
-};
-
-// Runs fn(worker) on `workers` threads (worker 0 on the calling thread) and joins them. The first
-// exception thrown by any worker is rethrown after all have finished.
-void run_workers(int workers, const std::function<void(int)>& fn);
 
 }  // namespace embedlab::linalg::detail

@@ -1,6 +1,7 @@
 #include "model/gpt2.hpp"
 
 #include "core/error.hpp"
+#include "core/threads.hpp"
 
 #include <fmt/format.h>
 
@@ -297,7 +298,6 @@ Gpt2Session::Gpt2Session(const Gpt2& model, int capacity) : m_(model), capacity_
   const auto cols = static_cast<arma::uword>(capacity) * static_cast<arma::uword>(model.n_head());
   k_cache_.assign(static_cast<std::size_t>(model.n_layer()), arma::fmat(hs, cols, arma::fill::zeros));
   v_cache_.assign(static_cast<std::size_t>(model.n_layer()), arma::fmat(hs, cols, arma::fill::zeros));
-  srow_.set_size(static_cast<arma::uword>(capacity));
 }
 
 void Gpt2Session::reserve(int t) {
@@ -310,15 +310,21 @@ void Gpt2Session::reserve(int t) {
   qkv_.set_size(3 * C, T);
   att_.set_size(C, T);
   fc_.set_size(static_cast<arma::uword>(m_.n_inner_), T);
-  qh_.set_size(hs, T);
-  oh_.set_size(hs, T);
-  s_.set_size(static_cast<arma::uword>(capacity_), T);
+  heads_.resize(static_cast<std::size_t>(std::clamp(threads(), 1, m_.n_head())));
+  for (HeadScratch& w : heads_) {
+    w.q.set_size(hs, T);
+    w.o.set_size(hs, T);
+    w.s.set_size(static_cast<arma::uword>(capacity_), T);
+    w.srow.set_size(static_cast<arma::uword>(capacity_));
+  }
   reserved_ = t;
 }
 
 // Causal self-attention of the T new positions (pos_ .. pos_+T−1) against the cache 0 .. pos_+T−1.
 // qkv_ holds this chunk's q, k, v (3C×T; head h uses rows h·hs .. h·hs+hs−1 of each third); the
-// result goes to att_ (C×T).
+// result goes to att_ (C×T). A prompt (T > 1) spreads the heads over the workers, each head's
+// products one single-threaded BLAS call, so the result does not depend on the thread count; one
+// generated token (T = 1) is too little work to share and runs on the calling thread.
 void Gpt2Session::attention(int layer, int t) {
   const auto T = static_cast<arma::uword>(t);
   const auto C = static_cast<arma::uword>(m_.n_embd());
@@ -326,14 +332,15 @@ void Gpt2Session::attention(int layer, int t) {
   const auto p0 = static_cast<arma::uword>(pos_);
   const auto total = p0 + T;
   const auto cap = static_cast<arma::uword>(capacity_);
+  const auto n_head = static_cast<arma::uword>(m_.n_head());
   const double scale = 1.0 / std::sqrt(static_cast<double>(hs));
   arma::fmat& kc = k_cache_[static_cast<std::size_t>(layer)];
   arma::fmat& vc = v_cache_[static_cast<std::size_t>(layer)];
   arma::fmat att = view(att_, C, T);
-  arma::fmat q = view(qh_, hs, T);
-  arma::fmat o = view(oh_, hs, T);
-  arma::fmat s = view(s_, total, T);
-  for (arma::uword h = 0; h < static_cast<arma::uword>(m_.n_head()); ++h) {
+  const auto one_head = [&](arma::uword h, HeadScratch& w) {
+    arma::fmat q = view(w.q, hs, T);
+    arma::fmat o = view(w.o, hs, T);
+    arma::fmat s = view(w.s, total, T);
     // Append this chunk's keys and values: head h's cache is the hs×cap block starting at column h·cap.
     for (arma::uword j = 0; j < T; ++j) {
       const float* src = qkv_.colptr(j);
@@ -355,11 +362,11 @@ void Gpt2Session::attention(int layer, int t) {
       for (arma::uword i = 0; i < n; ++i) mx = std::max(mx, static_cast<double>(col[i]));
       double sum = 0.0;
       for (arma::uword i = 0; i < n; ++i) {
-        srow_[i] = std::exp((col[i] - mx) * scale);
-        sum += srow_[i];
+        w.srow[i] = std::exp((col[i] - mx) * scale);
+        sum += w.srow[i];
       }
       const double inv = 1.0 / sum;
-      for (arma::uword i = 0; i < n; ++i) col[i] = static_cast<float>(srow_[i] * inv);
+      for (arma::uword i = 0; i < n; ++i) col[i] = static_cast<float>(w.srow[i] * inv);
       std::fill(col + n, col + total, 0.0f);
     }
     // head output (hs×T) = V · probabilities
@@ -368,7 +375,17 @@ void Gpt2Session::attention(int layer, int t) {
     else
       o = v * s;
     for (arma::uword j = 0; j < T; ++j) std::copy_n(o.colptr(j), hs, att.colptr(j) + h * hs);
+  };
+  if (T == 1) {
+    for (arma::uword h = 0; h < n_head; ++h) one_head(h, heads_[0]);
+    return;
   }
+  const BlasSingleThread single;
+  const auto workers = static_cast<arma::uword>(heads_.size());
+  run_workers(static_cast<int>(workers), [&](int w) {
+    for (auto h = static_cast<arma::uword>(w); h < n_head; h += workers)
+      one_head(h, heads_[static_cast<std::size_t>(w)]);
+  });
 }
 
 const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std::vector<arma::fmat>* hidden) {
@@ -377,6 +394,8 @@ const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std:
     fail(Exit::usage, m_.where_, "session",
          fmt::format("cache full (got {} more tokens at position {}, capacity {})", ids.size(), pos_, capacity_));
   const int t = static_cast<int>(ids.size());
+  if (heads_.size() != static_cast<std::size_t>(std::clamp(threads(), 1, m_.n_head())))
+    reserved_ = 0;  // threads changed
   reserve(t);
   const auto T = static_cast<arma::uword>(t);
   const auto C = static_cast<arma::uword>(m_.n_embd());

@@ -70,10 +70,14 @@ class Gpt2Session {
   arma::fmat qkv_;  // 3C×T
   arma::fmat att_;  // C×T attention output (heads concatenated), input of c_proj
   arma::fmat fc_;   // 4C×T MLP hidden
-  arma::fmat qh_;   // hs×T one head's queries
-  arma::fmat oh_;   // hs×T one head's output
-  arma::fmat s_;    // capacity×T one head's scores / probabilities
-  arma::vec srow_;  // capacity, softmax in double
+  // One per attention worker (heads are spread over threads()).
+  struct HeadScratch {
+    arma::fmat q;    // hs×T one head's queries
+    arma::fmat o;    // hs×T one head's output
+    arma::fmat s;    // capacity×T one head's scores / probabilities
+    arma::vec srow;  // capacity, softmax in double
+  };
+  std::vector<HeadScratch> heads_;
   arma::fmat logits_;
 };
 
