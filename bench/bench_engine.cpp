@@ -2,7 +2,7 @@
 // SGEMM peak, all-rows top-10, the all-pairs histogram pass (GFLOP/s and % of peak), the Gram
 // moments, peak RSS. Prints one markdown table row per item.
 //   bench_engine [--n 50257] [--d 768] [--k 10] [--tile 2048] [--threads T]
-#include "core/error.hpp"
+#include "bench_util.hpp"
 #include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "core/threads.hpp"
@@ -12,7 +12,6 @@
 
 #include <cblas.h>
 #include <fmt/format.h>
-#include <sys/resource.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -21,15 +20,7 @@
 
 namespace {
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double peak_rss_mib() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;
-}
+using embedlab::bench::seconds_since;
 
 // Best of `reps` timed calls of C (m, m) = Aᵀ A with A (d, m).
 double sgemm_gflops(const arma::fmat& U, arma::uword m, int reps) {
@@ -37,7 +28,7 @@ double sgemm_gflops(const arma::fmat& U, arma::uword m, int reps) {
   const int d = static_cast<int>(U.n_rows), mi = static_cast<int>(m);
   double best = 0;
   for (int r = 0; r <= reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
+    const auto t0 = embedlab::bench::Clock::now();
     cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, mi, mi, d, 1.0f, U.memptr(), d, U.colptr(U.n_cols - m), d,
                 0.0f, C.memptr(), mi);
     const double s = seconds_since(t0);
@@ -101,22 +92,24 @@ int main(int argc, char** argv) {
     fmt::print("| SGEMM 1 thread | {:.1f} | GFLOP/s | one {}-tile sgemm (what each worker runs) |\n", peak1,
                std::min<arma::uword>(n, tile));
 
-    auto t0 = std::chrono::steady_clock::now();
+    auto t0 = embedlab::bench::Clock::now();
     const linalg::PairMoments mom = linalg::pair_moments(U);
     fmt::print("| pair moments (Gram, double) | {:.2f} | s | mean cos {:.6g}, var {:.6g} |\n", seconds_since(t0),
                mom.mean, mom.variance);
 
     const double pairs = static_cast<double>(n) * (n - 1) / 2.0;
+    double topk_s = 0, hist_s = 0, hist_pct = 0;
     {
       Progress progress("top-k", static_cast<std::uint64_t>(pairs), "pairs");
       linalg::TopKOptions o;
       o.k = k;
       o.tile = tile;
       o.progress = [&](std::uint64_t done, std::uint64_t) { progress.update(done); };
-      t0 = std::chrono::steady_clock::now();
+      t0 = embedlab::bench::Clock::now();
       const linalg::TopK r = linalg::topk_all(U, o);
       const double s = seconds_since(t0);
       progress.finish();
+      topk_s = s;
       fmt::print("| all-rows top-{} | {:.2f} | s | {:.1f} GFLOP/s useful, {:.0f}% of peak; first row ids {} {} |\n", k,
                  s, pairs * 2.0 * d / s / 1e9, 100.0 * pairs * 2.0 * d / s / 1e9 / peak, r.ids(0, 0),
                  r.ids.n_cols > 1 ? r.ids(0, 1) : 0);
@@ -126,18 +119,23 @@ int main(int argc, char** argv) {
       linalg::AllPairsOptions o;
       o.tile = tile;
       o.progress = [&](std::uint64_t done, std::uint64_t) { progress.update(done); };
-      t0 = std::chrono::steady_clock::now();
+      t0 = embedlab::bench::Clock::now();
       const linalg::AllPairsStats st = linalg::all_pairs(U, o);
       const double s = seconds_since(t0);
       progress.finish();
       const double gf = pairs * 2.0 * d / s / 1e9;  // upper-triangle FLOPs only: n(n-1)d
+      hist_s = s;
+      hist_pct = 100.0 * gf / peak;
       fmt::print("| histogram pass | {:.2f} | s | {} bins, mean {:.6g} (moments {:.6g}), median {:.4g} |\n", s,
                  st.counts.size(), st.mean(), mom.mean, st.quantile(0.5));
       fmt::print("| histogram pass | {:.1f} | GFLOP/s | upper-triangle FLOPs n(n-1)d |\n", gf);
       fmt::print("| histogram pass | {:.0f} | % of SGEMM peak | |\n", 100.0 * gf / peak);
     }
-    fmt::print("| peak RSS | {:.0f} | MiB | getrusage; the matrix alone is {:.0f} MiB |\n", peak_rss_mib(),
-               static_cast<double>(n) * d * 4 / 1048576.0);
+    const double rss = static_cast<double>(embedlab::bench::peak_rss_bytes()) / 1048576.0;
+    const double matrix = static_cast<double>(n) * d * 4 / 1048576.0;
+    fmt::print("| peak RSS | {:.0f} | MiB | VmHWM; the matrix alone is {:.0f} MiB |\n", rss, matrix);
+    fmt::print("RESULT peak={:.2f} topk={:.4f} hist={:.4f} hist_pct={:.2f} rss_mib={:.1f} matrix_mib={:.1f}\n", peak,
+               topk_s, hist_s, hist_pct, rss, matrix);
   } catch (const Error& e) {
     fmt::print(stderr, "error: {}\n", e.what());
     return e.exit_code();

@@ -16,6 +16,7 @@
 //   --keep DIR writes the checkpoint to DIR and leaves it there (for scripts/bench_model_torch.py).
 //   --model DIR runs on a checkpoint written earlier with --keep instead of writing a new one.
 //   --threads N measures with N OpenBLAS threads only (default: 1 and OpenBLAS's default, one row each).
+#include "bench_util.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/threads.hpp"
@@ -39,36 +40,15 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using embedlab::bench::best_of;
+using embedlab::bench::Clock;
+using embedlab::bench::seconds_since;
 
 namespace {
 
 struct Shape {
   int V = 50257, P = 1024, C = 768, L = 12, H = 12;
 };
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// Best wall time of `reps` runs of f.
-double best_of(int reps, const std::function<void()>& f) {
-  double best = 1e300;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = Clock::now();
-    f();
-    best = std::min(best, seconds_since(t0));
-  }
-  return best;
-}
-
-// Peak resident set size of this process (VmHWM), bytes.
-std::uint64_t peak_rss() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  }
-  return 0;
-}
 
 struct TensorSpec {
   std::string name;
@@ -267,7 +247,7 @@ int run(int argc, char** argv) {
     t_write = seconds_since(t0);
   }
 
-  const std::uint64_t rss_before = peak_rss();
+  const std::uint64_t rss_before = embedlab::bench::peak_rss_bytes();
   t0 = Clock::now();
   const auto ckpt = embedlab::io::load_gpt2(dir.string());
   const double t_load = seconds_since(t0);
@@ -332,7 +312,7 @@ int run(int argc, char** argv) {
       }
       t_gen = std::min(t_gen, seconds_since(g0));
     }
-    if (rss_peak == 0) rss_peak = peak_rss();  // before any benchmark buffer below
+    if (rss_peak == 0) rss_peak = embedlab::bench::peak_rss_bytes();  // before any benchmark buffer below
 
     // the machine: SGEMM at a large square size and at this model's MLP prefill shape; read bandwidth
     Row row{};
@@ -373,6 +353,11 @@ int run(int argc, char** argv) {
       "\nmemcpy {:.1f} GB/s (read + write). Peak RSS of the model run {:.1f} MB = {:.2f}× the weights ({:.1f} "
       "MB; {:.1f} MB before loading).\n",
       bw_copy, rss_peak / 1e6, static_cast<double>(rss_peak) / weight_bytes, weight_bytes / 1e6, rss_before / 1e6);
+  for (const Row& r : rows)
+    fmt::print(
+        "RESULT threads={} prefill_tps={:.2f} prefill_pct={:.1f} gen_tps={:.2f} gen_pct={:.1f} rss_ratio={:.3f}\n",
+        r.threads, r.prefill_tps, 100 * r.prefill_tps / r.prefill_limit, r.gen_tps, 100 * r.gen_tps / r.gen_limit,
+        static_cast<double>(rss_peak) / weight_bytes);
   fmt::print("greedy ids (first 8): {}\n",
              fmt::join(generated.begin(), generated.begin() + std::min(8, args.gen), " "));
 
@@ -382,14 +367,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const embedlab::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return e.exit_code();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: internal: %s\n", e.what());
-    return 70;
-  }
-}
+int main(int argc, char** argv) { return embedlab::bench::guarded_main(run, argc, argv); }

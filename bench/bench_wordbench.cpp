@@ -8,6 +8,7 @@
 // the per-section counts of both are compared (they answer the same questions).
 //   bench_wordbench [--n 400000] [--d 50] [--questions FILE] [--keep PATH] [--no-peer] [--cosmul]
 //                   [--threads T] [--seed S]
+#include "bench_util.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
@@ -29,10 +30,7 @@
 namespace {
 
 using namespace embedlab;
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
+using embedlab::bench::seconds_since;
 
 std::string run_capture(const std::string& cmd) {
   std::FILE* p = popen(cmd.c_str(), "r");
@@ -92,7 +90,7 @@ int run(int argc, char** argv) {
   for (const auto& s : set.sections) spans.push_back({s.name, s.begin, s.end});
   linalg::AnalogyOptions opt;
   opt.method = cosmul ? linalg::AnalogyMethod::cos_mul : linalg::AnalogyMethod::cos_add;
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = bench::Clock::now();
   const linalg::WordIndex index(tokens, opt.vocab);
   const linalg::AnalogyResult r = linalg::evaluate_analogies(E, index, set.questions, spans, opt);
   const double ours = seconds_since(t0);
@@ -132,16 +130,10 @@ int run(int argc, char** argv) {
   fmt::print("gensim {} evaluate_word_analogies: total accuracy {:.4f}: {:.2f} s (load {:.2f} s, not counted)\n",
              g["gensim"].get<std::string>(), g["score"].get<double>(), theirs, g["load_seconds"].get<double>());
   fmt::print("speed-up: {:.1f}x; sections whose counts differ from gensim: {}\n", theirs / ours, differ);
+  fmt::print("RESULT ours={:.4f} gensim={:.4f} differ={}\n", ours, theirs, differ);
   return 0;
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const embedlab::Error& e) {
-    fmt::print(stderr, "error: {}\n", e.what());
-    return e.exit_code();
-  }
-}
+int main(int argc, char** argv) { return embedlab::bench::guarded_main(run, argc, argv); }

@@ -86,6 +86,19 @@ void declare(Schema<Config>& s) {
   s.key("compare.permutations", &Config::permutations, "1000", "Mantel permutations").range(1, 1000000);
   s.key("compare.bootstrap", &Config::resamples, "1000", "bootstrap resamples over items").range(1, 1000000);
   s.key("compare.confidence", &Config::confidence, "0.95", "level of the bootstrap interval").range(0.5, 0.9999);
+  s.check("space_a.path", [](const Config& c) -> std::optional<std::string> {
+    if (c.a_path.empty()) return "required (the space whose words are compared)";
+    return std::nullopt;
+  });
+  s.check("space_b.path", [](const Config& c) -> std::optional<std::string> {
+    if (c.b_path.empty() && !c.halves) return "required unless rsa.halves = true";
+    return std::nullopt;
+  });
+  s.check("words.list", [](const Config& c) -> std::optional<std::string> {
+    if (c.from == "list" && c.words.size() < 3)
+      return fmt::format("words.from = list needs at least 3 words (got {})", c.words.size());
+    return std::nullopt;
+  });
 }
 
 struct Loaded {
@@ -96,7 +109,6 @@ struct Loaded {
 
 Loaded load_space(const std::string& name, const std::string& path, const std::string& format,
                   const std::string& tensor, const std::string& kind, std::int64_t limit, Context& ctx) {
-  if (path.empty()) throw Error(Exit::config, fmt::format("{}.path: required unless rsa.halves = true", name));
   Loaded s;
   s.name = name;
   io::LoadOptions lo;
@@ -160,7 +172,7 @@ void run(const Config& c, Context& ctx) {
     const std::size_t which = c.from == "space_a" || c.halves ? 0 : 1;
     candidates = first_rows(spaces[which], c.count);
   }
-  if (candidates.empty()) throw Error(Exit::config, "words.list: no candidate words (set words.list or words.from)");
+  if (candidates.empty()) throw Error(Exit::data, fmt::format("{}: no rows to take candidate words from", c.from));
 
   io::LookupPolicy policy;
   policy.word.leading_space = c.leading_space;

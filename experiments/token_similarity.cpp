@@ -31,6 +31,97 @@ struct Config {
   std::int64_t k = 0, clusters = 0, restarts = 0;
 };
 
+struct PairRef {
+  std::string a, b;
+};
+
+PairRef parse_pair(const std::string& text) {
+  const auto colon = text.find(':');
+  auto trim = [](std::string s) {
+    const auto b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+  };
+  PairRef p;
+  if (colon != std::string::npos) p = {trim(text.substr(0, colon)), trim(text.substr(colon + 1))};
+  if (p.a.empty() || p.b.empty()) throw Error(Exit::config, fmt::format("'{}' is not a word pair a:b", text));
+  return p;
+}
+
+struct Operand {
+  bool is_pair = false;
+  PairRef pair;
+  double value = 0;
+};
+
+struct Expectation {
+  std::string text, op;
+  Operand lhs, rhs;
+};
+
+Operand parse_operand(const std::string& text) {
+  Operand o;
+  if (text.find(':') != std::string::npos) {
+    o.is_pair = true;
+    o.pair = parse_pair(text);
+    return o;
+  }
+  std::size_t used = 0;
+  try {
+    o.value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || text.find_first_not_of(" \t", used) != std::string::npos)
+    throw Error(Exit::config, fmt::format("'{}' is neither a word pair a:b nor a number", text));
+  return o;
+}
+
+Expectation parse_expectation(const std::string& text) {
+  for (const char* op : {">=", "<=", ">", "<"}) {
+    const auto at = text.find(op);
+    if (at == std::string::npos) continue;
+    Expectation e;
+    e.text = text;
+    e.op = op;
+    e.lhs = parse_operand(text.substr(0, at));
+    e.rhs = parse_operand(text.substr(at + std::string(op).size()));
+    return e;
+  }
+  throw Error(Exit::config, fmt::format("'{}' has no comparison (expected 'a:b OP c:d' with OP > < >= <=)", text));
+}
+
+// The word set: the list, then words of pairs and expectations not yet in it.
+std::vector<std::string> word_set(const Config& c) {
+  std::vector<std::string> words;
+  auto add = [&](const std::string& w) {
+    if (std::find(words.begin(), words.end(), w) == words.end()) words.push_back(w);
+  };
+  for (const auto& w : c.words) add(w);
+  for (const auto& p : c.pairs) {
+    const PairRef r = parse_pair(p);
+    add(r.a), add(r.b);
+  }
+  for (const auto& e : c.expect) {
+    const Expectation x = parse_expectation(e);
+    for (const Operand* o : {&x.lhs, &x.rhs})
+      if (o->is_pair) add(o->pair.a), add(o->pair.b);
+  }
+  return words;
+}
+
+// Each item of a list key parsed by `parse`: the first bad item's message, or nothing.
+template <class Parse>
+std::optional<std::string> each_item(const std::vector<std::string>& items, Parse parse) {
+  for (const auto& item : items) {
+    try {
+      (void)parse(item);
+    } catch (const Error& e) {
+      return e.what();
+    }
+  }
+  return std::nullopt;
+}
+
 void declare(Schema<Config>& s) {
   s.key("words.list", &Config::words, "cat, dog, banana, apple, king, queen, man, woman, car, truck",
         "words of the local similarity matrix (pair and expectation words are added)");
@@ -48,67 +139,18 @@ void declare(Schema<Config>& s) {
   s.key("clusters.k", &Config::clusters, "3", "clusters of the local words (spherical k-means, average linkage)")
       .range(2, 1000);
   s.key("clusters.restarts", &Config::restarts, "10", "k-means restarts (k-means++ seeding)").range(1, 1000);
-}
-
-struct PairRef {
-  std::string a, b;
-};
-
-PairRef parse_pair(const std::string& text, const std::string& key) {
-  const auto colon = text.find(':');
-  auto trim = [](std::string s) {
-    const auto b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-  };
-  PairRef p;
-  if (colon != std::string::npos) p = {trim(text.substr(0, colon)), trim(text.substr(colon + 1))};
-  if (p.a.empty() || p.b.empty()) throw Error(Exit::config, fmt::format("{}: '{}' is not a word pair a:b", key, text));
-  return p;
-}
-
-struct Operand {
-  bool is_pair = false;
-  PairRef pair;
-  double value = 0;
-};
-
-struct Expectation {
-  std::string text, op;
-  Operand lhs, rhs;
-};
-
-Operand parse_operand(const std::string& text, const std::string& key) {
-  Operand o;
-  if (text.find(':') != std::string::npos) {
-    o.is_pair = true;
-    o.pair = parse_pair(text, key);
-    return o;
-  }
-  std::size_t used = 0;
-  try {
-    o.value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || text.find_first_not_of(" \t", used) != std::string::npos)
-    throw Error(Exit::config, fmt::format("{}: '{}' is neither a word pair a:b nor a number", key, text));
-  return o;
-}
-
-Expectation parse_expectation(const std::string& text) {
-  const std::string key = "words.expect";
-  for (const char* op : {">=", "<=", ">", "<"}) {
-    const auto at = text.find(op);
-    if (at == std::string::npos) continue;
-    Expectation e;
-    e.text = text;
-    e.op = op;
-    e.lhs = parse_operand(text.substr(0, at), key);
-    e.rhs = parse_operand(text.substr(at + std::string(op).size()), key);
-    return e;
-  }
-  throw Error(Exit::config,
-              fmt::format("{}: '{}' has no comparison (expected 'a:b OP c:d' with OP > < >= <=)", key, text));
+  s.check("words.pairs", [](const Config& c) { return each_item(c.pairs, parse_pair); });
+  s.check("words.expect", [](const Config& c) { return each_item(c.expect, parse_expectation); });
+  s.check("words.list", [](const Config& c) -> std::optional<std::string> {
+    std::size_t n = 0;
+    try {
+      n = word_set(c).size();
+    } catch (const Error&) {
+      return std::nullopt;  // a bad pair or expectation, reported by its own check
+    }
+    if (n < 2) return fmt::format("need at least 2 distinct words in the list, pairs and expectations (got {})", n);
+    return std::nullopt;
+  });
 }
 
 void run(const Config& c, Context& ctx) {
@@ -116,21 +158,12 @@ void run(const Config& c, Context& ctx) {
   const auto& data = *ctx.data;
   const arma::fmat& U = data.unit;
 
-  // The word set: the list, then words of pairs and expectations not yet in it.
+  // Every item parses and there are ≥ 2 words: the config checks ran before.
   std::vector<PairRef> pairs;
-  for (const auto& p : c.pairs) pairs.push_back(parse_pair(p, "words.pairs"));
+  for (const auto& p : c.pairs) pairs.push_back(parse_pair(p));
   std::vector<Expectation> expects;
   for (const auto& e : c.expect) expects.push_back(parse_expectation(e));
-  std::vector<std::string> words;
-  auto add = [&](const std::string& w) {
-    if (std::find(words.begin(), words.end(), w) == words.end()) words.push_back(w);
-  };
-  for (const auto& w : c.words) add(w);
-  for (const auto& p : pairs) add(p.a), add(p.b);
-  for (const auto& e : expects)
-    for (const Operand* o : {&e.lhs, &e.rhs})
-      if (o->is_pair) add(o->pair.a), add(o->pair.b);
-  if (words.size() < 2) throw Error(Exit::config, "words.list: need at least 2 words");
+  const std::vector<std::string> words = word_set(c);
 
   const auto tok_dir = io::WordLookup::tokenizer_dir_for(data.emb.source);
   if (tok_dir)

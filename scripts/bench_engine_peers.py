@@ -78,18 +78,23 @@ def main():
     x = make_matrix(a.n, a.d, a.seed)
     print(f"bench_engine_peers: n = {a.n}, d = {a.d}, k = {a.k}, numpy {np.__version__}\n")
     print("| peer | seconds | note |\n|---|---|---|")
+    result = {}
     f = faiss_topk(x, a.k)
     if f is None:
         print("| FAISS IndexFlatIP top-k | n/a | python3-faiss not installed |")
     else:
         import faiss
         print(f"| FAISS IndexFlatIP top-{a.k} | {f[0]:.2f} | faiss {faiss.__version__}, k+1 with self |")
+        result["faiss_topk"] = f[0]
     s, _ = numpy_topk(x, a.k, a.block)
     print(f"| NumPy blocked top-{a.k} | {s:.2f} | block {a.block} rows x all |")
+    result["numpy_topk"] = s
     s, counts, total = numpy_histogram(x, a.bins, a.block)
     pairs = a.n * (a.n - 1) // 2
     assert counts.sum() == pairs
     print(f"| NumPy blocked histogram | {s:.2f} | upper-triangle tiles, mean cos {total / pairs:.6g} |")
+    result["numpy_hist"] = s
+    print("RESULT " + " ".join(f"{k}={v:.4f}" for k, v in result.items()))
 
 
 if __name__ == "__main__":

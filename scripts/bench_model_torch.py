@@ -166,6 +166,7 @@ def main():
     bg = max(rows, key=lambda r: r["generation"])
     print(f"| best | {bp['prefill']:.1f} ({bp['threads']} thr) | {bg['generation']:.1f} ({bg['threads']} thr) |")
     print(f"\ngreedy ids (first 8): {' '.join(map(str, rows[0]['greedy']))}")
+    print(f"RESULT prefill_tps={bp['prefill']:.2f} gen_tps={bg['generation']:.2f}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -142,32 +143,49 @@ class Schema {
     return d;
   }
 
+  // A rule a key's type cannot express (the grammar of a list's items, a bound that depends on
+  // another key): fn returns an error text or nothing. Checks run once every key is set, skip keys
+  // that already failed to parse, and report like a type error (origin: key: text), so --dry-run
+  // rejects the config before anything is loaded.
+  void check(const std::string& name, std::function<std::optional<std::string>(const T&)> fn) {
+    checks_.emplace_back(name, std::move(fn));
+  }
+
   const std::vector<KeyDecl>& keys() const { return decls_; }
 
   // Fills `cfg` from defaults and `raw`; appends one problem per bad key. Consumed keys are
   // removed from `unused`.
   void apply(const RawConfig& raw, T& cfg, std::vector<std::string>& problems, std::vector<std::string>& unused) const {
+    std::vector<std::string> failed;
     for (std::size_t i = 0; i < decls_.size(); ++i) {
       const KeyDecl& d = decls_[i];
       const auto it = raw.entries.find(d.name);
       std::erase(unused, d.name);
+      const std::size_t before = problems.size();
       if (it == raw.entries.end()) {
-        if (d.is_required) {
+        if (d.is_required)
           problems.push_back(fmt::format("{}: {}: missing required key ({})", raw.path, d.name, d.help));
-          continue;
-        }
-        if (auto err = setters_[i](d, cfg, d.default_value))
+        else if (auto err = setters_[i](d, cfg, d.default_value))
           problems.push_back(fmt::format("{}: {}: bad default: {}", raw.path, d.name, *err));
-        continue;
-      }
-      if (auto err = setters_[i](d, cfg, it->second.value))
+      } else if (auto err = setters_[i](d, cfg, it->second.value)) {
         problems.push_back(fmt::format("{}: {}: {}", it->second.origin, d.name, *err));
+      }
+      if (problems.size() != before) failed.push_back(d.name);
+    }
+    for (const auto& [name, fn] : checks_) {
+      if (std::find(failed.begin(), failed.end(), name) != failed.end()) continue;
+      if (auto err = fn(cfg)) {
+        const auto it = raw.entries.find(name);
+        problems.push_back(
+            fmt::format("{}: {}: {}", it == raw.entries.end() ? raw.path : it->second.origin, name, *err));
+      }
     }
   }
 
  private:
   std::vector<KeyDecl> decls_;
   std::vector<std::function<std::optional<std::string>(const KeyDecl&, T&, const std::string&)>> setters_;
+  std::vector<std::pair<std::string, std::function<std::optional<std::string>(const T&)>>> checks_;
 };
 
 // The nearest declared key by edit distance (for "did you mean").

@@ -36,10 +36,11 @@ std::string detect_format(const std::string& path) {
   if (ends_with(p, ".npy")) return "npy";
   if (ends_with(p, ".h5") || ends_with(p, ".hdf5")) return "hdf5";
   if (ends_with(p, ".bin")) return "word2vec-bin";
-  for (const char* ext : {".txt", ".vec", ".txt.gz", ".vec.gz"})
+  // Word text is the only gzip format read (gensim-data's GloVe files are bare NAME.gz).
+  for (const char* ext : {".txt", ".vec", ".gz"})
     if (ends_with(p, ext)) return "glove";
   fail(Exit::usage, path, "",
-       "cannot tell the format from the name (.safetensors, .npy, .h5/.hdf5, .bin, .txt/.vec[.gz] or a GPT-2 "
+       "cannot tell the format from the name (.safetensors, .npy, .h5/.hdf5, .bin, .txt/.vec/.gz or a GPT-2 "
        "directory); give the format explicitly");
 }
 

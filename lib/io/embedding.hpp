@@ -26,7 +26,7 @@ struct Embeddings {
 };
 
 // What to load and how. `format` "auto" decides from the path (a directory with config.json is a
-// GPT-2 checkpoint; .safetensors, .npy, .h5/.hdf5, .bin (word2vec binary), .txt/.vec[.gz] text).
+// GPT-2 checkpoint; .safetensors, .npy, .h5/.hdf5, .bin (word2vec binary), .txt/.vec/.gz word text).
 struct LoadOptions {
   std::string path;
   std::string format = "auto";         // auto | gpt2 | safetensors | npy | hdf5 | glove | word2vec | word2vec-bin

@@ -76,7 +76,17 @@ BOOST_AUTO_TEST_CASE(two_spaces_need_space_b) {
                   source("configs/rsa_halves.ini"), dir.file("results"), kFast, glove),
       dir);
   BOOST_TEST(rc.exit_code == 78);
-  BOOST_TEST(rc.err.find("space_b.path") != std::string::npos, rc.err);
+  BOOST_TEST(rc.err.find("space_b.path: required unless rsa.halves = true") != std::string::npos, rc.err);
+  // the same problems are found by --dry-run, before anything is read, all at once
+  const auto dry = run_command(
+      fmt::format("{} {} --dry-run --results '{}' --set space_a.path='{}' --set rsa.halves=false --set words.from=list "
+                  "--set words.list=cat,dog",
+                  bin("run_experiment"), source("configs/rsa_halves.ini"), dir.file("results"), glove),
+      dir);
+  BOOST_TEST(dry.exit_code == 78);
+  BOOST_TEST(dry.err.find("space_b.path: required unless") != std::string::npos, dry.err);
+  BOOST_TEST(dry.err.find("--set: words.list: words.from = list needs at least 3 words (got 2)") != std::string::npos,
+             dry.err);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -111,4 +111,23 @@ BOOST_AUTO_TEST_CASE(bad_expectation_is_a_config_error) {
   BOOST_TEST(err.find("words.expect") != std::string::npos, err);
 }
 
+BOOST_AUTO_TEST_CASE(bad_pair_is_rejected_by_dry_run) {
+  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  TempDir dir;
+  const std::string err = run_ts(
+      dir, "configs/glove_similarity.ini",
+      fmt::format(" --dry-run --set embeddings.path='{}' --set 'words.pairs=cat:dog, catdog' --set words.list=cat",
+                  glove),
+      78);
+  BOOST_TEST(err.find("--set: words.pairs: 'catdog' is not a word pair a:b") != std::string::npos, err);
+  BOOST_TEST(err.find("words.list") == std::string::npos, err);  // cat and dog are 2 words: no second problem
+  TempDir dir2;
+  const std::string few = run_ts(
+      dir2, "configs/glove_similarity.ini",
+      fmt::format(" --dry-run --set embeddings.path='{}' --set words.pairs= --set words.expect= --set words.list=cat",
+                  glove),
+      78);
+  BOOST_TEST(few.find("words.list: need at least 2 distinct words") != std::string::npos, few);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,7 @@
 // Config front end: every bad-config case of CONVENTIONS.md gives a located message, all at once.
 #include <boost/test/unit_test.hpp>
 
+#include "experiment/config.hpp"
 #include "experiment/runner.hpp"
 #include "experiments/experiments.hpp"
 #include "testing.hpp"
@@ -109,6 +110,41 @@ BOOST_AUTO_TEST_CASE(missing_input_file) {
 BOOST_AUTO_TEST_CASE(all_problems_at_once) {
   const auto p = problems_of("[experiment]\nname = random_variance\n[sweep]\ndims = x\npairs = -1\nfoo = 1\n");
   BOOST_TEST(p.size() == 3u);
+}
+
+// Schema::check: rules beyond a key's type, reported with the key's origin, skipped for keys that
+// failed to parse.
+BOOST_AUTO_TEST_CASE(schema_checks) {
+  struct C {
+    std::int64_t lo = 0, hi = 0;
+  };
+  Schema<C> s;
+  s.key("a.lo", &C::lo, "0", "lower");
+  s.key("a.hi", &C::hi, "10", "upper");
+  s.check("a.hi", [](const C& c) -> std::optional<std::string> {
+    if (c.hi <= c.lo) return fmt::format("must exceed a.lo (got {}, expected > {})", c.hi, c.lo);
+    return std::nullopt;
+  });
+  auto problems = [&](const std::string& ini) {
+    TempDir dir;
+    write_file(dir.file("c.ini"), ini);
+    std::vector<std::string> p;
+    RawConfig raw = read_ini(dir.file("c.ini"), p);
+    std::vector<std::string> unused;
+    C c;
+    s.apply(raw, c, p, unused);
+    return p;
+  };
+  BOOST_TEST(problems("[a]\nlo = 1\nhi = 5\n").empty());
+  const auto bad = problems("[a]\nlo = 7\nhi = 5\n");
+  BOOST_REQUIRE(bad.size() == 1u);
+  BOOST_TEST(bad[0].find("c.ini:3: a.hi: must exceed a.lo (got 5, expected > 7)") != std::string::npos, bad[0]);
+  const auto default_hi = problems("[a]\nlo = 12\n");  // the check reads the default; origin = the file
+  BOOST_REQUIRE(default_hi.size() == 1u);
+  BOOST_TEST(default_hi[0].find("c.ini: a.hi: must exceed") != std::string::npos, default_hi[0]);
+  const auto unparsed = problems("[a]\nlo = 1\nhi = x\n");  // only the type error, not the check too
+  BOOST_REQUIRE(unparsed.size() == 1u);
+  BOOST_TEST(unparsed[0].find("wrong type") != std::string::npos, unparsed[0]);
 }
 
 BOOST_AUTO_TEST_CASE(missing_config_file) {
