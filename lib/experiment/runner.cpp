@@ -404,6 +404,7 @@ RunOutcome run(const Registry& registry, const RunOptions& o) {
     report::Plotter plots(state.run_dir, v.pipeline.plots);
     std::optional<Prepared> prepared;
     if (v.exp->embeddings_stage() != Stage::none && !v.pipeline.path.empty()) prepared = prepare(v.pipeline, inputs);
+    const double prepare_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     Context ctx;
     ctx.data = prepared ? &*prepared : nullptr;
@@ -429,14 +430,16 @@ RunOutcome run(const Registry& registry, const RunOptions& o) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::string finished = utc_now_iso8601();
     write_meta(h5, v.raw, resolved, seed, threads, state.started, finished, seconds, inputs);
+    h5.attr("/meta", "prepare_seconds", prepare_seconds);        // load + normalise
+    h5.attr("/meta", "run_seconds", seconds - prepare_seconds);  // the experiment: kernels, tables, plots
     h5.commit();
 
     report::Markdown md;
     md.heading(1, fmt::format("{} — {}", state.experiment, v.exp->summary()));
     md.paragraph(
         fmt::format("Run `{}`; results in `results.h5` (datasets described by their `description` and "
-                    "`units` attributes); wall time {:.2f} s.",
-                    state.run_id, seconds));
+                    "`units` attributes); wall time {:.2f} s (load and normalise {:.2f} s, experiment {:.2f} s).",
+                    state.run_id, seconds, prepare_seconds, seconds - prepare_seconds));
     if (prepared) {
       const auto& p = *prepared;
       md.paragraph(fmt::format("Embeddings: `{}` — {} rows × {} dimensions ({} {}); excluded rows: {}; transform: {}.",

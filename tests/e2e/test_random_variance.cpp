@@ -54,6 +54,11 @@ BOOST_AUTO_TEST_CASE(writes_results_report_and_provenance) {
   for (const char* a : {"git_commit", "compiler", "armadillo_version", "openblas_version", "hdf5_version",
                         "boost_version", "fmt_version", "host_cpu", "started_utc", "finished_utc"})
     BOOST_TEST(!r.attr_string("/meta", a).empty(), a);
+  const double wall = r.attr_double("/meta", "wall_seconds"), prep = r.attr_double("/meta", "prepare_seconds"),
+               body = r.attr_double("/meta", "run_seconds");
+  BOOST_TEST(prep >= 0.0);
+  BOOST_TEST(body >= 0.0);
+  BOOST_TEST(prep + body == wall, boost::test_tools::tolerance(1e-9));
 
   for (const char* dist : {"gaussian", "sphere", "rademacher"}) {
     const std::string g = std::string("/sweep/") + dist;
