@@ -57,49 +57,32 @@ std::string json_text(const std::string& s) {
 }  // namespace
 
 int cmd_analogy(int argc, char** argv) {
-  WordSpaceOptions wo;
-  wo.policy.multi_token = io::WordPolicy::MultiToken::mean;
   std::uint64_t k = 5, restrict = 0;
-  bool cosmul = false, json = false;
-  std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) fail(Exit::usage, "analogy", a, "needs a value (see embedlab analogy --help)");
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      fmt::print("{}", kUsage);
-      return 0;
-    } else if (a == "--k") {
+  bool cosmul = false, unembed = false;
+  WordCommand command{.name = "analogy", .usage = kUsage};
+  command.defaults.policy.multi_token = io::WordPolicy::MultiToken::mean;
+  command.bare_dashes_are_terms = true;
+  command.extra = [&](const std::string& a, const std::function<std::string()>& value) {
+    if (a == "--k") {
       k = parse_count(a, value(), 1);
     } else if (a == "--restrict") {
       restrict = parse_count(a, value(), 1);
     } else if (a == "--cosmul") {
       cosmul = true;
-    } else if (a == "--json") {
-      json = true;
     } else if (a == "--unembed") {
-      wo.output_matrix = true;
-    } else if (a == "--format") {
-      wo.format = value();
-    } else if (a == "--tokenizer") {
-      wo.tokenizer_dir = value();
-    } else if (a == "--no-leading-space") {
-      wo.policy.leading_space = false;
-    } else if (a == "--multi-token") {
-      const std::string v = value();
-      const auto m = io::parse_multi_token(v);
-      if (!m) fail(Exit::usage, "analogy", a, fmt::format("'{}' is not one of {}", v, io::kMultiTokenNames));
-      wo.policy.multi_token = *m;
-    } else if (a.size() > 2 && a.starts_with("--")) {
-      fail(Exit::usage, "analogy", a, "unknown option (see embedlab analogy --help)");
+      unembed = true;
     } else {
-      positional.push_back(a);
+      return false;
     }
-  }
+    return true;
+  };
+  const auto args = parse_word_args(argc, argv, command);
+  if (!args) return 0;
+  const std::vector<std::string>& positional = args->positional;
   if (positional.size() < 2)
     fail(Exit::usage, "analogy", "", "expected FILE and at least one term (see embedlab analogy --help)");
+  WordSpaceOptions wo = args->space;
+  wo.output_matrix = unembed;
   wo.path = positional[0];
 
   // Terms with signs: "+"/"-"/"−" alone set the sign of the next term; a leading sign sticks to it.
@@ -164,7 +147,7 @@ int cmd_analogy(int argc, char** argv) {
   std::string expr;
   for (const auto& [text, sign] : items)
     expr += fmt::format("{}{}", expr.empty() ? (sign > 0 ? "" : "- ") : (sign > 0 ? " + " : " - "), text);
-  if (json) {
+  if (args->json) {
     std::string out = fmt::format("{{\"file\": {}, \"method\": \"{}\", \"positive\": [", json_text(space.path),
                                   linalg::to_string(method));
     for (std::size_t i = 0; i < pos.size(); ++i) out += (i ? ", " : "") + json_text(pos[i].text);

@@ -34,40 +34,14 @@ constexpr const char* kUsage =
 }  // namespace
 
 int cmd_doesnt_match(int argc, char** argv) {
-  WordSpaceOptions wo;
-  wo.policy.multi_token = io::WordPolicy::MultiToken::mean;
-  bool json = false;
-  std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) fail(Exit::usage, "doesnt-match", a, "needs a value (see embedlab doesnt-match --help)");
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      fmt::print("{}", kUsage);
-      return 0;
-    } else if (a == "--json") {
-      json = true;
-    } else if (a == "--format") {
-      wo.format = value();
-    } else if (a == "--tokenizer") {
-      wo.tokenizer_dir = value();
-    } else if (a == "--no-leading-space") {
-      wo.policy.leading_space = false;
-    } else if (a == "--multi-token") {
-      const std::string v = value();
-      const auto m = io::parse_multi_token(v);
-      if (!m) fail(Exit::usage, "doesnt-match", a, fmt::format("'{}' is not one of {}", v, io::kMultiTokenNames));
-      wo.policy.multi_token = *m;
-    } else if (a.starts_with("--")) {
-      fail(Exit::usage, "doesnt-match", a, "unknown option (see embedlab doesnt-match --help)");
-    } else {
-      positional.push_back(a);
-    }
-  }
+  WordCommand command{.name = "doesnt-match", .usage = kUsage};
+  command.defaults.policy.multi_token = io::WordPolicy::MultiToken::mean;
+  const auto args = parse_word_args(argc, argv, command);
+  if (!args) return 0;
+  const std::vector<std::string>& positional = args->positional;
   if (positional.size() < 3)
     fail(Exit::usage, "doesnt-match", "", "expected FILE and at least two words (see embedlab doesnt-match --help)");
+  WordSpaceOptions wo = args->space;
   wo.path = positional[0];
   const WordSpace space = open_word_space(wo);
   std::vector<Term> terms;
@@ -84,7 +58,7 @@ int cmd_doesnt_match(int argc, char** argv) {
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return odd.cosine[a] > odd.cosine[b] || (odd.cosine[a] == odd.cosine[b] && words[a] > words[b]);
   });
-  if (json) {
+  if (args->json) {
     nlohmann::json j;
     j["file"] = space.path;
     j["odd"] = words[odd.odd];

@@ -1,5 +1,6 @@
 // embedlab forward --model DIR (--ids 1,2,3 | --text "...") [--generate N] [--top K] [--tokenizer DIR] [--json]
 #include "apps/embedlab/commands.hpp"
+#include "apps/embedlab/word_terms.hpp"
 #include "core/error.hpp"
 #include "io/gpt2_checkpoint.hpp"
 #include "io/tokenizer.hpp"
@@ -12,7 +13,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <filesystem>
 #include <iostream>
 #include <numeric>
 #include <optional>
@@ -22,27 +22,6 @@
 namespace embedlab::cli {
 
 namespace {
-
-namespace fs = std::filesystem;
-
-bool has_tokenizer(const fs::path& dir) {
-  return (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")) ||
-         (fs::exists(dir / "encoder.json") && fs::exists(dir / "vocab.bpe"));
-}
-
-// --tokenizer DIR, else the model directory, else data/gpt2 or ../data/gpt2 (run from the source or
-// the build tree); nothing when none holds tokenizer files.
-std::optional<io::Gpt2Tokenizer> find_tokenizer(const std::string& explicit_dir, const std::string& model_dir) {
-  if (!explicit_dir.empty()) {
-    if (!has_tokenizer(explicit_dir))
-      fail(Exit::no_input, explicit_dir, "",
-           "no tokenizer files (expected vocab.json + merges.txt or encoder.json + vocab.bpe)");
-    return io::Gpt2Tokenizer::from_dir(explicit_dir);
-  }
-  for (const fs::path& d : {fs::path(model_dir), fs::path("data/gpt2"), fs::path("../data/gpt2")})
-    if (has_tokenizer(d)) return io::Gpt2Tokenizer::from_dir(d.string());
-  return std::nullopt;
-}
 
 std::vector<int> parse_ids(const std::string& s) {
   std::vector<int> ids;

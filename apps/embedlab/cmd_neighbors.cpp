@@ -3,19 +3,16 @@
 // All-rows top-k by cosine with symmetric tiles (the n×n matrix is never formed): datasets `ids`
 // (n×k int64) and `cos` (n×k float32), plus `tokens` when the file has a vocabulary.
 #include "apps/embedlab/commands.hpp"
+#include "apps/embedlab/matrix_input.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
-#include "core/threads.hpp"
-#include "io/embedding.hpp"
 #include "io/h5_results.hpp"
-#include "linalg/normalize.hpp"
 #include "linalg/topk.hpp"
 
 #include <fmt/format.h>
 #include <boost/program_options.hpp>
 
 #include <filesystem>
-#include <iostream>
 
 namespace embedlab::cli {
 
@@ -29,40 +26,19 @@ int cmd_neighbors(int argc, char** argv) {
       "format", po::value<std::string>()->default_value("auto"), "input format")(
       "tensor", po::value<std::string>()->default_value(""), "safetensors tensor / HDF5 dataset")(
       "threads", po::value<int>(), "worker threads (default: all cores)");
-  po::options_description hidden;
-  hidden.add_options()("file", po::value<std::string>());
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("file", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-  } catch (const po::error& e) {
-    throw Error(Exit::usage, fmt::format("neighbors: {} (see embedlab neighbors --help)", e.what()));
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
+  const auto parsed = parse_file_args(argc, argv, "neighbors", opts);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (!vm.count("file") || !vm.count("all") || !vm.count("out"))
     throw Error(Exit::usage, "neighbors: expected FILE --all --out FILE.h5 (see embedlab neighbors --help)");
   const unsigned k = vm["k"].as<unsigned>();
   if (k < 1) throw Error(Exit::usage, "neighbors: --k: must be at least 1 (got 0)");
-  if (vm.count("threads")) set_threads(std::max(1, vm["threads"].as<int>()));
   const std::string out = vm["out"].as<std::string>();
   if (std::filesystem::exists(out))  // nothing already written is overwritten
     fail(Exit::cant_create, out, "", "output file exists (remove it or choose another --out)");
 
-  io::LoadOptions lo;
-  lo.path = vm["file"].as<std::string>();
-  lo.format = vm["format"].as<std::string>();
-  lo.tensor = vm["tensor"].as<std::string>();
-  const io::Embeddings emb = io::load_embeddings(lo);
-  linalg::NormalizeOptions no;
-  no.names = emb.tokens;
-  no.source = lo.path;
-  const arma::fmat U = linalg::normalize_rows(emb.vectors, no).unit;
+  const UnitRows in = load_unit_rows(vm);
+  const arma::fmat& U = in.unit;
 
   linalg::TopKOptions to;
   to.k = k;
@@ -75,12 +51,12 @@ int cmd_neighbors(int argc, char** argv) {
   w.write("/ids", arma::conv_to<arma::Mat<std::int64_t>>::from(top.ids),
           {"1", "row ids of the k nearest rows by cosine, best first (self excluded, ties: lower id)"});
   w.write("/cos", top.cos, {"1", "cosines of the neighbours in /ids"});
-  if (!emb.tokens.empty()) w.write("/tokens", emb.tokens, {"1", "token of each row"});
-  w.attr("/", "source", emb.source.path);
-  w.attr("/", "source_sha256", emb.source.sha256);
+  if (!in.emb.tokens.empty()) w.write("/tokens", in.emb.tokens, {"1", "token of each row"});
+  w.attr("/", "source", in.emb.source.path);
+  w.attr("/", "source_sha256", in.emb.source.sha256);
   w.attr("/", "k", static_cast<std::int64_t>(top.ids.n_cols));
   w.commit();
-  fmt::print("{}: {} rows × k = {} → {}\n", lo.path, top.ids.n_rows, top.ids.n_cols, out);
+  fmt::print("{}: {} rows × k = {} → {}\n", in.path, top.ids.n_rows, top.ids.n_cols, out);
   return 0;
 }
 

@@ -32,48 +32,25 @@ constexpr const char* kUsage =
 }  // namespace
 
 int cmd_similar(int argc, char** argv) {
-  WordSpaceOptions wo;
-  bool json = false;
   arma::uword k = 10;
-  std::vector<std::string> positional;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) fail(Exit::usage, "similar", a, "needs a value (see embedlab similar --help)");
-      return argv[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      fmt::print("{}", kUsage);
-      return 0;
-    } else if (a == "--json") {
-      json = true;
-    } else if (a == "--k") {
-      const std::string v = value();
-      try {
-        const long long kk = std::stoll(v);
-        if (kk < 1) throw std::invalid_argument(v);
-        k = static_cast<arma::uword>(kk);
-      } catch (const std::exception&) {
-        fail(Exit::usage, "similar", "--k", fmt::format("not a positive integer (got '{}')", v));
-      }
-    } else if (a == "--format") {
-      wo.format = value();
-    } else if (a == "--tokenizer") {
-      wo.tokenizer_dir = value();
-    } else if (a == "--no-leading-space") {
-      wo.policy.leading_space = false;
-    } else if (a == "--multi-token") {
-      const std::string v = value();
-      const auto m = io::parse_multi_token(v);
-      if (!m) fail(Exit::usage, "similar", a, fmt::format("'{}' is not one of {}", v, io::kMultiTokenNames));
-      wo.policy.multi_token = *m;
-    } else if (a.starts_with("--")) {
-      fail(Exit::usage, "similar", a, "unknown option (see embedlab similar --help)");
-    } else {
-      positional.push_back(a);
+  WordCommand command{.name = "similar", .usage = kUsage};
+  command.extra = [&](const std::string& a, const std::function<std::string()>& value) {
+    if (a != "--k") return false;
+    const std::string v = value();
+    try {
+      const long long kk = std::stoll(v);
+      if (kk < 1) throw std::invalid_argument(v);
+      k = static_cast<arma::uword>(kk);
+    } catch (const std::exception&) {
+      fail(Exit::usage, "similar", "--k", fmt::format("not a positive integer (got '{}')", v));
     }
-  }
+    return true;
+  };
+  const auto args = parse_word_args(argc, argv, command);
+  if (!args) return 0;
+  const std::vector<std::string>& positional = args->positional;
   if (positional.size() < 2) fail(Exit::usage, "similar", "", "expected FILE and at least one word (see --help)");
+  WordSpaceOptions wo = args->space;
   wo.path = positional[0];
   const WordSpace space = open_word_space(wo);
   linalg::NormalizeOptions no;
@@ -86,7 +63,7 @@ int cmd_similar(int argc, char** argv) {
     const Term t = resolve_term(space, positional[w], 1.0);
     const arma::fmat pos(t.vector.memptr(), t.vector.n_elem, 1);
     const auto nb = linalg::most_similar(U, pos, arma::fmat(U.n_rows, 0), t.rows, k);
-    if (json) {
+    if (args->json) {
       auto& list = out[positional[w]] = nlohmann::ordered_json::array();
       for (std::size_t i = 0; i < nb.ids.size(); ++i) list.push_back({space.name(nb.ids[i]), nb.scores[i]});
     } else {
@@ -95,7 +72,7 @@ int cmd_similar(int argc, char** argv) {
         fmt::print("  {:>3}  {:<24} {:.4f}\n", i + 1, space.name(nb.ids[i]), nb.scores[i]);
     }
   }
-  if (json) fmt::print("{}\n", out.dump());
+  if (args->json) fmt::print("{}\n", out.dump());
   return 0;
 }
 

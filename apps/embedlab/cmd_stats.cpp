@@ -3,19 +3,15 @@
 // All-pairs cosine statistics of the whole matrix (moments exactly from the Gram matrix; min, max
 // and quantiles from one blocked pass over the upper triangle) and the anisotropy numbers.
 #include "apps/embedlab/commands.hpp"
+#include "apps/embedlab/matrix_input.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
-#include "core/threads.hpp"
-#include "io/embedding.hpp"
 #include "linalg/allpairs.hpp"
 #include "linalg/anisotropy.hpp"
-#include "linalg/normalize.hpp"
 
 #include <fmt/format.h>
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
-
-#include <iostream>
 
 namespace embedlab::cli {
 
@@ -28,35 +24,14 @@ int cmd_stats(int argc, char** argv) {
       "tensor", po::value<std::string>()->default_value(""), "safetensors tensor / HDF5 dataset")(
       "bins", po::value<unsigned>()->default_value(2000), "histogram bins on [-1, 1] for the quantiles")(
       "threads", po::value<int>(), "worker threads (default: all cores)");
-  po::options_description hidden;
-  hidden.add_options()("file", po::value<std::string>());
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("file", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-  } catch (const po::error& e) {
-    throw Error(Exit::usage, fmt::format("stats: {} (see embedlab stats --help)", e.what()));
-  }
-  if (vm.count("help")) {
-    std::cout << opts << "\n";
-    return 0;
-  }
+  const auto parsed = parse_file_args(argc, argv, "stats", opts);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (!vm.count("file")) throw Error(Exit::usage, "stats: expected FILE (see embedlab stats --help)");
   if (vm["bins"].as<unsigned>() < 1) throw Error(Exit::usage, "stats: --bins: must be at least 1 (got 0)");
-  if (vm.count("threads")) set_threads(std::max(1, vm["threads"].as<int>()));
-  io::LoadOptions lo;
-  lo.path = vm["file"].as<std::string>();
-  lo.format = vm["format"].as<std::string>();
-  lo.tensor = vm["tensor"].as<std::string>();
-  const io::Embeddings emb = io::load_embeddings(lo);
-  linalg::NormalizeOptions no;
-  no.names = emb.tokens;
-  no.source = lo.path;
-  const arma::fmat U = linalg::normalize_rows(emb.vectors, no).unit;
-  if (U.n_cols < 2) throw Error(Exit::data, fmt::format("{}: rows: need at least 2 rows (got {})", lo.path, U.n_cols));
+  const UnitRows in = load_unit_rows(vm);
+  const arma::fmat& U = in.unit;
+  if (U.n_cols < 2) throw Error(Exit::data, fmt::format("{}: rows: need at least 2 rows (got {})", in.path, U.n_cols));
 
   const linalg::PairMoments moments = linalg::pair_moments(U);
   const linalg::Anisotropy an = linalg::anisotropy(U);
@@ -66,12 +41,12 @@ int cmd_stats(int argc, char** argv) {
   ao.progress = [&](std::uint64_t done, std::uint64_t) { progress.update(done); };
   const linalg::AllPairsStats s = linalg::all_pairs(U, ao);
   progress.finish();
-  auto name = [&](arma::uword j) { return emb.token_name(j); };
+  auto name = [&](arma::uword j) { return in.emb.token_name(j); };
   const double d = static_cast<double>(U.n_rows);
 
   if (vm.count("json")) {
     nlohmann::ordered_json j;
-    j["file"] = lo.path;
+    j["file"] = in.path;
     j["rows"] = U.n_cols;
     j["dim"] = U.n_rows;
     j["pairs"] = s.n_pairs;
@@ -91,7 +66,7 @@ int cmd_stats(int argc, char** argv) {
     fmt::print("{}\n", j.dump(2));
     return 0;
   }
-  fmt::print("{}: {} rows × {} dims, {} pairs\n", lo.path, U.n_cols, U.n_rows, s.n_pairs);
+  fmt::print("{}: {} rows × {} dims, {} pairs\n", in.path, U.n_cols, U.n_rows, s.n_pairs);
   fmt::print("mean cos {:.6f}, variance {:.6g} (random baseline: 0, {:.6g})\n", moments.mean, moments.variance,
              1.0 / d);
   fmt::print("min {:.4f} ({} / {}), max {:.4f} ({} / {})\n", s.min.cos, name(s.min.i), name(s.min.j), s.max.cos,

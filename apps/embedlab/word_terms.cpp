@@ -20,6 +20,8 @@ bool has_tokenizer(const fs::path& dir) {
          (fs::exists(dir / "encoder.json") && fs::exists(dir / "vocab.bpe"));
 }
 
+}  // namespace
+
 std::optional<io::Gpt2Tokenizer> find_tokenizer(const std::string& explicit_dir, const std::string& model_dir) {
   if (!explicit_dir.empty()) {
     if (!has_tokenizer(explicit_dir))
@@ -27,12 +29,46 @@ std::optional<io::Gpt2Tokenizer> find_tokenizer(const std::string& explicit_dir,
            "no tokenizer files (expected vocab.json + merges.txt or encoder.json + vocab.bpe)");
     return io::Gpt2Tokenizer::from_dir(explicit_dir);
   }
-  for (const fs::path d : {fs::path(model_dir), fs::path("data/gpt2"), fs::path("../data/gpt2")})
+  for (const fs::path& d : {fs::path(model_dir), fs::path("data/gpt2"), fs::path("../data/gpt2")})
     if (has_tokenizer(d)) return io::Gpt2Tokenizer::from_dir(d.string());
   return std::nullopt;
 }
 
-}  // namespace
+std::optional<WordArgs> parse_word_args(int argc, char** argv, const WordCommand& c) {
+  WordArgs r;
+  r.space = c.defaults;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const std::function<std::string()> value = [&]() -> std::string {
+      if (i + 1 >= argc) fail(Exit::usage, c.name, a, fmt::format("needs a value (see embedlab {} --help)", c.name));
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      fmt::print("{}", c.usage);
+      return std::nullopt;
+    } else if (a == "--json") {
+      r.json = true;
+    } else if (a == "--format") {
+      r.space.format = value();
+    } else if (a == "--tokenizer") {
+      r.space.tokenizer_dir = value();
+    } else if (a == "--no-leading-space") {
+      r.space.policy.leading_space = false;
+    } else if (a == "--multi-token") {
+      const std::string v = value();
+      const auto m = io::parse_multi_token(v);
+      if (!m) fail(Exit::usage, c.name, a, fmt::format("'{}' is not one of {}", v, io::kMultiTokenNames));
+      r.space.policy.multi_token = *m;
+    } else if (c.extra && c.extra(a, value)) {
+      continue;  // the command's own option
+    } else if (a.starts_with("--") && !(c.bare_dashes_are_terms && a == "--")) {
+      fail(Exit::usage, c.name, a, fmt::format("unknown option (see embedlab {} --help)", c.name));
+    } else {
+      r.positional.push_back(a);
+    }
+  }
+  return r;
+}
 
 std::string WordSpace::name(arma::uword j) const {
   if (gpt2 && tokenizer && j < static_cast<arma::uword>(tokenizer->vocab_size()))

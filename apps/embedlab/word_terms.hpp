@@ -1,6 +1,7 @@
 #pragma once
-// Shared by `embedlab analogy` and `embedlab doesnt-match`: an embedding file opened for word
-// arithmetic, and the words/tokens of a command line resolved to vectors.
+// Shared by `embedlab similar`, `analogy` and `doesnt-match`: their command line, an embedding file
+// opened for word arithmetic, and the words/tokens of a command line resolved to vectors (the
+// tokenizer lookup also serves `embedlab forward`).
 //
 // A term is a word of the file's vocabulary (exact match, first row holding it, as gensim's
 // most_similar), `#N` for row N of any file, or, for a GPT-2 checkpoint directory, a word encoded
@@ -10,6 +11,7 @@
 
 #include <armadillo>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -39,6 +41,34 @@ struct WordSpace {
 };
 
 WordSpace open_word_space(const WordSpaceOptions& options);
+
+// --tokenizer DIR, else the model directory, else data/gpt2 or ../data/gpt2 (run from the source or
+// the build tree); nothing when none holds tokenizer files.
+std::optional<io::Gpt2Tokenizer> find_tokenizer(const std::string& explicit_dir, const std::string& model_dir);
+
+// A word-space command line: FILE and the terms, plus the options every such command takes.
+struct WordArgs {
+  WordSpaceOptions space;
+  bool json = false;
+  std::vector<std::string> positional;  // FILE, then the terms as typed
+};
+
+// One command's own options: handles `option` (reading its argument with value(), which fails with
+// exit 64 when there is none) and returns true, or returns false for an argument it does not know.
+using ExtraOptions = std::function<bool(const std::string& option, const std::function<std::string()>& value)>;
+
+struct WordCommand {
+  std::string name;                    // messages read `NAME: OPTION: ...`
+  const char* usage = "";              // printed by --help / -h
+  WordSpaceOptions defaults;           // e.g. the command's default --multi-token
+  bool bare_dashes_are_terms = false;  // a lone "--" is a term, not an unknown option
+  ExtraOptions extra;
+};
+
+// Parses argv[1..] in order: --help/-h prints the usage (nullopt: exit 0); --json, --format, --tokenizer,
+// --no-leading-space, --multi-token, then the command's own options; any other `--x` is an unknown
+// option (exit 64); everything else is positional.
+std::optional<WordArgs> parse_word_args(int argc, char** argv, const WordCommand& command);
 
 struct Term {
   std::string text;               // as typed

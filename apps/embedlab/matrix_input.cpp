@@ -1,0 +1,53 @@
+#include "apps/embedlab/matrix_input.hpp"
+
+#include "core/error.hpp"
+#include "core/threads.hpp"
+#include "linalg/normalize.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iostream>
+
+namespace embedlab::cli {
+
+namespace po = boost::program_options;
+
+std::optional<po::variables_map> parse_file_args(int argc, char** argv, const std::string& command,
+                                                 const po::options_description& opts) {
+  po::options_description hidden;
+  hidden.add_options()("file", po::value<std::string>());
+  po::options_description all;
+  all.add(opts).add(hidden);
+  po::positional_options_description pos;
+  pos.add("file", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+  } catch (const po::error& e) {
+    throw Error(Exit::usage, fmt::format("{}: {} (see embedlab {} --help)", command, e.what(), command));
+  }
+  if (vm.count("help")) {
+    std::cout << opts << "\n";
+    return std::nullopt;
+  }
+  return vm;
+}
+
+UnitRows load_unit_rows(const po::variables_map& vm) {
+  if (vm.count("threads")) set_threads(std::max(1, vm["threads"].as<int>()));
+  UnitRows r;
+  io::LoadOptions lo;
+  lo.path = vm["file"].as<std::string>();
+  lo.format = vm["format"].as<std::string>();
+  lo.tensor = vm["tensor"].as<std::string>();
+  r.path = lo.path;
+  r.emb = io::load_embeddings(lo);
+  linalg::NormalizeOptions no;
+  no.names = r.emb.tokens;
+  no.source = lo.path;
+  r.unit = linalg::normalize_rows(r.emb.vectors, no).unit;
+  return r;
+}
+
+}  // namespace embedlab::cli
