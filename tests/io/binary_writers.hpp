@@ -7,7 +7,9 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace embedlab::test {
@@ -56,19 +58,26 @@ inline std::string npy_bytes(int major, const std::string& dict, const std::stri
   return out + header + data;
 }
 
-// True when f() throws embedlab::Error with `code` and a message containing `part`.
+// f() must throw embedlab::Error with `code` and a one-line message containing every one of `parts`.
 template <class F>
-void check_error(F&& f, const std::string& part, Exit code = Exit::data) {
+void check_error(F&& f, std::initializer_list<std::string> parts, Exit code = Exit::data) {
   try {
     f();
   } catch (const Error& e) {
     const std::string msg = e.what();
-    BOOST_TEST(msg.find(part) != std::string::npos, "message '" << msg << "' lacks '" << part << "'");
+    for (const std::string& part : parts)
+      BOOST_TEST(msg.find(part) != std::string::npos, "message '" << msg << "' lacks '" << part << "'");
     BOOST_TEST(static_cast<int>(e.code()) == static_cast<int>(code), "exit code for '" << msg << "'");
     BOOST_TEST(msg.find('\n') == std::string::npos, "one line: '" << msg << "'");
     return;
   }
-  BOOST_ERROR("expected an error containing '" << part << "'");
+  BOOST_ERROR("expected an error containing '" << *parts.begin() << "'");
+}
+
+// The same with one part.
+template <class F>
+void check_error(F&& f, const std::string& part, Exit code = Exit::data) {
+  check_error(std::forward<F>(f), {part}, code);
 }
 
 }  // namespace embedlab::test

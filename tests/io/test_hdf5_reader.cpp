@@ -2,6 +2,7 @@
 // CONVENTIONS.md, including files that would make the reader open other files.
 #include <boost/test/unit_test.hpp>
 
+#include "binary_writers.hpp"
 #include "core/error.hpp"
 #include "core/sha256.hpp"
 #include "io/readers.hpp"
@@ -10,7 +11,6 @@
 #include <hdf5.h>
 
 #include <filesystem>
-#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -18,22 +18,10 @@ namespace tt = boost::test_tools;
 using embedlab::Exit;
 using embedlab::io::Embeddings;
 using embedlab::io::read_hdf5;
+using embedlab::test::check_error;
 using embedlab::test::TempDir;
 
 namespace {
-
-template <class F>
-void expect_error(F&& f, Exit code, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    BOOST_ERROR("no error thrown; expected one mentioning " << *parts.begin());
-  } catch (const embedlab::Error& e) {
-    const std::string m = e.what();
-    BOOST_TEST(e.exit_code() == static_cast<int>(code), "exit code " << e.exit_code() << " for: " << m);
-    BOOST_TEST(m.find('\n') == std::string::npos, "message is not one line: " << m);
-    for (const auto& p : parts) BOOST_TEST(m.find(p) != std::string::npos, "message '" << m << "' lacks '" << p << "'");
-  }
-}
 
 // A file being written by a test; every HDF5 call is checked.
 class Writer {
@@ -146,17 +134,17 @@ BOOST_AUTO_TEST_CASE(default_dataset_hf_tf_path_or_listing) {
     w.dataset("/b", H5T_IEEE_F64LE, {3, 2}, ramp(6));
     w.dataset("/labels", H5T_STD_I32LE, {3}, ramp(3));
   }
-  expect_error([&] { read_hdf5(dir.file("two.h5"), ""); }, Exit::data,
-               {"two.h5", "2 rank-2 float datasets", "/a [2, 2] F32", "/b [3, 2] F64", "/labels [3] I32"});
+  check_error([&] { read_hdf5(dir.file("two.h5"), ""); },
+              {"two.h5", "2 rank-2 float datasets", "/a [2, 2] F32", "/b [3, 2] F64", "/labels [3] I32"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(bad_not_hdf5_missing_file) {
   TempDir dir;
   embedlab::test::write_file(dir.file("x.h5"), "this is not an HDF5 file, just some text\n");
-  expect_error([&] { read_hdf5(dir.file("x.h5"), "/a"); }, Exit::data, {"x.h5", "not an HDF5 file"});
+  check_error([&] { read_hdf5(dir.file("x.h5"), "/a"); }, {"x.h5", "not an HDF5 file"}, Exit::data);
   embedlab::test::write_file(dir.file("empty.h5"), "");
-  expect_error([&] { read_hdf5(dir.file("empty.h5"), "/a"); }, Exit::data, {"not an HDF5 file"});
-  expect_error([&] { read_hdf5(dir.file("absent.h5"), "/a"); }, Exit::no_input, {"absent.h5"});
+  check_error([&] { read_hdf5(dir.file("empty.h5"), "/a"); }, {"not an HDF5 file"}, Exit::data);
+  check_error([&] { read_hdf5(dir.file("absent.h5"), "/a"); }, {"absent.h5"}, Exit::no_input);
 }
 
 BOOST_AUTO_TEST_CASE(bad_truncated_file) {
@@ -167,7 +155,7 @@ BOOST_AUTO_TEST_CASE(bad_truncated_file) {
   }
   const std::string bytes = embedlab::test::read_file(dir.file("t.h5"));
   embedlab::test::write_file(dir.file("cut.h5"), bytes.substr(0, bytes.size() / 2));
-  expect_error([&] { read_hdf5(dir.file("cut.h5"), "/a"); }, Exit::data, {"cut.h5", "HDF5:", "truncated"});
+  check_error([&] { read_hdf5(dir.file("cut.h5"), "/a"); }, {"cut.h5", "HDF5:", "truncated"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(bad_dataset_missing_lists_what_is_there) {
@@ -177,10 +165,10 @@ BOOST_AUTO_TEST_CASE(bad_dataset_missing_lists_what_is_there) {
     w.dataset("/g/one", H5T_IEEE_F32LE, {2, 3}, ramp(6));
     w.dataset("/two", H5T_IEEE_F32LE, {4}, ramp(4));
   }
-  expect_error([&] { read_hdf5(dir.file("m.h5"), "/g/nope"); }, Exit::data,
-               {"m.h5: /g/nope: dataset not found", "/g/one [2, 3] F32", "/two [4] F32"});
-  expect_error([&] { read_hdf5(dir.file("m.h5"), "/x/y/z"); }, Exit::data, {"/x/y/z: dataset not found"});
-  expect_error([&] { read_hdf5(dir.file("m.h5"), "/g"); }, Exit::data, {"/g: not a dataset", "/g/one"});
+  check_error([&] { read_hdf5(dir.file("m.h5"), "/g/nope"); },
+              {"m.h5: /g/nope: dataset not found", "/g/one [2, 3] F32", "/two [4] F32"}, Exit::data);
+  check_error([&] { read_hdf5(dir.file("m.h5"), "/x/y/z"); }, {"/x/y/z: dataset not found"}, Exit::data);
+  check_error([&] { read_hdf5(dir.file("m.h5"), "/g"); }, {"/g: not a dataset", "/g/one"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(bad_non_float_dataset) {
@@ -190,9 +178,9 @@ BOOST_AUTO_TEST_CASE(bad_non_float_dataset) {
     w.dataset("/ints", H5T_STD_I32LE, {2, 3}, ramp(6, 1.0));
     w.dataset("/u8", H5T_STD_U8LE, {2, 3}, std::vector<double>(6, 1.0));
   }
-  expect_error([&] { read_hdf5(dir.file("i.h5"), "/ints"); }, Exit::data,
-               {"/ints", "I32", "expected float32 or float64"});
-  expect_error([&] { read_hdf5(dir.file("i.h5"), "/u8"); }, Exit::data, {"/u8", "U8"});
+  check_error([&] { read_hdf5(dir.file("i.h5"), "/ints"); }, {"/ints", "I32", "expected float32 or float64"},
+              Exit::data);
+  check_error([&] { read_hdf5(dir.file("i.h5"), "/u8"); }, {"/u8", "U8"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(bad_rank_not_2_or_empty) {
@@ -208,10 +196,10 @@ BOOST_AUTO_TEST_CASE(bad_rank_not_2_or_empty) {
     H5Dclose(ds);
     H5Sclose(scalar);
   }
-  expect_error([&] { read_hdf5(dir.file("r.h5"), "/r1"); }, Exit::data, {"/r1", "rank 1", "expected rank 2"});
-  expect_error([&] { read_hdf5(dir.file("r.h5"), "/r3"); }, Exit::data, {"/r3", "[2, 3, 2]", "rank 3"});
-  expect_error([&] { read_hdf5(dir.file("r.h5"), "/zero"); }, Exit::data, {"/zero", "empty"});
-  expect_error([&] { read_hdf5(dir.file("r.h5"), "/scalar"); }, Exit::data, {"/scalar", "rank 2"});
+  check_error([&] { read_hdf5(dir.file("r.h5"), "/r1"); }, {"/r1", "rank 1", "expected rank 2"}, Exit::data);
+  check_error([&] { read_hdf5(dir.file("r.h5"), "/r3"); }, {"/r3", "[2, 3, 2]", "rank 3"}, Exit::data);
+  check_error([&] { read_hdf5(dir.file("r.h5"), "/zero"); }, {"/zero", "empty"}, Exit::data);
+  check_error([&] { read_hdf5(dir.file("r.h5"), "/scalar"); }, {"/scalar", "rank 2"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(bad_external_links_refused_before_reading) {
@@ -231,9 +219,9 @@ BOOST_AUTO_TEST_CASE(bad_external_links_refused_before_reading) {
     BOOST_REQUIRE(H5Lcreate_soft("/sub/ext_group/data", w.id(), "/sneaky", H5P_DEFAULT, H5P_DEFAULT) >= 0);
   }
   const std::string f = dir.file("l.h5");
-  expect_error([&] { read_hdf5(f, "/ext_data"); }, Exit::data, {"/ext_data", "external link", "refused"});
-  expect_error([&] { read_hdf5(f, "/sub/ext_group/data"); }, Exit::data, {"'/sub/ext_group' is an external link"});
-  expect_error([&] { read_hdf5(f, "/sneaky"); }, Exit::data, {"/sneaky", "'/sub/ext_group' is an external link"});
+  check_error([&] { read_hdf5(f, "/ext_data"); }, {"/ext_data", "external link", "refused"}, Exit::data);
+  check_error([&] { read_hdf5(f, "/sub/ext_group/data"); }, {"'/sub/ext_group' is an external link"}, Exit::data);
+  check_error([&] { read_hdf5(f, "/sneaky"); }, {"/sneaky", "'/sub/ext_group' is an external link"}, Exit::data);
   check_matrix(read_hdf5(f, "/local"), 2, 2, ramp(4));  // the rest of the file is fine
   // The default choice never follows the link either: /local is the only rank-2 dataset it sees.
   check_matrix(read_hdf5(f, ""), 2, 2, ramp(4));
@@ -249,8 +237,8 @@ BOOST_AUTO_TEST_CASE(bad_external_raw_storage_refused) {
     w.dataset("/ext", H5T_IEEE_F32LE, {2, 2}, {}, dcpl);
     H5Pclose(dcpl);
   }
-  expect_error([&] { read_hdf5(dir.file("e.h5"), "/ext"); }, Exit::data,
-               {"/ext", "external file", "raw.bin", "refused"});
+  check_error([&] { read_hdf5(dir.file("e.h5"), "/ext"); }, {"/ext", "external file", "raw.bin", "refused"},
+              Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(bad_virtual_dataset_refused) {
@@ -273,8 +261,8 @@ BOOST_AUTO_TEST_CASE(bad_virtual_dataset_refused) {
     H5Sclose(sspace);
     H5Sclose(vspace);
   }
-  expect_error([&] { read_hdf5(dir.file("v.h5"), "/virt"); }, Exit::data, {"/virt", "virtual dataset", "refused"});
-  expect_error([&] { read_hdf5(dir.file("v.h5"), ""); }, Exit::data, {"0 rank-2 float datasets", "/virt (virtual"});
+  check_error([&] { read_hdf5(dir.file("v.h5"), "/virt"); }, {"/virt", "virtual dataset", "refused"}, Exit::data);
+  check_error([&] { read_hdf5(dir.file("v.h5"), ""); }, {"0 rank-2 float datasets", "/virt (virtual"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(hdf5_version_is_reported) {

@@ -6,12 +6,15 @@
 #include "core/rng.hpp"
 #include "io/tokenizer.hpp"
 
+#include <boost/locale/utf.hpp>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,21 +54,7 @@ std::string random_text(embedlab::Rng& rng, std::size_t n_chars) {
   for (std::size_t i = 0; i < n_chars; ++i) {
     const auto& [lo, hi] = ranges[rng.below(ranges.size())];
     const std::uint32_t cp = lo + static_cast<std::uint32_t>(rng.below(hi - lo + 1));
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
+    boost::locale::utf::utf_traits<char>::encode(cp, std::back_inserter(out));
   }
   return out;
 }
@@ -199,6 +188,24 @@ BOOST_AUTO_TEST_CASE(megabyte_text_encodes) {
   // One 256 KB pre-token (no spaces): the heap-based merge keeps this fast too.
   const std::string long_word(1u << 18, 'a');
   BOOST_TEST(tok.decode(tok.encode(long_word)) == long_word);
+}
+
+BOOST_AUTO_TEST_CASE(byte_to_unicode_table) {
+  // GPT-2's bytes_to_unicode: printable bytes stand for themselves, the other 68 are shifted to
+  // U+0100.. in byte order; 256 distinct code points.
+  const auto& table = embedlab::io::gpt2_byte_to_unicode();
+  std::set<std::string> distinct(table.begin(), table.end());
+  BOOST_TEST(distinct.size() == 256u);
+  std::uint32_t shifted = 0x100;
+  for (std::uint32_t b = 0; b < 256; ++b) {
+    const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+    std::string expected;
+    boost::locale::utf::utf_traits<char>::encode(printable ? b : shifted++, std::back_inserter(expected));
+    BOOST_TEST(table[b] == expected, "byte " << b);
+  }
+  BOOST_TEST(shifted == 0x100u + 68u);
+  BOOST_TEST(table[' '] == "\u0120");   // 'Ġ'
+  BOOST_TEST(table['\n'] == "\u010A");  // 'Ċ'
 }
 
 BOOST_AUTO_TEST_CASE(tiny_vocabulary_merges_by_rank) {

@@ -2,6 +2,7 @@
 // '\n' separators, and one test per bad input of CONVENTIONS.md.
 #include <boost/test/unit_test.hpp>
 
+#include "binary_writers.hpp"
 #include "core/error.hpp"
 #include "core/sha256.hpp"
 #include "io/readers.hpp"
@@ -20,23 +21,11 @@ namespace tt = boost::test_tools;
 using embedlab::Exit;
 using embedlab::io::Embeddings;
 using embedlab::io::read_word2vec_bin;
+using embedlab::test::check_error;
 using embedlab::test::TempDir;
 using embedlab::test::write_file;
 
 namespace {
-
-template <class F>
-void expect_error(F&& f, Exit code, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    BOOST_ERROR("no error thrown; expected one mentioning " << *parts.begin());
-  } catch (const embedlab::Error& e) {
-    const std::string m = e.what();
-    BOOST_TEST(e.exit_code() == static_cast<int>(code), "exit code " << e.exit_code() << " for: " << m);
-    BOOST_TEST(m.find('\n') == std::string::npos, "message is not one line: " << m);
-    for (const auto& p : parts) BOOST_TEST(m.find(p) != std::string::npos, "message '" << m << "' lacks '" << p << "'");
-  }
-}
 
 std::string le_floats(std::initializer_list<float> xs) {
   std::string s;
@@ -131,23 +120,23 @@ BOOST_AUTO_TEST_CASE(bad_header_lies_bounded_by_file_size) {
   const auto recs = make_recs(3, 4);
   TempDir dir;
   write_file(dir.file("c.bin"), to_bin(recs, "", "4000000000 4\n"));
-  expect_error([&] { read_word2vec_bin(dir.file("c.bin")); }, Exit::data, {"c.bin: header", "4000000000 records"});
+  check_error([&] { read_word2vec_bin(dir.file("c.bin")); }, {"c.bin: header", "4000000000 records"}, Exit::data);
   write_file(dir.file("d.bin"), to_bin(recs, "", "3 400000000000\n"));
-  expect_error([&] { read_word2vec_bin(dir.file("d.bin")); }, Exit::data, {"header", "400000000000"});
+  check_error([&] { read_word2vec_bin(dir.file("d.bin")); }, {"header", "400000000000"}, Exit::data);
   write_file(dir.file("o.bin"), to_bin(recs, "", "18446744073709551615 4611686018427387904\n"));
-  expect_error([&] { read_word2vec_bin(dir.file("o.bin")); }, Exit::data, {"header", "overflow"});
+  check_error([&] { read_word2vec_bin(dir.file("o.bin")); }, {"header", "overflow"}, Exit::data);
   write_file(dir.file("g.bin"), to_bin(recs, "", "3 four\n"));
-  expect_error([&] { read_word2vec_bin(dir.file("g.bin")); }, Exit::data, {"byte 0", "'count dim'"});
+  check_error([&] { read_word2vec_bin(dir.file("g.bin")); }, {"byte 0", "'count dim'"}, Exit::data);
   write_file(dir.file("z.bin"), to_bin(recs, "", "0 4\n"));
-  expect_error([&] { read_word2vec_bin(dir.file("z.bin")); }, Exit::data, {"at least 1"});
+  check_error([&] { read_word2vec_bin(dir.file("z.bin")); }, {"at least 1"}, Exit::data);
   write_file(dir.file("n.bin"), std::string(300, 'x'));
-  expect_error([&] { read_word2vec_bin(dir.file("n.bin")); }, Exit::data, {"no header line"});
+  check_error([&] { read_word2vec_bin(dir.file("n.bin")); }, {"no header line"}, Exit::data);
   // Fewer records than the header says (each still fits the size bound).
   write_file(dir.file("f.bin"), to_bin(recs, "", "4 4\n") + std::string(10, '\n'));
-  expect_error([&] { read_word2vec_bin(dir.file("f.bin")); }, Exit::data, {"ends after 3 records", "says 4"});
+  check_error([&] { read_word2vec_bin(dir.file("f.bin")); }, {"ends after 3 records", "says 4"}, Exit::data);
   // More records than the header says.
   write_file(dir.file("m.bin"), to_bin(recs, "", "2 4\n"));
-  expect_error([&] { read_word2vec_bin(dir.file("m.bin")); }, Exit::data, {"after the 2 records"});
+  check_error([&] { read_word2vec_bin(dir.file("m.bin")); }, {"after the 2 records"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(bad_truncated_last_record) {
@@ -156,11 +145,11 @@ BOOST_AUTO_TEST_CASE(bad_truncated_last_record) {
   TempDir dir;
   const std::string whole = to_bin(recs, "\n");
   write_file(dir.file("t.bin"), whole.substr(0, whole.size() - 10));
-  expect_error([&] { read_word2vec_bin(dir.file("t.bin")); }, Exit::data,
-               {"record 5 of 5", "truncated", "23 of 32 vector bytes"});
+  check_error([&] { read_word2vec_bin(dir.file("t.bin")); }, {"record 5 of 5", "truncated", "23 of 32 vector bytes"},
+              Exit::data);
   // Cut inside the token (the file still passes the header's size bound).
   write_file(dir.file("u.bin"), whole.substr(0, whole.size() - 1 - 32 - 1 - 5));
-  expect_error([&] { read_word2vec_bin(dir.file("u.bin")); }, Exit::data, {"record 5 of 5", "truncated"});
+  check_error([&] { read_word2vec_bin(dir.file("u.bin")); }, {"record 5 of 5", "truncated"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(bad_duplicate_tokens_name_both_records) {
@@ -168,8 +157,8 @@ BOOST_AUTO_TEST_CASE(bad_duplicate_tokens_name_both_records) {
   recs[3].token = recs[1].token;
   TempDir dir;
   write_file(dir.file("d.bin"), to_bin(recs, ""));
-  expect_error([&] { read_word2vec_bin(dir.file("d.bin")); }, Exit::data,
-               {"record 4", "duplicate", "'w1'", "first in record 2 at byte 24"});
+  check_error([&] { read_word2vec_bin(dir.file("d.bin")); },
+              {"record 4", "duplicate", "'w1'", "first in record 2 at byte 24"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(bad_invalid_utf8_token) {
@@ -177,7 +166,7 @@ BOOST_AUTO_TEST_CASE(bad_invalid_utf8_token) {
   recs[2].token = "caf\xe9";
   TempDir dir;
   write_file(dir.file("u.bin"), to_bin(recs, ""));
-  expect_error([&] { read_word2vec_bin(dir.file("u.bin")); }, Exit::data, {"record 3", "UTF-8"});
+  check_error([&] { read_word2vec_bin(dir.file("u.bin")); }, {"record 3", "UTF-8"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(bad_non_finite_values) {
@@ -186,17 +175,17 @@ BOOST_AUTO_TEST_CASE(bad_non_finite_values) {
     recs[1].v[2] = bad;
     TempDir dir;
     write_file(dir.file("f.bin"), to_bin(recs, ""));
-    expect_error([&] { read_word2vec_bin(dir.file("f.bin")); }, Exit::data, {"record 2", "value 3", "not finite"});
+    check_error([&] { read_word2vec_bin(dir.file("f.bin")); }, {"record 2", "value 3", "not finite"}, Exit::data);
   }
 }
 
 BOOST_AUTO_TEST_CASE(bad_empty_and_missing_file) {
   TempDir dir;
   write_file(dir.file("e.bin"), "");
-  expect_error([&] { read_word2vec_bin(dir.file("e.bin")); }, Exit::data, {"e.bin", "empty file"});
-  expect_error([&] { read_word2vec_bin(dir.file("absent.bin")); }, Exit::no_input, {"absent.bin"});
+  check_error([&] { read_word2vec_bin(dir.file("e.bin")); }, {"e.bin", "empty file"}, Exit::data);
+  check_error([&] { read_word2vec_bin(dir.file("absent.bin")); }, {"absent.bin"}, Exit::no_input);
   write_file(dir.file("t.bin"), "1 2\n" + std::string(" ") + le_floats({1, 2}) + "\n");
-  expect_error([&] { read_word2vec_bin(dir.file("t.bin")); }, Exit::data, {"empty token"});
+  check_error([&] { read_word2vec_bin(dir.file("t.bin")); }, {"empty token"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

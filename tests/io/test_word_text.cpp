@@ -2,6 +2,7 @@
 // parsing, and one test per bad input of CONVENTIONS.md.
 #include <boost/test/unit_test.hpp>
 
+#include "binary_writers.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/sha256.hpp"
@@ -13,7 +14,6 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <initializer_list>
 #include <string>
 
 namespace tt = boost::test_tools;
@@ -21,24 +21,11 @@ using embedlab::Exit;
 using embedlab::io::Embeddings;
 using embedlab::io::read_word2vec_bin;
 using embedlab::io::read_word_text;
+using embedlab::test::check_error;
 using embedlab::test::TempDir;
 using embedlab::test::write_file;
 
 namespace {
-
-// Runs f, which must throw an embedlab::Error with `code` whose one-line message holds every part.
-template <class F>
-void expect_error(F&& f, Exit code, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    BOOST_ERROR("no error thrown; expected one mentioning " << *parts.begin());
-  } catch (const embedlab::Error& e) {
-    const std::string m = e.what();
-    BOOST_TEST(e.exit_code() == static_cast<int>(code), "exit code " << e.exit_code() << " for: " << m);
-    BOOST_TEST(m.find('\n') == std::string::npos, "message is not one line: " << m);
-    for (const auto& p : parts) BOOST_TEST(m.find(p) != std::string::npos, "message '" << m << "' lacks '" << p << "'");
-  }
-}
 
 std::uint64_t row_of(const Embeddings& e, const std::string& token) {
   for (std::uint64_t j = 0; j < e.tokens.size(); ++j)
@@ -216,7 +203,7 @@ BOOST_AUTO_TEST_CASE(limit_reads_first_rows) {
   BOOST_TEST(std::equal(e.vectors.begin(), e.vectors.end(), t.v.begin()));
   BOOST_TEST(e.source.sha256 == embedlab::sha256_file(dir.file("t.txt")));  // always the whole file
   BOOST_TEST(read_word_text(dir.file("t.txt"), 1000).rows() == 30u);
-  expect_error([&] { read_word_text(dir.file("t.txt"), 0); }, Exit::usage, {"limit"});
+  check_error([&] { read_word_text(dir.file("t.txt"), 0); }, {"limit"}, Exit::usage);
 }
 
 BOOST_AUTO_TEST_CASE(gzip_equals_plain) {
@@ -241,87 +228,87 @@ BOOST_AUTO_TEST_CASE(gzip_truncated_or_corrupt) {
   gzip_file(dir.file("t.txt"), dir.file("t.gz"));
   const std::string gz = embedlab::test::read_file(dir.file("t.gz"));
   write_file(dir.file("cut.gz"), gz.substr(0, gz.size() / 2));
-  expect_error([&] { read_word_text(dir.file("cut.gz")); }, Exit::data, {"cut.gz", "truncated"});
+  check_error([&] { read_word_text(dir.file("cut.gz")); }, {"cut.gz", "truncated"}, Exit::data);
   std::string bad = gz;
   for (std::size_t i = 20; i < 60; ++i) bad[i] = '\x55';
   write_file(dir.file("bad.gz"), bad);
-  expect_error([&] { read_word_text(dir.file("bad.gz")); }, Exit::data, {"bad.gz", "gzip"});
+  check_error([&] { read_word_text(dir.file("bad.gz")); }, {"bad.gz", "gzip"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(bad_ragged_lines) {
   TempDir dir;
   write_file(dir.file("r.txt"), "a 1 2 3\nb 4 5 6\nc 7 8\nd 1 2 3\n");
-  expect_error([&] { read_word_text(dir.file("r.txt")); }, Exit::data,
-               {"r.txt: line 3", "'c'", "2 values", "expected 3"});
+  check_error([&] { read_word_text(dir.file("r.txt")); }, {"r.txt: line 3", "'c'", "2 values", "expected 3"},
+              Exit::data);
   write_file(dir.file("r2.txt"), "a 1 2 3\nb 4 5 6 7\n");
-  expect_error([&] { read_word_text(dir.file("r2.txt")); }, Exit::data, {"line 2", "more than 3"});
+  check_error([&] { read_word_text(dir.file("r2.txt")); }, {"line 2", "more than 3"}, Exit::data);
   write_file(dir.file("h.txt"), "2 3\na 1 2\nb 1 2\n");
-  expect_error([&] { read_word_text(dir.file("h.txt")); }, Exit::data, {"line 2", "header"});
+  check_error([&] { read_word_text(dir.file("h.txt")); }, {"line 2", "header"}, Exit::data);
   write_file(dir.file("n.txt"), "a\n");
-  expect_error([&] { read_word_text(dir.file("n.txt")); }, Exit::data, {"line 1", "no values"});
+  check_error([&] { read_word_text(dir.file("n.txt")); }, {"line 1", "no values"}, Exit::data);
   write_file(dir.file("s.txt"), " 1 2\n");
-  expect_error([&] { read_word_text(dir.file("s.txt")); }, Exit::data, {"line 1", "empty token"});
+  check_error([&] { read_word_text(dir.file("s.txt")); }, {"line 1", "empty token"}, Exit::data);
   write_file(dir.file("b.txt"), "a 1 2\n\nb 3 4\n");
-  expect_error([&] { read_word_text(dir.file("b.txt")); }, Exit::data, {"line 2", "blank line"});
+  check_error([&] { read_word_text(dir.file("b.txt")); }, {"line 2", "blank line"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(bad_truncated_last_record) {
   TempDir dir;
   write_file(dir.file("t.txt"), "a 1 2 3\nb 4 5");
-  expect_error([&] { read_word_text(dir.file("t.txt")); }, Exit::data, {"line 2", "truncated"});
+  check_error([&] { read_word_text(dir.file("t.txt")); }, {"line 2", "truncated"}, Exit::data);
   write_file(dir.file("w.txt"), "3 2\na 1 2\nb 3 4\n");
-  expect_error([&] { read_word_text(dir.file("w.txt")); }, Exit::data, {"2 rows", "header", "says 3"});
+  check_error([&] { read_word_text(dir.file("w.txt")); }, {"2 rows", "header", "says 3"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(bad_non_numeric_and_non_finite) {
   TempDir dir;
   write_file(dir.file("x.txt"), "a 1 2\nb 3 x4\n");
-  expect_error([&] { read_word_text(dir.file("x.txt")); }, Exit::data, {"line 2", "value 2", "not a number", "'x4'"});
+  check_error([&] { read_word_text(dir.file("x.txt")); }, {"line 2", "value 2", "not a number", "'x4'"}, Exit::data);
   write_file(dir.file("y.txt"), "a 1 2.5.1\n");
-  expect_error([&] { read_word_text(dir.file("y.txt")); }, Exit::data, {"line 1", "not a number", "'2.5.1'"});
+  check_error([&] { read_word_text(dir.file("y.txt")); }, {"line 1", "not a number", "'2.5.1'"}, Exit::data);
   for (const char* v : {"nan", "inf", "-Infinity", "1e39", "1e400"}) {
     write_file(dir.file("f.txt"), fmt::format("a 1 2\nb 3 {}\n", v));
-    expect_error([&] { read_word_text(dir.file("f.txt")); }, Exit::data, {"line 2", "not finite"});
+    check_error([&] { read_word_text(dir.file("f.txt")); }, {"line 2", "not finite"}, Exit::data);
   }
 }
 
 BOOST_AUTO_TEST_CASE(bad_duplicate_tokens_name_both_lines) {
   TempDir dir;
   write_file(dir.file("d.txt"), "a 1\nb 2\nc 3\nb 4\n");
-  expect_error([&] { read_word_text(dir.file("d.txt")); }, Exit::data, {"line 4", "duplicate", "'b'", "line 2"});
+  check_error([&] { read_word_text(dir.file("d.txt")); }, {"line 4", "duplicate", "'b'", "line 2"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(bad_invalid_utf8_token) {
   TempDir dir;
   for (const std::string tok : {"caf\xe9", "\xc0\xaf", "\xed\xa0\x80", "ab\xe2\x82"}) {
     write_file(dir.file("u.txt"), "ok 1 2\n" + tok + " 3 4\n");
-    expect_error([&] { read_word_text(dir.file("u.txt")); }, Exit::data, {"line 2", "UTF-8"});
+    check_error([&] { read_word_text(dir.file("u.txt")); }, {"line 2", "UTF-8"}, Exit::data);
   }
 }
 
 BOOST_AUTO_TEST_CASE(bad_empty_file_and_missing_file) {
   TempDir dir;
   write_file(dir.file("e.txt"), "");
-  expect_error([&] { read_word_text(dir.file("e.txt")); }, Exit::data, {"e.txt", "empty file"});
+  check_error([&] { read_word_text(dir.file("e.txt")); }, {"e.txt", "empty file"}, Exit::data);
   write_file(dir.file("e2.txt"), "\n\n");
-  expect_error([&] { read_word_text(dir.file("e2.txt")); }, Exit::data, {"no rows"});
+  check_error([&] { read_word_text(dir.file("e2.txt")); }, {"no rows"}, Exit::data);
   write_file(dir.file("e3.txt"), "5 3\n");
-  expect_error([&] { read_word_text(dir.file("e3.txt")); }, Exit::data, {"header says 5 rows"});
-  expect_error([&] { read_word_text(dir.file("absent.txt")); }, Exit::no_input, {"absent.txt"});
+  check_error([&] { read_word_text(dir.file("e3.txt")); }, {"header says 5 rows"}, Exit::data);
+  check_error([&] { read_word_text(dir.file("absent.txt")); }, {"absent.txt"}, Exit::no_input);
 }
 
 BOOST_AUTO_TEST_CASE(bad_header_lies_bounded_by_file_size) {
   TempDir dir;
   write_file(dir.file("c.txt"), "1000000000 50\na 1 2\n");
-  expect_error([&] { read_word_text(dir.file("c.txt")); }, Exit::data, {"line 1", "header says 1000000000 rows"});
+  check_error([&] { read_word_text(dir.file("c.txt")); }, {"line 1", "header says 1000000000 rows"}, Exit::data);
   write_file(dir.file("d.txt"), "1 5000000000000\na 1 2\n");
-  expect_error([&] { read_word_text(dir.file("d.txt")); }, Exit::data, {"line 1", "5000000000000"});
+  check_error([&] { read_word_text(dir.file("d.txt")); }, {"line 1", "5000000000000"}, Exit::data);
   write_file(dir.file("o.txt"), "18446744073709551615 18446744073709551615\na 1\n");
-  expect_error([&] { read_word_text(dir.file("o.txt")); }, Exit::data, {"line 1", "overflow"});
+  check_error([&] { read_word_text(dir.file("o.txt")); }, {"line 1", "overflow"}, Exit::data);
   write_file(dir.file("z.txt"), "0 2\na 1 2\n");
-  expect_error([&] { read_word_text(dir.file("z.txt")); }, Exit::data, {"line 1", "at least 1"});
+  check_error([&] { read_word_text(dir.file("z.txt")); }, {"line 1", "at least 1"}, Exit::data);
   write_file(dir.file("m.txt"), "1 2\na 1 2\nb 3 4\n");
-  expect_error([&] { read_word_text(dir.file("m.txt")); }, Exit::data, {"line 3", "more rows than the header"});
+  check_error([&] { read_word_text(dir.file("m.txt")); }, {"line 3", "more rows than the header"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,4 +1,5 @@
 #include <boost/test/unit_test.hpp>
+#include "stats_testing.hpp"
 #include "testing.hpp"
 
 #include "core/error.hpp"
@@ -8,22 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <fstream>
 
 namespace tt = boost::test_tools;
 using embedlab::Rng;
+using embedlab::test::json_vec;
 using embedlab::test::Tol;
 namespace st = embedlab::stats;
 
 namespace {
-
-nlohmann::json reference() {
-  std::ifstream in(EMBEDLAB_SOURCE_DIR "/tests/data/stats_reference.json");
-  BOOST_REQUIRE_MESSAGE(in, "tests/data/stats_reference.json missing (scripts/gen_stats_reference.py)");
-  return nlohmann::json::parse(in);
-}
-
-arma::vec vec(const nlohmann::json& j) { return arma::vec(j.get<std::vector<double>>()); }
 
 // O(n^2) reference: concordant minus discordant over all pairs.
 double tau_a_quadratic(const arma::vec& x, const arma::vec& y) {
@@ -39,10 +32,10 @@ double tau_a_quadratic(const arma::vec& x, const arma::vec& y) {
 BOOST_AUTO_TEST_SUITE(stats_correlation)
 
 BOOST_AUTO_TEST_CASE(matches_scipy_with_ties) {
-  const nlohmann::json ref = reference();
+  const nlohmann::json ref = embedlab::test::stats_reference();
   for (const auto& c : ref["correlation"]) {
-    const arma::vec x = vec(c["x"]), y = vec(c["y"]);
-    BOOST_TEST(st::rank_average(x) == vec(c["ranks_x"]), tt::per_element());
+    const arma::vec x = json_vec(c["x"]), y = json_vec(c["y"]);
+    BOOST_TEST(st::rank_average(x) == json_vec(c["ranks_x"]), tt::per_element());
     BOOST_TEST(st::pearson(x, y) == c["pearson"].get<double>(), tt::tolerance(Tol<double>::sum));
     BOOST_TEST(st::spearman(x, y) == c["spearman"].get<double>(), tt::tolerance(Tol<double>::sum));
     BOOST_TEST(st::cosine(x, y) == c["cosine"].get<double>(), tt::tolerance(Tol<double>::sum));

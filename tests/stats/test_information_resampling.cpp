@@ -1,4 +1,5 @@
 #include <boost/test/unit_test.hpp>
+#include "stats_testing.hpp"
 #include "testing.hpp"
 
 #include "core/error.hpp"
@@ -10,37 +11,25 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <numeric>
 
 namespace tt = boost::test_tools;
 using embedlab::Rng;
+using embedlab::test::json_vec;
 using embedlab::test::Tol;
 namespace st = embedlab::stats;
-
-namespace {
-
-nlohmann::json reference() {
-  std::ifstream in(EMBEDLAB_SOURCE_DIR "/tests/data/stats_reference.json");
-  BOOST_REQUIRE_MESSAGE(in, "tests/data/stats_reference.json missing (scripts/gen_stats_reference.py)");
-  return nlohmann::json::parse(in);
-}
-
-arma::vec vec(const nlohmann::json& j) { return arma::vec(j.get<std::vector<double>>()); }
-
-}  // namespace
 
 BOOST_AUTO_TEST_SUITE(stats_information)
 
 BOOST_AUTO_TEST_CASE(entropy_and_kl_match_scipy) {
-  const auto ref = reference()["information"];
+  const auto ref = embedlab::test::stats_reference()["information"];
   for (const auto& c : ref["cases"]) {
-    BOOST_TEST(st::entropy(vec(c["p"])) == c["entropy_p"].get<double>(), tt::tolerance(Tol<double>::sum));
-    BOOST_TEST(st::kl_divergence(vec(c["p"]), vec(c["q"])) == c["kl_pq"].get<double>(),
+    BOOST_TEST(st::entropy(json_vec(c["p"])) == c["entropy_p"].get<double>(), tt::tolerance(Tol<double>::sum));
+    BOOST_TEST(st::kl_divergence(json_vec(c["p"]), json_vec(c["q"])) == c["kl_pq"].get<double>(),
                tt::tolerance(Tol<double>::sum));
   }
-  const arma::vec sm = st::softmax(vec(ref["logits"]));
-  BOOST_TEST(sm == vec(ref["softmax"]), tt::tolerance(Tol<double>::eps) << tt::per_element());
+  const arma::vec sm = st::softmax(json_vec(ref["logits"]));
+  BOOST_TEST(sm == json_vec(ref["softmax"]), tt::tolerance(Tol<double>::eps) << tt::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(hand_computed_and_edge_cases) {

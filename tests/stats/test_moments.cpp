@@ -1,4 +1,5 @@
 #include <boost/test/unit_test.hpp>
+#include "stats_testing.hpp"
 #include "testing.hpp"
 
 #include "core/error.hpp"
@@ -9,22 +10,14 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <fstream>
 
 namespace tt = boost::test_tools;
 using embedlab::Rng;
+using embedlab::test::json_vec;
 using embedlab::test::Tol;
 namespace st = embedlab::stats;
 
 namespace {
-
-nlohmann::json reference() {
-  std::ifstream in(EMBEDLAB_SOURCE_DIR "/tests/data/stats_reference.json");
-  BOOST_REQUIRE_MESSAGE(in, "tests/data/stats_reference.json missing (scripts/gen_stats_reference.py)");
-  return nlohmann::json::parse(in);
-}
-
-arma::vec vec(const nlohmann::json& j) { return arma::vec(j.get<std::vector<double>>()); }
 
 arma::vec normal_sample(std::size_t n, Rng& rng) {
   arma::vec x(n);
@@ -37,9 +30,9 @@ arma::vec normal_sample(std::size_t n, Rng& rng) {
 BOOST_AUTO_TEST_SUITE(stats_moments)
 
 BOOST_AUTO_TEST_CASE(matches_scipy_streaming_two_pass_and_merged) {
-  const nlohmann::json ref = reference();
+  const nlohmann::json ref = embedlab::test::stats_reference();
   for (const auto& c : ref["moments"]) {
-    const arma::vec x = vec(c["x"]);
+    const arma::vec x = json_vec(c["x"]);
     st::Moments stream;
     stream.add(x);
     st::Moments left, right;

@@ -1,0 +1,22 @@
+#pragma once
+// The scipy/numpy reference values of tests/data/stats_reference.json (scripts/gen_stats_reference.py),
+// shared by the stats tests.
+#include <armadillo>
+#include <boost/test/unit_test.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <vector>
+
+namespace embedlab::test {
+
+inline nlohmann::json stats_reference() {
+  std::ifstream in(EMBEDLAB_SOURCE_DIR "/tests/data/stats_reference.json");
+  BOOST_REQUIRE_MESSAGE(in, "tests/data/stats_reference.json missing (scripts/gen_stats_reference.py)");
+  return nlohmann::json::parse(in);
+}
+
+// A JSON array of numbers as a vector.
+inline arma::vec json_vec(const nlohmann::json& j) { return arma::vec(j.get<std::vector<double>>()); }
+
+}  // namespace embedlab::test
