@@ -91,13 +91,14 @@ void run(const Config& c, Context& ctx) {
                              L.token(static_cast<int>(final_token)), final_token, first_top1));
     md.table({"layer", fmt::format("top-{} tokens", k), "rank of final", "p(final)"}, rows);
     summary.push_back({std::to_string(pi + 1), p.label, L.token(static_cast<int>(final_token)),
-                       std::to_string(first_top1), report::num(rank.front())});
+                       std::to_string(first_top1), fmt::format("{:.0f}", rank.front())});
   }
   md.heading(2, "Summary");
   md.table({"#", "prompt", "final prediction", "top-1 from layer", "rank at layer 0"}, summary);
-  ctx.plots->embed(md,
-                   ctx.plots->line_plot("rank_vs_layer", {"Rank of the final prediction in the logit lens", "layer",
-                                                          "rank (1 = top)", false, true, rank_series}),
+  report::PlotSpec spec{
+      "Rank of the final prediction in the logit lens", "layer", "rank (1 = top)", false, true, rank_series};
+  spec.integer_x = true;
+  ctx.plots->embed(md, ctx.plots->line_plot("rank_vs_layer", spec),
                    "Rank of the final next-token prediction at each layer (log scale)");
   ctx.h5->attr("/", "headline",
                fmt::format("{} prompts, {} layers: the final prediction becomes top-1 at layer {} on average",

@@ -153,6 +153,12 @@ std::string Plotter::line_plot(const std::string& name, const PlotSpec& spec) {
       spec.width, spec.height, quote(spec.title), quote(spec.xlabel), quote(spec.ylabel));
   if (spec.logx) script += "set logscale x\n";
   if (spec.logy) script += "set logscale y\n";
+  if (spec.integer_x) {
+    double xmax = 0;
+    for (const auto& ser : spec.series)
+      for (const double x : ser.x) xmax = std::max(xmax, std::abs(x));
+    script += xmax <= 24 ? "set xtics 1\n" : "set format x '%.0f'\n";
+  }
   script += "set style fill solid 0.5\ncd '" + dir_ + "'\n" + plot + "\n";
   return run_gnuplot(name, script, data);
 }

@@ -37,6 +37,7 @@ struct PlotSpec {
   bool logx = false, logy = false;
   std::vector<Series> series;
   int width = 900, height = 560;
+  bool integer_x = false;  // x takes whole values only (layers, positions): no fractional tics
 };
 
 // Where plots go and whether they are drawn (the [report] stage).
