@@ -102,6 +102,7 @@ void run(const Config& c, Context& ctx) {
   if (n < 2) throw Error(Exit::data, fmt::format("{}: need at least 2 rows (got {})", data.emb.source.path, n));
   const auto tok_dir = io::WordLookup::tokenizer_dir_for(data.emb.source);
   const io::WordLookup names(data.emb.tokens, tok_dir);
+  report::Laps laps;
 
   // --- row norms --------------------------------------------------------------------------------
   {
@@ -138,10 +139,14 @@ void run(const Config& c, Context& ctx) {
                      "Distribution of the row norms");
   }
 
+  laps.lap("row norms");
+
   // --- all pairs: the space, Gaussians with its mean/covariance, the random baseline -------------
   const auto pca = linalg::pca(data.emb.vectors, true, ctx.threads);
+  laps.lap("PCA of E (centred, double)");
   std::vector<CloudStats> clouds;
   clouds.push_back(cloud_stats("embeddings", U, c, ctx.threads));
+  laps.lap(c.histogram ? "all pairs of E: Gram moments + histogram pass" : "all pairs of E: Gram moments");
   const arma::uword ns = std::min<arma::uword>(n, static_cast<arma::uword>(c.samples));
   {
     // The same statistics on n' Gaussian vectors: N(μ, C) keeps the mean direction, N(0, C) does not.
@@ -151,6 +156,7 @@ void run(const Config& c, Context& ctx) {
     clouds.push_back(cloud_stats(
         "gaussian N(0, C)", linalg::normalize_rows(linalg::gaussian_like(pca, ns, r2, false)).unit, c, ctx.threads));
   }
+  laps.lap(fmt::format("two Gaussian clouds of {} vectors: sampling + all pairs", ns));
   const double dd = static_cast<double>(d);
   md.heading(2, "All pairwise cosines against the baselines");
   md.paragraph(
@@ -235,6 +241,8 @@ void run(const Config& c, Context& ctx) {
     }
   }
 
+  laps.lap("tables and plots");
+
   // --- anisotropy -------------------------------------------------------------------------------
   {
     const auto& a = clouds[0].aniso;
@@ -285,17 +293,19 @@ void run(const Config& c, Context& ctx) {
         "Share of variance per principal component (log scale)");
   }
 
+  laps.lap("anisotropy (IsoScore)");
+
   // --- all-but-the-top --------------------------------------------------------------------------
   {
     std::vector<double> comps{0}, mean{clouds[0].moments.mean}, var{clouds[0].moments.variance};
     std::vector<std::vector<std::string>> rows{
         {"0 (" + data.transform + ")", report::num(mean[0]), report::num(var[0]), report::num(dd * var[0])}};
+    const auto pu = linalg::pca(U, true, ctx.threads);  // one PCA of the unit rows serves every D
     for (const auto D : c.abtt) {
       if (static_cast<arma::uword>(D) > d) continue;
       linalg::NormalizeOptions no;
       no.source = fmt::format("all_but_the_top D = {}", D);
-      const arma::fmat t =
-          linalg::normalize_rows(linalg::all_but_the_top(U, static_cast<arma::uword>(D), ctx.threads), no).unit;
+      const arma::fmat t = linalg::normalize_rows(linalg::all_but_the_top(U, pu, static_cast<arma::uword>(D)), no).unit;
       const auto pm = linalg::pair_moments(t, ctx.threads);
       comps.push_back(static_cast<double>(D));
       mean.push_back(pm.mean);
@@ -310,6 +320,8 @@ void run(const Config& c, Context& ctx) {
     md.heading(2, "Mean cosine before and after all-but-the-top");
     md.table({"D removed", "mean cos θ", "Var cos θ", "d·Var"}, rows);
   }
+
+  laps.lap("all-but-the-top: transform + Gram moments per D");
 
   // --- most and least central tokens --------------------------------------------------------------
   {
@@ -345,6 +357,13 @@ void run(const Config& c, Context& ctx) {
       md.table({"row", "token", "cos to mean", "‖x‖", "neighbours (cos θ)"}, rows);
     }
   }
+  laps.lap("central tokens and their neighbours");
+  laps.table(md);
+  std::vector<std::string> stage;
+  std::vector<double> seconds;
+  for (const auto& [name, t] : laps.stages()) stage.push_back(name), seconds.push_back(t);
+  ctx.h5->write("/meta/timing/stage", stage, {"1", "stages of the experiment, in order"});
+  ctx.h5->write("/meta/timing/seconds", seconds, {"s", "wall time of each stage"});
 }
 
 }  // namespace

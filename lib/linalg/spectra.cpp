@@ -72,9 +72,18 @@ Pca pca(const arma::fmat& E, bool centered, int workers) {
 }
 
 arma::fmat all_but_the_top(const arma::fmat& E, arma::uword D, int workers) {
+  if (D > E.n_rows)
+    fail(Exit::usage, "all_but_the_top", "D", fmt::format("too large (got {}, expected <= {})", D, E.n_rows));
+  return all_but_the_top(E, pca(E, true, workers), D);
+}
+
+arma::fmat all_but_the_top(const arma::fmat& E, const Pca& p, arma::uword D) {
   const arma::uword d = E.n_rows, n = E.n_cols;
   if (D > d) fail(Exit::usage, "all_but_the_top", "D", fmt::format("too large (got {}, expected <= {})", D, d));
-  const Pca p = pca(E, true, workers);
+  if (!p.centered || p.components.n_rows != d || p.mean.n_elem != d)
+    fail(Exit::usage, "all_but_the_top", "pca",
+         fmt::format("not the centred PCA of a {}-dimensional matrix (got {} rows, centred {})", d, p.components.n_rows,
+                     p.centered));
   const arma::mat Ud = p.components.head_cols(D);  // (d, D)
   arma::fmat out(d, n);
   constexpr arma::uword kBlock = 4096;

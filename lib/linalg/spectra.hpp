@@ -36,5 +36,8 @@ Pca pca(const arma::fmat& E, bool centered = true, int workers = 0);
 // directions of the centred data: x' = (x − μ) − Σ_{i<D} u_i u_iᵀ (x − μ). Returns (d, n) float
 // (computed in double). D must be <= d.
 arma::fmat all_but_the_top(const arma::fmat& E, arma::uword D, int workers = 0);
+// The same with the centred PCA of E computed once (several D over one matrix): `p` must be
+// pca(E, true).
+arma::fmat all_but_the_top(const arma::fmat& E, const Pca& p, arma::uword D);
 
 }  // namespace embedlab::linalg

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -136,6 +137,31 @@ std::string quote(const std::string& s) {
   return "\"" + out + "\"";
 }
 }  // namespace
+
+namespace {
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+Laps::Laps() : last_(now_seconds()) {}
+
+void Laps::lap(std::string stage) {
+  const double t = now_seconds();
+  stages_.emplace_back(std::move(stage), t - last_);
+  last_ = t;
+}
+
+void Laps::table(Markdown& md) const {
+  double total = 0;
+  for (const auto& [stage, s] : stages_) total += s;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [stage, s] : stages_)
+    rows.push_back({stage, fmt::format("{:.2f}", s), fmt::format("{:.0f}%", total > 0 ? 100 * s / total : 0.0)});
+  rows.push_back({"total", fmt::format("{:.2f}", total), "100%"});
+  md.heading(2, "Where the time went");
+  md.table({"stage", "seconds", "share"}, rows);
+}
 
 std::string Plotter::line_plot(const std::string& name, const PlotSpec& spec) {
   std::string data, plot;

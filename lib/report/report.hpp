@@ -4,6 +4,7 @@
 #include <armadillo>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace embedlab::report {
@@ -24,6 +25,21 @@ class Markdown {
 
  private:
   std::string text_;
+};
+
+// Wall time of an experiment's consecutive stages, for its report: lap(stage) charges the time
+// since the previous lap (or construction) to `stage`.
+class Laps {
+ public:
+  Laps();
+  void lap(std::string stage);
+  const std::vector<std::pair<std::string, double>>& stages() const { return stages_; }
+  // A "Where the time went" table: stage, seconds, share of the total.
+  void table(Markdown& md) const;
+
+ private:
+  std::vector<std::pair<std::string, double>> stages_;
+  double last_;
 };
 
 struct Series {

@@ -77,6 +77,11 @@ BOOST_AUTO_TEST_CASE(all_but_the_top_removes_mean_and_top_directions) {
   centred.each_col() -= arma::conv_to<arma::fvec>::from(p.mean);
   BOOST_TEST(arma::approx_equal(C0, centred, "absdiff", static_cast<float>(Tol<float>::eps)));
   BOOST_CHECK_THROW(all_but_the_top(E, 13), embedlab::Error);
+  // with the PCA computed once: the same matrix for every D; a PCA that does not fit is refused
+  for (const arma::uword D : {0u, 1u, 2u, 5u})
+    BOOST_TEST(arma::approx_equal(all_but_the_top(E, p, D), all_but_the_top(E, D), "absdiff", 0.0f));
+  BOOST_CHECK_THROW(all_but_the_top(E, pca(E, false), 2), embedlab::Error);
+  BOOST_CHECK_THROW(all_but_the_top(E.rows(0, 10), p, 2), embedlab::Error);
 }
 
 BOOST_AUTO_TEST_CASE(anisotropy_extremes) {
