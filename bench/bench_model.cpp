@@ -355,8 +355,11 @@ int run(int argc, char** argv) {
       bw_copy, rss_peak / 1e6, static_cast<double>(rss_peak) / weight_bytes, weight_bytes / 1e6, rss_before / 1e6);
   for (const Row& r : rows)
     fmt::print(
-        "RESULT threads={} prefill_tps={:.2f} prefill_pct={:.1f} gen_tps={:.2f} gen_pct={:.1f} rss_ratio={:.3f}\n",
-        r.threads, r.prefill_tps, 100 * r.prefill_tps / r.prefill_limit, r.gen_tps, 100 * r.gen_tps / r.gen_limit,
+        "RESULT threads={} prefill_tps={:.2f} prefill_pct={:.1f} prefill_pct_shape={:.1f} gen_tps={:.2f} "
+        "gen_pct={:.1f} "
+        "rss_ratio={:.3f}\n",
+        r.threads, r.prefill_tps, 100 * r.prefill_tps / r.prefill_limit,
+        100 * r.prefill_tps * flops_prompt / tp * 1e-9 / r.gemm_fc, r.gen_tps, 100 * r.gen_tps / r.gen_limit,
         static_cast<double>(rss_peak) / weight_bytes);
   fmt::print("greedy ids (first 8): {}\n",
              fmt::join(generated.begin(), generated.begin() + std::min(8, args.gen), " "));
