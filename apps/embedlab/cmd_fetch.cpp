@@ -1,4 +1,5 @@
 // embedlab fetch NAME [--dest DIR] | embedlab fetch --list
+#include "apps/embedlab/command_line.hpp"
 #include "apps/embedlab/commands.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
@@ -37,26 +38,13 @@ int cmd_fetch(int argc, char** argv) {
   opts.add_options()("help,h", "show this help")("list", "list the fetchable names and their files")(
       "dest", po::value<std::string>()->default_value("data"), "destination directory")(
       "quiet,q", "no progress or notes on stderr");
-  po::options_description hidden;
-  hidden.add_options()("name", po::value<std::string>());
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("name", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw Error(Exit::usage, fmt::format("fetch: {} (see embedlab fetch --help)", e.what()));
-  }
-  if (vm.count("help")) {
-    std::cout << "usage: embedlab fetch NAME [--dest DIR]   |   embedlab fetch --list\n"
-                 "Downloads NAME into DIR (resumable, verified by size and hash); files already present and\n"
-                 "verified are skipped.\n\n"
-              << opts;
-    return 0;
-  }
+  const auto parsed =
+      parse_command(argc, argv, "fetch", opts, "name",
+                    "usage: embedlab fetch NAME [--dest DIR]   |   embedlab fetch --list\n"
+                    "Downloads NAME into DIR (resumable, verified by size and hash); files already present and\n"
+                    "verified are skipped.\n\n");
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (vm.count("list")) {
     list_specs();
     return 0;

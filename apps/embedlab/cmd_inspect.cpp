@@ -1,6 +1,7 @@
 // embedlab inspect [--format F] [--tensor NAME] [--limit N] FILE|DIR
 // What a file holds (tensors/datasets, shapes, dtypes), whether it passes validation, and per matrix
 // the row count, zero rows, non-finite rows and the mean/min/max row norm (accumulated in double).
+#include "apps/embedlab/command_line.hpp"
 #include "apps/embedlab/commands.hpp"
 #include "core/error.hpp"
 #include "io/binary_util.hpp"
@@ -132,26 +133,13 @@ int cmd_inspect(int argc, char** argv) {
       "tensor", po::value<std::string>()->default_value(""),
       "safetensors tensor or HDF5 dataset path (default: every matrix / the obvious dataset)")(
       "limit", po::value<std::uint64_t>(), "read only the first N rows (word formats)");
-  po::options_description hidden;
-  hidden.add_options()("path", po::value<std::string>());
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("path", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw Error(Exit::usage, fmt::format("inspect: {} (see embedlab inspect --help)", e.what()));
-  }
-  if (vm.count("help")) {
-    std::cout << "usage: embedlab inspect [--format F] [--tensor NAME] [--limit N] FILE|DIR\n"
-                 "Lists what an embedding file or GPT-2 checkpoint directory holds, validates it and prints\n"
-                 "per-matrix row statistics (rows, zero rows, non-finite rows, row norms).\n\n"
-              << opts;
-    return 0;
-  }
+  const auto parsed =
+      parse_command(argc, argv, "inspect", opts, "path",
+                    "usage: embedlab inspect [--format F] [--tensor NAME] [--limit N] FILE|DIR\n"
+                    "Lists what an embedding file or GPT-2 checkpoint directory holds, validates it and prints\n"
+                    "per-matrix row statistics (rows, zero rows, non-finite rows, row norms).\n\n");
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (!vm.count("path")) throw Error(Exit::usage, "inspect: missing FILE|DIR (see embedlab inspect --help)");
   io::LoadOptions options;
   options.path = vm["path"].as<std::string>();

@@ -2,8 +2,8 @@
 //
 // All-rows top-k by cosine with symmetric tiles (the n×n matrix is never formed): datasets `ids`
 // (n×k int64) and `cos` (n×k float32), plus `tokens` when the file has a vocabulary.
+#include "apps/embedlab/command_line.hpp"
 #include "apps/embedlab/commands.hpp"
-#include "apps/embedlab/matrix_input.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "io/h5_results.hpp"
@@ -26,7 +26,7 @@ int cmd_neighbors(int argc, char** argv) {
       "format", po::value<std::string>()->default_value("auto"), "input format")(
       "tensor", po::value<std::string>()->default_value(""), "safetensors tensor / HDF5 dataset")(
       "threads", po::value<int>(), "worker threads (default: all cores)");
-  const auto parsed = parse_file_args(argc, argv, "neighbors", opts);
+  const auto parsed = parse_command(argc, argv, "neighbors", opts, "file");
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   if (!vm.count("file") || !vm.count("all") || !vm.count("out"))

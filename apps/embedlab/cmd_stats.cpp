@@ -2,8 +2,8 @@
 //
 // All-pairs cosine statistics of the whole matrix (moments exactly from the Gram matrix; min, max
 // and quantiles from one blocked pass over the upper triangle) and the anisotropy numbers.
+#include "apps/embedlab/command_line.hpp"
 #include "apps/embedlab/commands.hpp"
-#include "apps/embedlab/matrix_input.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "linalg/allpairs.hpp"
@@ -24,7 +24,7 @@ int cmd_stats(int argc, char** argv) {
       "tensor", po::value<std::string>()->default_value(""), "safetensors tensor / HDF5 dataset")(
       "bins", po::value<unsigned>()->default_value(2000), "histogram bins on [-1, 1] for the quantiles")(
       "threads", po::value<int>(), "worker threads (default: all cores)");
-  const auto parsed = parse_file_args(argc, argv, "stats", opts);
+  const auto parsed = parse_command(argc, argv, "stats", opts, "file");
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   if (!vm.count("file")) throw Error(Exit::usage, "stats: expected FILE (see embedlab stats --help)");

@@ -1,4 +1,5 @@
 // embedlab tokenize [--json] [--tokenizer DIR] [--no-special] TEXT
+#include "apps/embedlab/command_line.hpp"
 #include "apps/embedlab/commands.hpp"
 #include "core/error.hpp"
 #include "io/tokenizer.hpp"
@@ -32,25 +33,11 @@ int cmd_tokenize(int argc, char** argv) {
       "tokenizer", po::value<std::string>(),
       "directory with vocab.json + merges.txt or encoder.json + vocab.bpe (default: data/gpt2)")(
       "no-special", "treat <|endoftext|> in TEXT as plain text");
-  po::options_description hidden;
-  hidden.add_options()("text", po::value<std::string>());
-  po::options_description all;
-  all.add(opts).add(hidden);
-  po::positional_options_description pos;
-  pos.add("text", 1);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    throw Error(Exit::usage, fmt::format("tokenize: {} (see embedlab tokenize --help)", e.what()));
-  }
-  if (vm.count("help")) {
-    std::cout << "usage: embedlab tokenize [--json] [--tokenizer DIR] [--no-special] TEXT\n"
-                 "GPT-2 token ids and pieces of TEXT (TEXT '-' reads standard input).\n\n"
-              << opts;
-    return 0;
-  }
+  const auto parsed = parse_command(argc, argv, "tokenize", opts, "text",
+                                    "usage: embedlab tokenize [--json] [--tokenizer DIR] [--no-special] TEXT\n"
+                                    "GPT-2 token ids and pieces of TEXT (TEXT '-' reads standard input).\n\n");
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
   if (!vm.count("text")) throw Error(Exit::usage, "tokenize: missing TEXT (see embedlab tokenize --help)");
   std::string text = vm["text"].as<std::string>();
   if (text == "-") text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());

@@ -1,4 +1,4 @@
-#include "apps/embedlab/matrix_input.hpp"
+#include "apps/embedlab/command_line.hpp"
 
 #include "core/error.hpp"
 #include "core/threads.hpp"
@@ -13,22 +13,27 @@ namespace embedlab::cli {
 
 namespace po = boost::program_options;
 
-std::optional<po::variables_map> parse_file_args(int argc, char** argv, const std::string& command,
-                                                 const po::options_description& opts) {
+std::optional<po::variables_map> parse_command(int argc, char** argv, const std::string& command,
+                                               const po::options_description& opts, const std::string& positional,
+                                               const std::string& usage) {
   po::options_description hidden;
-  hidden.add_options()("file", po::value<std::string>());
+  hidden.add_options()(positional.c_str(), po::value<std::string>());
   po::options_description all;
   all.add(opts).add(hidden);
   po::positional_options_description pos;
-  pos.add("file", 1);
+  pos.add(positional.c_str(), 1);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    po::notify(vm);
   } catch (const po::error& e) {
     throw Error(Exit::usage, fmt::format("{}: {} (see embedlab {} --help)", command, e.what(), command));
   }
   if (vm.count("help")) {
-    std::cout << opts << "\n";
+    if (usage.empty())
+      std::cout << opts << "\n";
+    else
+      std::cout << usage << opts;
     return std::nullopt;
   }
   return vm;
