@@ -17,9 +17,11 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -146,7 +148,11 @@ void disarm_signals() {
 
 // --- run directories --------------------------------------------------------------------------
 
-std::string make_run_dir(const std::string& results_dir, const std::string& experiment, Rng& rng, std::string& run_id) {
+// The run directory appears with its run.json already inside: it is prepared under a hidden
+// staging name and renamed into place with RENAME_NOREPLACE (exclusive: never onto an existing run).
+// A process killed before the rename leaves only a `.staging-*` directory, which --check reports.
+std::string make_run_dir(const std::string& results_dir, const std::string& experiment, Rng& rng, std::string& run_id,
+                         const std::function<std::string(const std::string& run_id)>& run_json) {
   std::error_code ec;
   if (fs::exists(results_dir, ec) && !fs::is_directory(results_dir, ec))
     fail(Exit::cant_create, results_dir, "", "results path is not a directory");
@@ -156,17 +162,33 @@ std::string make_run_dir(const std::string& results_dir, const std::string& expe
     fail(Exit::cant_create, base.string(), "", "cannot create results directory: " + ec.message());
   if (::access(base.c_str(), W_OK) != 0)
     fail(Exit::cant_create, base.string(), "", "results directory is not writable");
+  const fs::path staging = base / fmt::format(".staging-{}-{:08x}", ::getpid(), rng.next_u64() & 0xFFFFFFFF);
+  if (::mkdir(staging.c_str(), 0755) != 0)
+    fail(Exit::cant_create, staging.string(), "", std::string("cannot create run directory: ") + std::strerror(errno));
   const std::string stamp = utc_now_iso8601();  // 2026-11-26T18:00:00Z
   std::string compact;
   for (char c : stamp)
     if (c != '-' && c != ':') compact += c;
   for (int attempt = 0; attempt < 100; ++attempt) {
     run_id = fmt::format("{}-{:06x}", compact, rng.next_u64() & 0xFFFFFF);
+    try {
+      write_file_atomic((staging / "run.json").string(), run_json(run_id));
+    } catch (...) {  // e.g. the disk is full: leave nothing behind
+      fs::remove_all(staging, ec);
+      throw;
+    }
     const fs::path dir = base / run_id;
-    if (::mkdir(dir.c_str(), 0755) == 0) return dir.string();  // exclusive: fails if it exists
-    if (errno != EEXIST)
-      fail(Exit::cant_create, dir.string(), "", std::string("cannot create run directory: ") + std::strerror(errno));
+    int rc = ::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, dir.c_str(), RENAME_NOREPLACE);
+    if (rc != 0 && errno == EINVAL && !fs::exists(dir, ec))  // a filesystem without RENAME_NOREPLACE
+      rc = ::rename(staging.c_str(), dir.c_str());
+    if (rc == 0) return dir.string();
+    if (errno != EEXIST && errno != ENOTEMPTY) {
+      const int err = errno;
+      fs::remove_all(staging, ec);
+      fail(Exit::cant_create, dir.string(), "", std::string("cannot create run directory: ") + std::strerror(err));
+    }
   }
+  fs::remove_all(staging, ec);
   fail(Exit::cant_create, base.string(), "", "cannot find a free run directory name");
 }
 
@@ -389,11 +411,13 @@ RunOutcome run(const Registry& registry, const RunOptions& o) {
   RunState state;
   state.experiment = v.exp->name();
   state.config_path = o.config_path;
-  state.run_dir = make_run_dir(o.results_dir, state.experiment, naming, state.run_id);
-  state.run_json = (fs::path(state.run_dir) / "run.json").string();
   state.started = utc_now_iso8601();
+  state.run_dir = make_run_dir(o.results_dir, state.experiment, naming, state.run_id, [&](const std::string& id) {
+    state.run_id = id;
+    return run_json_text(state, "RUNNING", "", 0, "");
+  });
+  state.run_json = (fs::path(state.run_dir) / "run.json").string();
   outcome.run_dir = state.run_dir;
-  write_file_atomic(state.run_json, run_json_text(state, "RUNNING", "", 0, ""));
   arm_signals(state);
 
   const auto t0 = std::chrono::steady_clock::now();
@@ -513,8 +537,15 @@ int check_results(const std::string& results_dir) {
   std::vector<fs::path> runs;
   for (const auto& exp : fs::directory_iterator(results_dir, ec)) {
     if (!exp.is_directory() || exp.is_symlink()) continue;
-    for (const auto& run : fs::directory_iterator(exp.path(), ec))
-      if (run.is_directory() && !run.is_symlink() && fs::exists(run.path() / "run.json")) runs.push_back(run.path());
+    for (const auto& run : fs::directory_iterator(exp.path(), ec)) {
+      if (!run.is_directory() || run.is_symlink()) continue;
+      if (run.path().filename().string().starts_with(".staging-")) {
+        fmt::print("{}: ABANDONED (a run killed before it started; safe to delete)\n", run.path().string());
+        ++problems;
+      } else if (fs::exists(run.path() / "run.json")) {
+        runs.push_back(run.path());
+      }
+    }
   }
   std::sort(runs.begin(), runs.end());
   for (const auto& run : runs) {

@@ -67,8 +67,8 @@ std::vector<fs::path> run_dirs(const fs::path& results, const std::string& exper
   std::vector<fs::path> out;
   const fs::path base = results / experiment;
   if (!fs::exists(base)) return out;
-  for (const auto& e : fs::directory_iterator(base))
-    if (e.is_directory() && !e.is_symlink()) out.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(base))  // `.staging-*`: a run killed before it started
+    if (e.is_directory() && !e.is_symlink() && !e.path().filename().string().starts_with(".")) out.push_back(e.path());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -235,9 +235,14 @@ BOOST_AUTO_TEST_CASE(sigkill_at_seeded_points) {
   std::size_t died = 0, ok = 0;
   for (std::size_t at = 0; (at = check.out.find("DIED (stale RUNNING", at)) != std::string::npos; ++at) ++died;
   for (std::size_t at = 0; (at = check.out.find("COMPLETED, results.h5 ok", at)) != std::string::npos; ++at) ++ok;
+  std::size_t staging = 0, abandoned = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(results) / "random_variance"))
+    staging += e.path().filename().string().starts_with(".staging-");
+  for (std::size_t at = 0; (at = check.out.find("ABANDONED", at)) != std::string::npos; ++at) ++abandoned;
   BOOST_TEST(died == std::size_t(running), check.out);
   BOOST_TEST(ok == std::size_t(completed), check.out);
-  BOOST_TEST(check.exit_code == (running > 0 ? 65 : 0), check.out);
+  BOOST_TEST(abandoned == staging, check.out);
+  BOOST_TEST(check.exit_code == (running > 0 || staging > 0 ? 65 : 0), check.out);
 }
 
 BOOST_AUTO_TEST_CASE(check_flags_a_corrupt_completed_result) {
