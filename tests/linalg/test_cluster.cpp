@@ -1,4 +1,5 @@
 #include <boost/test/unit_test.hpp>
+#include "stats/stats_testing.hpp"
 #include "testing.hpp"
 
 #include "core/error.hpp"
@@ -7,27 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-
 namespace tt = boost::test_tools;
 using embedlab::Rng;
 using embedlab::test::Tol;
 namespace la = embedlab::linalg;
 
 namespace {
-
-nlohmann::json reference() {
-  std::ifstream in(EMBEDLAB_SOURCE_DIR "/tests/data/stats_reference.json");
-  BOOST_REQUIRE_MESSAGE(in, "tests/data/stats_reference.json missing (scripts/gen_stats_reference.py)");
-  return nlohmann::json::parse(in);
-}
-
-arma::mat matrix(const nlohmann::json& rows) {
-  const auto r = rows.get<std::vector<std::vector<double>>>();
-  arma::mat M(r.size(), r[0].size());
-  for (std::size_t i = 0; i < r.size(); ++i) M.row(i) = arma::rowvec(r[i]);
-  return M;
-}
 
 la::Labels labels(const nlohmann::json& j) { return j.get<la::Labels>(); }
 
@@ -47,9 +33,9 @@ arma::mat blobs(std::size_t d, std::size_t m, std::size_t k, double noise, Rng& 
 BOOST_AUTO_TEST_SUITE(linalg_cluster)
 
 BOOST_AUTO_TEST_CASE(average_linkage_and_silhouette_match_scipy) {
-  const nlohmann::json ref = reference();
+  const nlohmann::json ref = embedlab::test::stats_reference();
   for (const auto& c : ref["cluster"]) {
-    const arma::mat S = matrix(c["similarity"]);
+    const arma::mat S = embedlab::test::json_rows(c["similarity"]);
     const la::Labels want = labels(c["average_labels"]);
     BOOST_TEST(la::average_linkage(S, c["k"].get<std::size_t>()) == want, tt::per_element());
     const arma::vec sil(c["silhouette_samples"].get<std::vector<double>>());
@@ -102,10 +88,10 @@ BOOST_AUTO_TEST_CASE(spherical_kmeans_recovers_blobs_and_agrees_with_scipy_parti
   for (std::size_t j = 0; j < 60; ++j) obj += arma::dot(X.col(j), r.centroids.col(r.labels[j]));
   BOOST_TEST(r.objective == obj, tt::tolerance(Tol<double>::sum));
   // The well-separated scipy reference cases: k-means finds the average-linkage partition.
-  const nlohmann::json ref = reference();
+  const nlohmann::json ref = embedlab::test::stats_reference();
   for (const auto& c : ref["cluster"]) {
     if (!c.contains("items_rows") || c["silhouette"].get<double>() < 0.85) continue;
-    const arma::mat Y = matrix(c["items_rows"]).t();
+    const arma::mat Y = embedlab::test::json_rows(c["items_rows"]).t();
     const auto kr = la::spherical_kmeans(Y, {.k = c["k"].get<std::size_t>(), .max_iter = 100, .n_init = 10}, rng);
     BOOST_TEST(kr.labels == labels(c["average_labels"]), tt::per_element());
   }

@@ -1,4 +1,5 @@
 #include <boost/test/unit_test.hpp>
+#include "stats/stats_testing.hpp"
 #include "testing.hpp"
 
 #include "core/error.hpp"
@@ -10,7 +11,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <fstream>
 
 namespace tt = boost::test_tools;
 using embedlab::Rng;
@@ -21,20 +21,6 @@ namespace {
 
 constexpr rsa::Comparison kAll[] = {rsa::Comparison::pearson, rsa::Comparison::spearman, rsa::Comparison::kendall_tau_a,
                                     rsa::Comparison::cosine};
-
-nlohmann::json reference() {
-  std::ifstream in(EMBEDLAB_SOURCE_DIR "/tests/data/stats_reference.json");
-  BOOST_REQUIRE_MESSAGE(in, "tests/data/stats_reference.json missing (scripts/gen_stats_reference.py)");
-  return nlohmann::json::parse(in);
-}
-
-// A JSON list of rows (row = item, scipy's layout) as our d x m matrix (column = item).
-arma::mat items(const nlohmann::json& rows) {
-  const auto r = rows.get<std::vector<std::vector<double>>>();
-  arma::mat X(r[0].size(), r.size());
-  for (std::size_t j = 0; j < r.size(); ++j) X.col(j) = arma::vec(r[j]);
-  return X;
-}
 
 arma::mat random_items(std::size_t d, std::size_t m, Rng& rng) {
   arma::mat X(d, m);
@@ -47,9 +33,9 @@ arma::mat random_items(std::size_t d, std::size_t m, Rng& rng) {
 BOOST_AUTO_TEST_SUITE(rsa_rdm)
 
 BOOST_AUTO_TEST_CASE(matches_scipy_pdist) {
-  const nlohmann::json ref = reference();
+  const nlohmann::json ref = embedlab::test::stats_reference();
   for (const auto& c : ref["rdm"]) {
-    const arma::mat X = items(c["items_rows"]);
+    const arma::mat X = embedlab::test::json_rows(c["items_rows"]).t();  // (d, m): column = item
     for (const char* name : {"cosine", "correlation", "euclidean"}) {
       const arma::mat R = rsa::rdm(X, rsa::parse_dissimilarity(name));
       BOOST_TEST(R.is_symmetric());
