@@ -59,7 +59,9 @@ std::string json_text(const std::string& s) {
 int cmd_analogy(int argc, char** argv) {
   std::uint64_t k = 5, restrict = 0;
   bool cosmul = false, unembed = false;
-  WordCommand command{.name = "analogy", .usage = kUsage};
+  WordCommand command;
+  command.name = "analogy";
+  command.usage = kUsage;
   command.defaults.policy.multi_token = io::WordPolicy::MultiToken::mean;
   command.bare_dashes_are_terms = true;
   command.extra = [&](const std::string& a, const std::function<std::string()>& value) {

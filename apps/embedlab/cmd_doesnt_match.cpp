@@ -34,7 +34,9 @@ constexpr const char* kUsage =
 }  // namespace
 
 int cmd_doesnt_match(int argc, char** argv) {
-  WordCommand command{.name = "doesnt-match", .usage = kUsage};
+  WordCommand command;
+  command.name = "doesnt-match";
+  command.usage = kUsage;
   command.defaults.policy.multi_token = io::WordPolicy::MultiToken::mean;
   const auto args = parse_word_args(argc, argv, command);
   if (!args) return 0;

@@ -33,7 +33,9 @@ constexpr const char* kUsage =
 
 int cmd_similar(int argc, char** argv) {
   arma::uword k = 10;
-  WordCommand command{.name = "similar", .usage = kUsage};
+  WordCommand command;
+  command.name = "similar";
+  command.usage = kUsage;
   command.extra = [&](const std::string& a, const std::function<std::string()>& value) {
     if (a != "--k") return false;
     const std::string v = value();
