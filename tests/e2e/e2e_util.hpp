@@ -34,7 +34,8 @@ inline std::string source(const std::string& rel) { return std::string(EMBEDLAB_
 inline std::string only_run_dir(const std::string& results, const std::string& experiment) {
   std::string found;
   for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(results) / experiment)) {
-    if (e.is_symlink() || !e.is_directory()) continue;
+    // `.staging-*` is a run directory still being prepared (it is renamed in with its run.json)
+    if (e.is_symlink() || !e.is_directory() || e.path().filename().string().starts_with(".")) continue;
     if (!found.empty()) return "";
     found = e.path().string();
   }
