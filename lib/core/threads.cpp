@@ -3,6 +3,9 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 #include <vector>
 
 extern "C" {
@@ -38,5 +41,24 @@ void run_workers(int workers, const std::function<void(int)>& fn) {
   guarded(0);
   for (auto& t : pool) t.join();
   if (first) std::rethrow_exception(first);
+}
+
+void SpinBarrier::arrive_and_wait() {
+  const unsigned generation = generation_.load(std::memory_order_acquire);
+  if (waiting_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    // the last to arrive: re-arm for the next round, then release the others
+    waiting_.store(count_, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    return;
+  }
+  for (int spin = 0; generation_.load(std::memory_order_acquire) == generation; ++spin) {
+    if (spin < 4096) {
+#if defined(__x86_64__) || defined(__i386__)
+      _mm_pause();
+#endif
+    } else {
+      std::this_thread::yield();
+    }
+  }
 }
 }  // namespace embedlab

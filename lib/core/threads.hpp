@@ -1,6 +1,7 @@
 #pragma once
 // Thread control for OpenBLAS (the only parallel runtime embedlab uses) and the worker scheme of
 // the kernels that make their own parallelism around single-threaded BLAS calls.
+#include <atomic>
 #include <functional>
 
 namespace embedlab {
@@ -23,4 +24,20 @@ class BlasSingleThread {
 // Runs fn(worker) on `workers` threads (worker 0 on the calling thread) and joins them. The first
 // exception thrown by any worker is rethrown after all have finished.
 void run_workers(int workers, const std::function<void(int)>& fn);
+
+// A reusable barrier for `count` threads that spins, then yields, instead of sleeping. The GPT-2
+// forward pass crosses ~90 barriers per generated token; a futex wake-up (std::barrier) costs
+// ~20 µs on the project VM, 12% of the time per token.
+class SpinBarrier {
+ public:
+  explicit SpinBarrier(int count) : count_(count), waiting_(count) {}
+  SpinBarrier(const SpinBarrier&) = delete;
+  SpinBarrier& operator=(const SpinBarrier&) = delete;
+  void arrive_and_wait();
+
+ private:
+  const int count_;
+  std::atomic<int> waiting_;
+  std::atomic<unsigned> generation_{0};
+};
 }  // namespace embedlab

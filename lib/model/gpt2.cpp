@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/threads.hpp"
 
+#include <cblas.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -14,12 +15,6 @@
 namespace embedlab::model {
 
 namespace {
-
-// A rows×cols matrix over the first rows·cols floats of buf (no allocation, no copy).
-arma::fmat view(arma::fmat& buf, arma::uword rows, arma::uword cols) {
-  assert(rows * cols <= buf.n_elem);
-  return arma::fmat(buf.memptr(), rows, cols, false, true);
-}
 
 // One column of C features: y = (x − mean) / sqrt(var + eps) · g + b, statistics in double.
 void layer_norm_col(const float* x, float* y, const float* g, const float* b, arma::uword c, double eps) {
@@ -84,49 +79,40 @@ void gelu_new(float* x, arma::uword n) {
   }
 }
 
-// Single-query attention kernels for generation (T = 1): one head's hs×t cache against one query.
-// Plain vector loops rather than BLAS: the work is tiny (2·hs·t per head) while OpenBLAS would split
-// each call across its threads, a hand-off per head and layer (2·n_layer·n_head per token) that costs
-// more than the arithmetic.
-float dot(const float* a, const float* b, arma::uword n) {
-  f4 acc0{}, acc1{};
-  arma::uword i = 0;
-  for (; i + 8 <= n; i += 8) {
-    f4 a0, a1, b0, b1;
-    std::memcpy(&a0, a + i, sizeof a0);
-    std::memcpy(&a1, a + i + 4, sizeof a1);
-    std::memcpy(&b0, b + i, sizeof b0);
-    std::memcpy(&b1, b + i + 4, sizeof b1);
-    acc0 += a0 * b0;
-    acc1 += a1 * b1;
+// c (m×n, column stride ldc) = op(a)·b + beta·c, where op(a) is a (m×k, column stride lda) or, when
+// trans_a, the transpose of a (k×m); b is k×n contiguous. One BLAS call on the calling thread (the
+// forward pass runs OpenBLAS single-threaded and makes its own parallelism): sgemv when n = 1.
+void gemm(bool trans_a, arma::uword m, arma::uword n, arma::uword k, const float* a, arma::uword lda, const float* b,
+          float beta, float* c, arma::uword ldc) {
+  const auto i = [](arma::uword v) { return static_cast<int>(v); };
+  if (n == 1) {
+    if (trans_a)
+      cblas_sgemv(CblasColMajor, CblasTrans, i(k), i(m), 1.0f, a, i(lda), b, 1, beta, c, 1);
+    else
+      cblas_sgemv(CblasColMajor, CblasNoTrans, i(m), i(k), 1.0f, a, i(lda), b, 1, beta, c, 1);
+    return;
   }
-  const f4 acc = acc0 + acc1;
-  float r = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-  for (; i < n; ++i) r += a[i] * b[i];
-  return r;
+  cblas_sgemm(CblasColMajor, trans_a ? CblasTrans : CblasNoTrans, CblasNoTrans, i(m), i(n), i(k), 1.0f, a, i(lda), b,
+              i(k), beta, c, i(ldc));
 }
 
-// s (t) = Kᵀ·q with K hs×t (column = key), q hs.
-void scores_one(const float* k, const float* q, arma::uword hs, arma::uword t, float* s) {
-  for (arma::uword i = 0; i < t; ++i) s[i] = dot(k + i * hs, q, hs);
-}
+// How the forward pass divides work into blocks. The blocks are fixed by the model's shape, never
+// by the thread count, and each is one single-threaded BLAS call: every number is computed the same
+// way for any number of workers, so results are bit-identical across thread counts.
+constexpr arma::uword kRowBlock = 64;      // rows of a weight matrix per sgemm (a prompt)
+constexpr arma::uword kColBlock = 64;      // columns of a weight matrix per sgemv (one token)
+constexpr arma::uword kVocabBlock = 1024;  // output rows of the logits per call
 
-// o (hs) = V·p with V hs×t (column = value), p t.
-void weighted_sum_one(const float* v, const float* p, arma::uword hs, arma::uword t, float* o) {
-  std::fill(o, o + hs, 0.0f);
-  for (arma::uword i = 0; i < t; ++i) {
-    const float w = p[i];
-    const float* vi = v + i * hs;
-    arma::uword j = 0;
-    for (; j + 4 <= hs; j += 4) {
-      f4 a, b;
-      std::memcpy(&a, o + j, sizeof a);
-      std::memcpy(&b, vi + j, sizeof b);
-      a += w * b;
-      std::memcpy(o + j, &a, sizeof a);
-    }
-    for (; j < hs; ++j) o[j] += w * vi[j];
-  }
+// Worker w's contiguous run of the ceil(n / block) blocks of n items, as the items [begin, end).
+struct Range {
+  arma::uword begin, end;
+  arma::uword size() const { return end - begin; }
+};
+Range share(arma::uword n, arma::uword block, int w, int workers) {
+  const arma::uword blocks = (n + block - 1) / block;
+  const auto W = static_cast<arma::uword>(workers);
+  const auto at = [&](arma::uword i) { return std::min(n, (blocks * i / W) * block); };
+  return {at(static_cast<arma::uword>(w)), at(static_cast<arma::uword>(w) + 1)};
 }
 
 // The row-major Hugging Face shape of a tensor stored as the fmat rows×cols.
@@ -298,94 +284,74 @@ Gpt2Session::Gpt2Session(const Gpt2& model, int capacity) : m_(model), capacity_
   const auto cols = static_cast<arma::uword>(capacity) * static_cast<arma::uword>(model.n_head());
   k_cache_.assign(static_cast<std::size_t>(model.n_layer()), arma::fmat(hs, cols, arma::fill::zeros));
   v_cache_.assign(static_cast<std::size_t>(model.n_layer()), arma::fmat(hs, cols, arma::fill::zeros));
+  const auto C = static_cast<arma::uword>(model.n_embd());
+  const auto F = static_cast<arma::uword>(model.n_inner_);
+  partial_.set_size(std::max(3 * C, F), (std::max(C, F) + kColBlock - 1) / kColBlock);
 }
 
-void Gpt2Session::reserve(int t) {
-  if (t <= reserved_) return;
-  const auto T = static_cast<arma::uword>(t);
-  const auto C = static_cast<arma::uword>(m_.n_embd());
+void Gpt2Session::reserve(int t, int workers) {
   const auto hs = static_cast<arma::uword>(m_.head_size());
-  x_.set_size(C, T);
-  xn_.set_size(C, T);
-  qkv_.set_size(3 * C, T);
-  att_.set_size(C, T);
-  fc_.set_size(static_cast<arma::uword>(m_.n_inner_), T);
-  heads_.resize(static_cast<std::size_t>(std::clamp(threads(), 1, m_.n_head())));
+  if (t > reserved_) {
+    const auto T = static_cast<arma::uword>(t);
+    const auto C = static_cast<arma::uword>(m_.n_embd());
+    x_.set_size(C, T);
+    xn_.set_size(C, T);
+    qkv_.set_size(3 * C, T);
+    att_.set_size(C, T);
+    fc_.set_size(static_cast<arma::uword>(m_.n_inner_), T);
+    reserved_ = t;
+  }
+  heads_.resize(static_cast<std::size_t>(workers));
   for (HeadScratch& w : heads_) {
-    w.q.set_size(hs, T);
-    w.o.set_size(hs, T);
-    w.s.set_size(static_cast<arma::uword>(capacity_), T);
+    w.q.set_size(hs, static_cast<arma::uword>(reserved_));
+    w.o.set_size(hs, static_cast<arma::uword>(reserved_));
+    w.s.set_size(static_cast<arma::uword>(capacity_), static_cast<arma::uword>(reserved_));
     w.srow.set_size(static_cast<arma::uword>(capacity_));
   }
-  reserved_ = t;
 }
 
-// Causal self-attention of the T new positions (pos_ .. pos_+T−1) against the cache 0 .. pos_+T−1.
-// qkv_ holds this chunk's q, k, v (3C×T; head h uses rows h·hs .. h·hs+hs−1 of each third); the
-// result goes to att_ (C×T). A prompt (T > 1) spreads the heads over the workers, each head's
-// products one single-threaded BLAS call, so the result does not depend on the thread count; one
-// generated token (T = 1) is too little work to share and runs on the calling thread.
-void Gpt2Session::attention(int layer, int t) {
+// Causal self-attention of one head h for the T new positions (pos_ .. pos_+T−1) against the cache
+// 0 .. pos_+T−1. qkv_ holds this chunk's q, k, v (3C×T; head h uses rows h·hs .. h·hs+hs−1 of each
+// third); the head's output goes to rows h·hs .. of att_ (C×T).
+void Gpt2Session::attention_head(int layer, int head, int t, HeadScratch& w) {
   const auto T = static_cast<arma::uword>(t);
   const auto C = static_cast<arma::uword>(m_.n_embd());
   const auto hs = static_cast<arma::uword>(m_.head_size());
+  const auto h = static_cast<arma::uword>(head);
   const auto p0 = static_cast<arma::uword>(pos_);
   const auto total = p0 + T;
   const auto cap = static_cast<arma::uword>(capacity_);
-  const auto n_head = static_cast<arma::uword>(m_.n_head());
   const double scale = 1.0 / std::sqrt(static_cast<double>(hs));
-  arma::fmat& kc = k_cache_[static_cast<std::size_t>(layer)];
-  arma::fmat& vc = v_cache_[static_cast<std::size_t>(layer)];
-  arma::fmat att = view(att_, C, T);
-  const auto one_head = [&](arma::uword h, HeadScratch& w) {
-    arma::fmat q = view(w.q, hs, T);
-    arma::fmat o = view(w.o, hs, T);
-    arma::fmat s = view(w.s, total, T);
-    // Append this chunk's keys and values: head h's cache is the hs×cap block starting at column h·cap.
-    for (arma::uword j = 0; j < T; ++j) {
-      const float* src = qkv_.colptr(j);
-      std::copy_n(src + h * hs, hs, q.colptr(j));
-      std::copy_n(src + C + h * hs, hs, kc.colptr(h * cap + p0 + j));
-      std::copy_n(src + 2 * C + h * hs, hs, vc.colptr(h * cap + p0 + j));
-    }
-    arma::fmat k(kc.colptr(h * cap), hs, total, false, true);  // hs×total
-    arma::fmat v(vc.colptr(h * cap), hs, total, false, true);  // hs×total
-    // scores (total×T) = Kᵀ·Q; column j attends to keys 0 .. p0+j.
-    if (T == 1)
-      scores_one(k.memptr(), q.memptr(), hs, total, s.memptr());
-    else
-      s = k.t() * q;
-    for (arma::uword j = 0; j < T; ++j) {
-      float* col = s.colptr(j);
-      const arma::uword n = p0 + j + 1;
-      double mx = -std::numeric_limits<double>::infinity();
-      for (arma::uword i = 0; i < n; ++i) mx = std::max(mx, static_cast<double>(col[i]));
-      double sum = 0.0;
-      for (arma::uword i = 0; i < n; ++i) {
-        w.srow[i] = std::exp((col[i] - mx) * scale);
-        sum += w.srow[i];
-      }
-      const double inv = 1.0 / sum;
-      for (arma::uword i = 0; i < n; ++i) col[i] = static_cast<float>(w.srow[i] * inv);
-      std::fill(col + n, col + total, 0.0f);
-    }
-    // head output (hs×T) = V · probabilities
-    if (T == 1)
-      weighted_sum_one(v.memptr(), s.memptr(), hs, total, o.memptr());
-    else
-      o = v * s;
-    for (arma::uword j = 0; j < T; ++j) std::copy_n(o.colptr(j), hs, att.colptr(j) + h * hs);
-  };
-  if (T == 1) {
-    for (arma::uword h = 0; h < n_head; ++h) one_head(h, heads_[0]);
-    return;
+  float* kc = k_cache_[static_cast<std::size_t>(layer)].colptr(h * cap);  // hs×cap, column = position
+  float* vc = v_cache_[static_cast<std::size_t>(layer)].colptr(h * cap);
+  float* q = w.q.memptr();  // hs×T
+  float* o = w.o.memptr();  // hs×T
+  float* s = w.s.memptr();  // total×T
+  for (arma::uword j = 0; j < T; ++j) {
+    const float* src = qkv_.colptr(j);
+    std::copy_n(src + h * hs, hs, q + j * hs);
+    std::copy_n(src + C + h * hs, hs, kc + (p0 + j) * hs);
+    std::copy_n(src + 2 * C + h * hs, hs, vc + (p0 + j) * hs);
   }
-  const BlasSingleThread single;
-  const auto workers = static_cast<arma::uword>(heads_.size());
-  run_workers(static_cast<int>(workers), [&](int w) {
-    for (auto h = static_cast<arma::uword>(w); h < n_head; h += workers)
-      one_head(h, heads_[static_cast<std::size_t>(w)]);
-  });
+  // scores (total×T) = Kᵀ·Q; column j attends to keys 0 .. p0+j.
+  gemm(true, total, T, hs, kc, hs, q, 0.0f, s, total);
+  for (arma::uword j = 0; j < T; ++j) {
+    float* col = s + j * total;
+    const arma::uword n = p0 + j + 1;
+    double mx = -std::numeric_limits<double>::infinity();
+    for (arma::uword i = 0; i < n; ++i) mx = std::max(mx, static_cast<double>(col[i]));
+    double sum = 0.0;
+    for (arma::uword i = 0; i < n; ++i) {
+      w.srow[i] = std::exp((col[i] - mx) * scale);
+      sum += w.srow[i];
+    }
+    const double inv = 1.0 / sum;
+    for (arma::uword i = 0; i < n; ++i) col[i] = static_cast<float>(w.srow[i] * inv);
+    std::fill(col + n, col + total, 0.0f);
+  }
+  // head output (hs×T) = V · probabilities
+  gemm(false, hs, T, total, vc, hs, s, 0.0f, o, hs);
+  for (arma::uword j = 0; j < T; ++j) std::copy_n(o + j * hs, hs, att_.colptr(j) + h * hs);
 }
 
 const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std::vector<arma::fmat>* hidden) {
@@ -394,71 +360,127 @@ const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std:
     fail(Exit::usage, m_.where_, "session",
          fmt::format("cache full (got {} more tokens at position {}, capacity {})", ids.size(), pos_, capacity_));
   const int t = static_cast<int>(ids.size());
-  if (heads_.size() != static_cast<std::size_t>(std::clamp(threads(), 1, m_.n_head())))
-    reserved_ = 0;  // threads changed
-  reserve(t);
+  const int workers = std::clamp(threads(), 1, m_.n_head());
+  reserve(t, workers);
   const auto T = static_cast<arma::uword>(t);
   const auto C = static_cast<arma::uword>(m_.n_embd());
-  const double eps = m_.cfg_.layer_norm_epsilon;
-
-  // x (C×T) = wte[:, id_t] + wpe[:, pos_ + t]
-  arma::fmat x = view(x_, C, T);
-  for (arma::uword j = 0; j < T; ++j) {
-    const float* e = m_.wte_->colptr(static_cast<arma::uword>(ids[j]));
-    const float* p = m_.wpe_->colptr(static_cast<arma::uword>(pos_) + j);
-    float* dst = x.colptr(j);
-    for (arma::uword i = 0; i < C; ++i) dst[i] = e[i] + p[i];
-  }
-  if (hidden) {
-    hidden->clear();
-    hidden->reserve(m_.blocks_.size() + 1);
-    hidden->push_back(x);
-  }
-
-  arma::fmat xn = view(xn_, C, T);
-  arma::fmat qkv = view(qkv_, 3 * C, T);
-  arma::fmat att = view(att_, C, T);
-  arma::fmat fc = view(fc_, static_cast<arma::uword>(m_.n_inner_), T);
-  for (std::size_t l = 0; l < m_.blocks_.size(); ++l) {
-    const Gpt2::Block& b = m_.blocks_[l];
-    // attention: x += c_proj(attn(ln_1(x)))
-    layer_norm(x, xn, *b.ln1_g, *b.ln1_b, eps);
-    qkv = *b.attn_w * xn;  // (3C×C)·(C×T) → 3C×T
-    qkv.each_col() += *b.attn_b;
-    attention(static_cast<int>(l), t);
-    x += *b.proj_w * att;  // (C×C)·(C×T), accumulated into the residual (beta = 1)
-    x.each_col() += *b.proj_b;
-    // MLP: x += c_proj(gelu(c_fc(ln_2(x))))
-    layer_norm(x, xn, *b.ln2_g, *b.ln2_b, eps);
-    fc = *b.fc_w * xn;  // (4C×C)·(C×T) → 4C×T
-    fc.each_col() += *b.fc_b;
-    gelu_new(fc.memptr(), fc.n_elem);
-    x += *b.fc2_w * fc;  // (C×4C)·(4C×T) → C×T
-    x.each_col() += *b.fc2_b;
-    if (hidden) hidden->push_back(x);
-  }
-  pos_ += t;
-  last_t_ = t;
-
   const auto V = static_cast<arma::uword>(m_.vocab_size());
+  const auto n_head = m_.n_head();
+  const double eps = m_.cfg_.layer_norm_epsilon;
+  // Everything the workers write is allocated here: nothing inside the team throws (a worker that
+  // threw would leave the others waiting at the barrier).
+  if (hidden) hidden->assign(m_.blocks_.size() + 1, arma::fmat(C, T));
   switch (which) {
     case Logits::none:
       logits_.reset();
       break;
-    case Logits::last: {
-      // only the last position: ln_f into xn's first column, then a gemv (V×C)·(C×1)
-      arma::fmat h1 = view(xn_, C, 1);
-      layer_norm_col(x.colptr(T - 1), h1.memptr(), m_.lnf_g_->memptr(), m_.lnf_b_->memptr(), C, eps);
+    case Logits::last:
       logits_.set_size(V, 1);
-      logits_ = m_.out_->t() * h1;
       break;
-    }
     case Logits::all:
-      layer_norm(x, xn, *m_.lnf_g_, *m_.lnf_b_, eps);
       logits_.set_size(V, T);
-      logits_ = m_.out_->t() * xn;
       break;
   }
+
+  // The team: `workers` threads run every stage together, separated by barriers, with OpenBLAS
+  // single-threaded inside. Stages on whole columns (embeddings, LayerNorm) split the T positions;
+  // the linear layers split each weight matrix into one block per worker (bias add and GELU on the
+  // block while it is in cache); attention splits the heads. Against OpenBLAS's own threads this
+  // makes the element-wise work parallel and keeps idle BLAS threads from spinning beside it:
+  // prefill +10%, generation +20% on GPT-2 small (2 cores).
+  const BlasSingleThread single;
+  SpinBarrier sync(workers);
+  const auto stage = [&](int w) {
+    const Range cols = share(T, 1, w, workers);
+    const auto copy_cols = [&](const arma::fmat& from, arma::fmat& to) {
+      std::copy(from.colptr(cols.begin), from.colptr(cols.begin) + cols.size() * C, to.colptr(cols.begin));
+    };
+    const auto norm_cols = [&](const arma::fmat& g, const arma::fmat& b) {
+      for (arma::uword j = cols.begin; j < cols.end; ++j)
+        layer_norm_col(x_.colptr(j), xn_.colptr(j), g.memptr(), b.memptr(), C, eps);
+    };
+    // y (rows×T) = W·in + b, or y += W·in + b when accumulate; GELU on the result when gelu.
+    const auto linear = [&](const arma::fmat& W, const arma::fmat& b, const arma::fmat& in, arma::fmat& y,
+                            bool accumulate, bool gelu) {
+      const arma::uword rows = W.n_rows;
+      const Range r = share(rows, kRowBlock, w, workers);
+      if (T == 1) {
+        // One token (a matrix-vector product, bound by reading W): blocks of W's columns, so each
+        // worker reads one contiguous stretch of memory (~20% more bandwidth than blocks of rows);
+        // block k's partial sums go to column k of partial_, which are then added up in order.
+        const Range k = share(W.n_cols, kColBlock, w, workers);
+        for (arma::uword c = k.begin; c < k.end; c += kColBlock)
+          gemm(false, rows, 1, std::min(kColBlock, k.end - c), W.colptr(c), rows, in.memptr() + c, 0.0f,
+               partial_.colptr(c / kColBlock), rows);
+        sync.arrive_and_wait();
+        const arma::uword parts = (W.n_cols + kColBlock - 1) / kColBlock;
+        float* y0 = y.memptr();
+        for (arma::uword i = r.begin; i < r.end; ++i) {
+          float v = accumulate ? y0[i] + b[i] : b[i];
+          for (arma::uword p = 0; p < parts; ++p) v += partial_(i, p);
+          y0[i] = v;
+        }
+      } else {
+        // A prompt: blocks of W's rows, each one sgemm into its bias-initialised block of y.
+        for (arma::uword j = 0; j < T; ++j) {
+          float* yj = y.colptr(j);
+          if (accumulate)
+            for (arma::uword i = r.begin; i < r.end; ++i) yj[i] += b[i];
+          else
+            std::copy(b.memptr() + r.begin, b.memptr() + r.end, yj + r.begin);
+        }
+        for (arma::uword i = r.begin; i < r.end; i += kRowBlock)
+          gemm(false, std::min(kRowBlock, r.end - i), T, W.n_cols, W.memptr() + i, rows, in.memptr(), 1.0f,
+               y.memptr() + i, rows);
+      }
+      if (gelu && r.size() > 0)
+        for (arma::uword j = 0; j < T; ++j) gelu_new(y.colptr(j) + r.begin, r.size());
+    };
+
+    // x (C×T) = wte[:, id_t] + wpe[:, pos_ + t]
+    for (arma::uword j = cols.begin; j < cols.end; ++j) {
+      const float* e = m_.wte_->colptr(static_cast<arma::uword>(ids[j]));
+      const float* p = m_.wpe_->colptr(static_cast<arma::uword>(pos_) + j);
+      float* dst = x_.colptr(j);
+      for (arma::uword i = 0; i < C; ++i) dst[i] = e[i] + p[i];
+    }
+    if (hidden) copy_cols(x_, (*hidden)[0]);
+    sync.arrive_and_wait();
+    for (std::size_t l = 0; l < m_.blocks_.size(); ++l) {
+      const Gpt2::Block& b = m_.blocks_[l];
+      // attention: x += c_proj(attn(ln_1(x)))
+      norm_cols(*b.ln1_g, *b.ln1_b);
+      sync.arrive_and_wait();
+      linear(*b.attn_w, *b.attn_b, xn_, qkv_, false, false);
+      sync.arrive_and_wait();
+      for (int h = w; h < n_head; h += workers)
+        attention_head(static_cast<int>(l), h, t, heads_[static_cast<std::size_t>(w)]);
+      sync.arrive_and_wait();
+      linear(*b.proj_w, *b.proj_b, att_, x_, true, false);
+      sync.arrive_and_wait();
+      // MLP: x += c_proj(gelu(c_fc(ln_2(x))))
+      norm_cols(*b.ln2_g, *b.ln2_b);
+      sync.arrive_and_wait();
+      linear(*b.fc_w, *b.fc_b, xn_, fc_, false, true);
+      sync.arrive_and_wait();
+      linear(*b.fc2_w, *b.fc2_b, fc_, x_, true, false);
+      sync.arrive_and_wait();
+      if (hidden) copy_cols(x_, (*hidden)[l + 1]);
+    }
+    if (which == Logits::none) return;
+    // logits (V×T or V×1 for the last position) = outᵀ · ln_f(x); worker w computes a block of rows.
+    const arma::uword first = which == Logits::last ? T - 1 : 0;
+    for (arma::uword j = std::max(cols.begin, first); j < cols.end; ++j)
+      layer_norm_col(x_.colptr(j), xn_.colptr(j), m_.lnf_g_->memptr(), m_.lnf_b_->memptr(), C, eps);
+    sync.arrive_and_wait();
+    const Range r = share(V, kVocabBlock, w, workers);
+    for (arma::uword v = r.begin; v < r.end; v += kVocabBlock)
+      gemm(true, std::min(kVocabBlock, r.end - v), logits_.n_cols, C, m_.out_->colptr(v), C, xn_.colptr(first), 0.0f,
+           logits_.memptr() + v, V);
+  };
+  run_workers(workers, stage);
+  pos_ += t;
+  last_t_ = t;
   return logits_;
 }
 

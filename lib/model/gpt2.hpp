@@ -4,7 +4,12 @@
 // Layout: activations are column vectors, a sequence is C×T (column t = position t). Every weight is
 // used in place from the checkpoint (const references, no copies). Hugging Face's Conv1D weight
 // [in, out] (row-major, applied as x·W + b) is stored by io/ as the fmat out×in, so each linear layer
-// is y = W·x + b: one sgemm (sgemv for T = 1) without transposes.
+// is y = W·x + b without transposes.
+//
+// Threads: a forward pass runs on threads() workers (at most n_head) around single-threaded BLAS
+// calls on blocks fixed by the model's shape: a prompt splits each weight matrix into blocks of rows
+// (one sgemm each), a single token into blocks of columns (one sgemv each, then the partial sums are
+// added in a fixed order). Results are bit-identical for every thread count.
 //
 // Numerics: float32 weights and matrix products; LayerNorm statistics and softmax reductions in
 // double; activation gelu_new 0.5·x·(1 + tanh(√(2/π)(x + 0.044715·x³))).
@@ -56,8 +61,9 @@ class Gpt2Session {
   arma::fmat final_hidden() const;
 
  private:
-  void reserve(int t);
-  void attention(int layer, int t);
+  struct HeadScratch;
+  void reserve(int t, int workers);
+  void attention_head(int layer, int head, int t, HeadScratch& w);
 
   const Gpt2& m_;
   int capacity_ = 0, pos_ = 0, reserved_ = 0, last_t_ = 0;
@@ -70,7 +76,7 @@ class Gpt2Session {
   arma::fmat qkv_;  // 3C×T
   arma::fmat att_;  // C×T attention output (heads concatenated), input of c_proj
   arma::fmat fc_;   // 4C×T MLP hidden
-  // One per attention worker (heads are spread over threads()).
+  // One per worker (the heads are spread over threads()), reserved_ columns each.
   struct HeadScratch {
     arma::fmat q;    // hs×T one head's queries
     arma::fmat o;    // hs×T one head's output
@@ -78,6 +84,7 @@ class Gpt2Session {
     arma::vec srow;  // capacity, softmax in double
   };
   std::vector<HeadScratch> heads_;
+  arma::fmat partial_;  // one token: a linear layer's partial sums, one column per block of its inputs
   arma::fmat logits_;
 };
 

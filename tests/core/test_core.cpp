@@ -5,10 +5,14 @@
 #include "core/checked.hpp"
 #include "core/rng.hpp"
 #include "core/sha256.hpp"
+#include "core/threads.hpp"
 #include "testing.hpp"
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
+#include <stdexcept>
+#include <vector>
 
 using namespace embedlab;
 namespace tt = boost::test_tools;
@@ -85,6 +89,39 @@ BOOST_AUTO_TEST_CASE(atomic_write_into_missing_dir_fails_cleanly) {
     BOOST_TEST(e.exit_code() == 73);
     BOOST_TEST(std::string(e.what()).starts_with("/nonexistent-dir/x.txt: cannot create file"));
   }
+}
+
+// Workers that cross a SpinBarrier between rounds never see a round's slots half written: after
+// each barrier every worker reads all slots of the round before.
+BOOST_AUTO_TEST_CASE(spin_barrier_separates_rounds) {
+  for (const int workers : {1, 2, 3, 4}) {
+    embedlab::SpinBarrier sync(workers);
+    std::vector<std::atomic<int>> slot(static_cast<std::size_t>(workers));
+    std::atomic<int> torn{0};
+    const int rounds = 2000;
+    embedlab::run_workers(workers, [&](int w) {
+      for (int r = 1; r <= rounds; ++r) {
+        slot[static_cast<std::size_t>(w)].store(r, std::memory_order_relaxed);
+        sync.arrive_and_wait();
+        for (const auto& s : slot)
+          if (s.load(std::memory_order_relaxed) != r) torn.fetch_add(1);
+        sync.arrive_and_wait();
+      }
+    });
+    BOOST_TEST(torn.load() == 0, workers << " workers");
+  }
+}
+
+// run_workers runs every worker once and rethrows the first exception after all have joined.
+BOOST_AUTO_TEST_CASE(run_workers_runs_all_and_rethrows) {
+  std::atomic<int> ran{0};
+  BOOST_CHECK_THROW(embedlab::run_workers(3,
+                                          [&](int w) {
+                                            ran.fetch_add(1);
+                                            if (w == 2) throw std::runtime_error("worker 2");
+                                          }),
+                    std::runtime_error);
+  BOOST_TEST(ran.load() == 3);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "core/error.hpp"
+#include "core/threads.hpp"
 #include "io/gpt2_checkpoint.hpp"
 #include "model/gpt2.hpp"
 #include "testing.hpp"
@@ -14,6 +15,7 @@
 #include <fstream>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tt = boost::test_tools;
@@ -203,6 +205,34 @@ BOOST_AUTO_TEST_CASE(chunked_feed_equals_one_shot) {
   const arma::fmat both = arma::join_rows(a, b);
   const double scale = std::max(1.0, static_cast<double>(arma::abs(full.logits).max()));
   BOOST_TEST(arma::abs(both - full.logits).max() <= Tol<float>::sum * scale);
+}
+
+// The forward pass spreads fixed blocks of work over threads() workers (at most n_head): the logits
+// of a prompt and of a generated token are bit-identical for every thread count (5 > n_head = 4).
+BOOST_AUTO_TEST_CASE(thread_count_does_not_change_results) {
+  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-golden/tiny-gpt2");  // C = 64, n_inner 256: several blocks
+  const auto ckpt = embedlab::io::load_gpt2(dir);
+  const Gpt2 model(ckpt);
+  std::vector<int> ids(20);
+  for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int>((i * 53 + 7) % 50257);
+  const auto step = [&] {  // the prompt's logits, then one generated token's
+    Gpt2Session s(model, 21);
+    const arma::fmat prompt = s.feed(ids, Logits::all);
+    const int next = static_cast<int>(embedlab::model::argmax_lowest(prompt.colptr(19), prompt.n_rows));
+    return std::pair{prompt, arma::fmat(s.feed(std::span<const int>(&next, 1), Logits::last))};
+  };
+  const int previous = embedlab::threads();
+  embedlab::set_threads(1);
+  const auto [prompt1, token1] = step();
+  for (const int n : {2, 3, 5}) {
+    BOOST_TEST_CONTEXT(n << " threads") {
+      embedlab::set_threads(n);
+      const auto [prompt_n, token_n] = step();
+      BOOST_TEST(arma::approx_equal(prompt_n, prompt1, "absdiff", 0.0f));
+      BOOST_TEST(arma::approx_equal(token_n, token1, "absdiff", 0.0f));
+    }
+  }
+  embedlab::set_threads(previous);
 }
 
 // Hidden states per block: hidden[L] through ln_f is the final hidden state, its logit lens the logits.
