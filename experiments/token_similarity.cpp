@@ -90,23 +90,30 @@ Expectation parse_expectation(const std::string& text) {
   throw Error(Exit::config, fmt::format("'{}' has no comparison (expected 'a:b OP c:d' with OP > < >= <=)", text));
 }
 
-// The word set: the list, then words of pairs and expectations not yet in it.
-std::vector<std::string> word_set(const Config& c) {
+// The parsed word keys: pairs, expectations and the word set (the list, then the words of pairs and
+// expectations not yet in it). Error on the first bad pair or expectation.
+struct WordKeys {
+  std::vector<PairRef> pairs;
+  std::vector<Expectation> expects;
   std::vector<std::string> words;
+};
+
+WordKeys parse_word_keys(const Config& c) {
+  WordKeys k;
   auto add = [&](const std::string& w) {
-    if (std::find(words.begin(), words.end(), w) == words.end()) words.push_back(w);
+    if (std::find(k.words.begin(), k.words.end(), w) == k.words.end()) k.words.push_back(w);
   };
   for (const auto& w : c.words) add(w);
   for (const auto& p : c.pairs) {
-    const PairRef r = parse_pair(p);
-    add(r.a), add(r.b);
+    k.pairs.push_back(parse_pair(p));
+    add(k.pairs.back().a), add(k.pairs.back().b);
   }
   for (const auto& e : c.expect) {
-    const Expectation x = parse_expectation(e);
-    for (const Operand* o : {&x.lhs, &x.rhs})
+    k.expects.push_back(parse_expectation(e));
+    for (const Operand* o : {&k.expects.back().lhs, &k.expects.back().rhs})
       if (o->is_pair) add(o->pair.a), add(o->pair.b);
   }
-  return words;
+  return k;
 }
 
 // Each item of a list key parsed by `parse`: the first bad item's message, or nothing.
@@ -144,7 +151,7 @@ void declare(Schema<Config>& s) {
   s.check("words.list", [](const Config& c) -> std::optional<std::string> {
     std::size_t n = 0;
     try {
-      n = word_set(c).size();
+      n = parse_word_keys(c).words.size();
     } catch (const Error&) {
       return std::nullopt;  // a bad pair or expectation, reported by its own check
     }
@@ -159,11 +166,7 @@ void run(const Config& c, Context& ctx) {
   const arma::fmat& U = data.unit;
 
   // Every item parses and there are ≥ 2 words: the config checks ran before.
-  std::vector<PairRef> pairs;
-  for (const auto& p : c.pairs) pairs.push_back(parse_pair(p));
-  std::vector<Expectation> expects;
-  for (const auto& e : c.expect) expects.push_back(parse_expectation(e));
-  const std::vector<std::string> words = word_set(c);
+  const auto [pairs, expects, words] = parse_word_keys(c);
 
   const auto tok_dir = io::WordLookup::tokenizer_dir_for(data.emb.source);
   if (tok_dir)

@@ -1,5 +1,6 @@
 #include "core/threads.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -16,6 +17,7 @@ int openblas_get_num_threads(void);
 namespace embedlab {
 void set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
 int threads() { return openblas_get_num_threads(); }
+int worker_count(int requested) { return requested > 0 ? requested : std::max(threads(), 1); }
 
 BlasSingleThread::BlasSingleThread() : previous_(threads()) { set_threads(1); }
 BlasSingleThread::~BlasSingleThread() { set_threads(previous_); }

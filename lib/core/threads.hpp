@@ -1,12 +1,24 @@
 #pragma once
 // Thread control for OpenBLAS (the only parallel runtime embedlab uses) and the worker scheme of
-// the kernels that make their own parallelism around single-threaded BLAS calls.
+// the kernels that make their own parallelism around single-threaded BLAS calls (linalg's blocked
+// kernels, the GPT-2 forward pass).
+//
+// Why not OpenBLAS's own threads: OpenBLAS 0.3.21 (Haswell kernels) partitions a threaded sgemm
+// over rows of C and the edge micro-kernels round differently, so the same tile computed with 1
+// and with 2 OpenBLAS threads differs in the last bits (measured: ~4% of the entries of a
+// 1500×1500×768 tile). Histogram counts at bin edges, top-k ties and greedy tokens would then depend
+// on the thread count. Instead every block is computed by ONE single-threaded BLAS call with a
+// geometry fixed by the problem, and the blocks are spread over `workers` threads; anything
+// order-dependent (double sums) is stored per block and reduced in block order. Results are
+// bit-identical for any worker count.
 #include <atomic>
 #include <functional>
 
 namespace embedlab {
 void set_threads(int n);  // n >= 1
 int threads();
+// Worker count for a kernel: `requested` if > 0, else threads(), at least 1.
+int worker_count(int requested);
 
 // While alive, OpenBLAS runs single-threaded (callers make their own parallelism); restores the
 // previous setting on destruction.

@@ -1,7 +1,7 @@
 #include "linalg/allpairs.hpp"
 
 #include "core/error.hpp"
-#include "linalg/parallel.hpp"
+#include "core/threads.hpp"
 
 #include <cblas.h>
 #include <fmt/format.h>
@@ -114,9 +114,9 @@ GramStats gram_stats(const arma::fmat& E, const arma::vec* center, int workers) 
     p.sum.zeros(d);
   }
   const arma::uword blocks = (n + kBlock - 1) / kBlock;
-  const int w = std::min(detail::worker_count(workers), kParts);
-  detail::BlasSingleThread single;
-  detail::run_workers(w, [&](int worker) {
+  const int w = std::min(worker_count(workers), kParts);
+  BlasSingleThread single;
+  run_workers(w, [&](int worker) {
     arma::mat Y;  // (d, block) double copy of a block of columns
     for (int part = worker; part < kParts; part += w) {
       Part& p = parts[static_cast<std::size_t>(part)];
@@ -215,7 +215,7 @@ AllPairsStats all_pairs(const arma::fmat& U, const AllPairsOptions& options) {
 
   AllPairsStats out;
   out.n_pairs = static_cast<std::uint64_t>(n) * (n - 1) / 2;
-  const int workers = std::min<int>(detail::worker_count(options.workers), static_cast<int>(tiles.size()));
+  const int workers = std::min<int>(worker_count(options.workers), static_cast<int>(tiles.size()));
   std::vector<PassState> states;
   states.reserve(static_cast<std::size_t>(workers));
   for (int w = 0; w < workers; ++w) states.emplace_back(options.bins);
@@ -228,8 +228,8 @@ AllPairsStats all_pairs(const arma::fmat& U, const AllPairsOptions& options) {
   std::uint64_t done = 0;
   double flops = 0;
 
-  detail::BlasSingleThread single;
-  detail::run_workers(workers, [&](int worker) {
+  BlasSingleThread single;
+  run_workers(workers, [&](int worker) {
     PassState& st = states[static_cast<std::size_t>(worker)];
     std::vector<float> C(static_cast<std::size_t>(b) * b);  // (b, b) column-major tile
     double tile_flops = 0;

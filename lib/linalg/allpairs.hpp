@@ -12,7 +12,7 @@
 //     Tiles (tile, tile) of C = U_Iᵀ U_J are computed for I <= J only (ssyrk on the diagonal
 //     tiles, of which only i < j is used), so each unordered pair is seen once; memory is one
 //     tile buffer per worker whatever n. Results are bit-identical for any worker count
-//     (see linalg/parallel.hpp): counts are integers, double sums are kept per tile and reduced in
+//     (see core/threads.hpp): counts are integers, double sums are kept per tile and reduced in
 //     tile order, extremes are broken by the lower (i, j).
 #include <armadillo>
 

@@ -1,7 +1,7 @@
 #include "linalg/topk.hpp"
 
 #include "core/error.hpp"
-#include "linalg/parallel.hpp"
+#include "core/threads.hpp"
 
 #include <cblas.h>
 #include <fmt/format.h>
@@ -163,10 +163,10 @@ TopK topk_all(const arma::fmat& U, const TopKOptions& options) {
   const std::uint64_t total = static_cast<std::uint64_t>(n) * (n - 1) / 2;
   std::uint64_t done = 0;
   std::atomic<std::size_t> next{0};
-  const int workers = std::min<int>(detail::worker_count(options.workers), static_cast<int>(tiles.size()));
+  const int workers = std::min<int>(worker_count(options.workers), static_cast<int>(tiles.size()));
 
-  detail::BlasSingleThread single;
-  detail::run_workers(workers, [&](int) {
+  BlasSingleThread single;
+  run_workers(workers, [&](int) {
     std::vector<float> C(static_cast<std::size_t>(b) * b);  // (b, b) column-major tile
     for (std::size_t t = next++; t < tiles.size(); t = next++) {
       const arma::uword I = tiles[t].I, J = tiles[t].J;
@@ -227,11 +227,11 @@ TopK topk_queries(const arma::fmat& U, const arma::uvec& queries, const TopKOpti
   const std::uint64_t total = static_cast<std::uint64_t>(q) * n;
   std::uint64_t done = 0;
   std::atomic<std::size_t> next{0};
-  const int workers = std::min<int>(detail::worker_count(options.workers), static_cast<int>(tiles));
+  const int workers = std::min<int>(worker_count(options.workers), static_cast<int>(tiles));
   const arma::uword* self = options.exclude_self ? queries.memptr() : nullptr;
 
-  detail::BlasSingleThread single;
-  detail::run_workers(workers, [&](int) {
+  BlasSingleThread single;
+  run_workers(workers, [&](int) {
     std::vector<float> C(static_cast<std::size_t>(b) * b);  // (b, b) column-major tile
     for (std::size_t t = next++; t < tiles; t = next++) {
       const arma::uword I = t / nb, J = t % nb;

@@ -1,8 +1,8 @@
 #include "linalg/wordbench.hpp"
 
 #include "core/error.hpp"
+#include "core/threads.hpp"
 #include "linalg/normalize.hpp"
-#include "linalg/parallel.hpp"
 
 #include <cblas.h>
 #include <fmt/format.h>
@@ -149,9 +149,9 @@ std::vector<Neighbours> run_search(const Search& s) {
   const arma::uword n_blocks = (s.queries + qb - 1) / qb;
   std::atomic<arma::uword> next{0};
   // Every tile is one single-threaded sgemm of fixed geometry, so results do not depend on the
-  // worker count (linalg/parallel.hpp).
-  detail::BlasSingleThread single;
-  detail::run_workers(std::min<int>(detail::worker_count(s.workers), static_cast<int>(n_blocks)), [&](int) {
+  // worker count (core/threads.hpp).
+  BlasSingleThread single;
+  run_workers(std::min<int>(worker_count(s.workers), static_cast<int>(n_blocks)), [&](int) {
     std::vector<float> C(static_cast<std::size_t>(vb) * qb * t), buf;
     for (arma::uword blk; (blk = next.fetch_add(1)) < n_blocks;) {
       const arma::uword q0 = blk * qb, nq = std::min(qb, s.queries - q0);
