@@ -100,13 +100,12 @@ void gemm(bool trans_a, arma::uword m, arma::uword n, arma::uword k, const float
 // by the thread count, and each is one single-threaded BLAS call: every number is computed the same
 // way for any number of workers, so results are bit-identical across thread counts.
 //
-// A prompt's sgemm repacks the activations (K×T) for every call, so its row blocks are large:
-// n_embd/2 rows (a multiple of 16), which splits every GPT-2 weight matrix (C, 3C, 4C rows) into an
-// even number of blocks. Measured on the 3072×768·768×128 product, 2 workers: 64-row blocks 140,
-// 384-row blocks 165, one block per worker 168 GFLOP/s. A token's sgemv packs nothing, so its column
-// blocks are small.
-arma::uword row_block(arma::uword n_embd) { return std::max<arma::uword>(16, (n_embd / 2 + 15) / 16 * 16); }
-constexpr arma::uword kColBlock = 64;      // columns of a weight matrix per sgemv (one token)
+// Weight matrices (C, 3C or 4C rows; C or 4C columns) are split into blocks of n_embd/2 rows for a
+// prompt (one sgemm each) or n_embd/2 columns for one token (one sgemv each): an even number of
+// blocks for every GPT-2 matrix. Large blocks matter because each sgemm repacks the activations
+// (K×T). Measured on GPT-2 small, 2 workers: 3072×768·768×128 at 140 GFLOP/s in 64-row blocks, 165
+// in 384-row blocks, 168 in one block per worker; a token 5% faster in 384-column blocks than in 64.
+arma::uword block_size(arma::uword n_embd) { return std::max<arma::uword>(16, (n_embd / 2 + 15) / 16 * 16); }
 constexpr arma::uword kVocabBlock = 1024;  // output rows of the logits per call
 
 // Worker w's contiguous run of the ceil(n / block) blocks of n items, as the items [begin, end).
@@ -292,7 +291,8 @@ Gpt2Session::Gpt2Session(const Gpt2& model, int capacity) : m_(model), capacity_
   v_cache_.assign(static_cast<std::size_t>(model.n_layer()), arma::fmat(hs, cols, arma::fill::zeros));
   const auto C = static_cast<arma::uword>(model.n_embd());
   const auto F = static_cast<arma::uword>(model.n_inner_);
-  partial_.set_size(std::max(3 * C, F), (std::max(C, F) + kColBlock - 1) / kColBlock);
+  const arma::uword block = block_size(C);
+  partial_.set_size(std::max(3 * C, F), (std::max(C, F) + block - 1) / block);
 }
 
 void Gpt2Session::reserve(int t, int workers) {
@@ -396,7 +396,7 @@ const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std:
   // prefill +10%, generation +20% on GPT-2 small (2 cores).
   const BlasSingleThread single;
   SpinBarrier sync(workers);
-  const arma::uword row_rows = row_block(C);
+  const arma::uword block = block_size(C);
   const auto stage = [&](int w) {
     const Range cols = share(T, 1, w, workers);
     const auto copy_cols = [&](const arma::fmat& from, arma::fmat& to) {
@@ -410,22 +410,22 @@ const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std:
     const auto linear = [&](const arma::fmat& W, const arma::fmat& b, const arma::fmat& in, arma::fmat& y,
                             bool accumulate, bool gelu) {
       const arma::uword rows = W.n_rows;
-      const Range r = share(rows, row_rows, w, workers);
+      const Range r = share(rows, block, w, workers);
       if (T == 1) {
         // One token (a matrix-vector product, bound by reading W): blocks of W's columns, so each
         // worker reads one contiguous stretch of memory (~20% more bandwidth than blocks of rows);
         // block k's partial sums go to column k of partial_, which are then added up in order.
-        const Range k = share(W.n_cols, kColBlock, w, workers);
-        for (arma::uword c = k.begin; c < k.end; c += kColBlock)
-          gemm(false, rows, 1, std::min(kColBlock, k.end - c), W.colptr(c), rows, in.memptr() + c, 0.0f,
-               partial_.colptr(c / kColBlock), rows);
+        const Range k = share(W.n_cols, block, w, workers);
+        for (arma::uword c = k.begin; c < k.end; c += block)
+          gemm(false, rows, 1, std::min(block, k.end - c), W.colptr(c), rows, in.memptr() + c, 0.0f,
+               partial_.colptr(c / block), rows);
         sync.arrive_and_wait();
-        const arma::uword parts = (W.n_cols + kColBlock - 1) / kColBlock;
+        const arma::uword parts = (W.n_cols + block - 1) / block;
         float* y0 = y.memptr();
-        for (arma::uword i = r.begin; i < r.end; ++i) {
-          float v = accumulate ? y0[i] + b[i] : b[i];
-          for (arma::uword p = 0; p < parts; ++p) v += partial_(i, p);
-          y0[i] = v;
+        for (arma::uword i = r.begin; i < r.end; ++i) y0[i] = accumulate ? y0[i] + b[i] : b[i];
+        for (arma::uword p = 0; p < parts; ++p) {
+          const float* part = partial_.colptr(p);
+          for (arma::uword i = r.begin; i < r.end; ++i) y0[i] += part[i];
         }
       } else {
         // A prompt: blocks of W's rows, each one sgemm into its bias-initialised block of y.
@@ -436,9 +436,9 @@ const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std:
           else
             std::copy(b.memptr() + r.begin, b.memptr() + r.end, yj + r.begin);
         }
-        for (arma::uword i = r.begin; i < r.end; i += row_rows)
-          gemm(false, std::min(row_rows, r.end - i), T, W.n_cols, W.memptr() + i, rows, in.memptr(), 1.0f,
-               y.memptr() + i, rows);
+        for (arma::uword i = r.begin; i < r.end; i += block)
+          gemm(false, std::min(block, r.end - i), T, W.n_cols, W.memptr() + i, rows, in.memptr(), 1.0f, y.memptr() + i,
+               rows);
       }
       if (gelu && r.size() > 0)
         for (arma::uword j = 0; j < T; ++j) gelu_new(y.colptr(j) + r.begin, r.size());
