@@ -29,7 +29,13 @@ void run_workers(int workers, const std::function<void(int)>& fn) {
   }
   std::exception_ptr first;
   std::mutex mu;
+  // No worker starts before every thread exists: workers may wait for each other (SpinBarrier), so
+  // a thread that cannot be created must leave nobody waiting for it.
+  enum : int { waiting, go, abort };
+  std::atomic<int> start{waiting};
   auto guarded = [&](int w) {
+    start.wait(waiting);
+    if (start.load() == abort) return;
     try {
       fn(w);
     } catch (...) {
@@ -38,8 +44,19 @@ void run_workers(int workers, const std::function<void(int)>& fn) {
     }
   };
   std::vector<std::thread> pool;
-  pool.reserve(static_cast<std::size_t>(workers - 1));
-  for (int w = 1; w < workers; ++w) pool.emplace_back(guarded, w);
+  const auto release = [&](int state) {
+    start.store(state);
+    start.notify_all();
+  };
+  try {
+    pool.reserve(static_cast<std::size_t>(workers - 1));
+    for (int w = 1; w < workers; ++w) pool.emplace_back(guarded, w);
+  } catch (...) {
+    release(abort);
+    for (auto& t : pool) t.join();
+    throw;
+  }
+  release(go);
   guarded(0);
   for (auto& t : pool) t.join();
   if (first) std::rethrow_exception(first);
