@@ -7,16 +7,15 @@
 // comma (nor `#`, which the INI reader refuses in values); `prompts.ids` is a comma-separated list
 // of prompts given as space-separated token ids ("1 2 3, 7 8"), for models without a tokenizer.
 #include "core/error.hpp"
-#include "core/sha256.hpp"
 #include "experiment/experiment.hpp"
 #include "io/gpt2_checkpoint.hpp"
 #include "io/tokenizer.hpp"
+#include "io/word_lookup.hpp"
 #include "model/gpt2.hpp"
 
 #include <fmt/format.h>
 
 #include <charconv>
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -37,19 +36,14 @@ void declare(experiment::Schema<Config>& s, const std::string& default_text) {
          "GPT-2 checkpoint directory (config.json + model.safetensors; `make fetch` brings data/gpt2)")
       .input();
   s.path("model.tokenizer", &Config::tokenizer_path, "",
-         "tokenizer directory (vocab.json + merges.txt or encoder.json + vocab.bpe); empty: the model directory")
+         "tokenizer directory (vocab.json + merges.txt or encoder.json + vocab.bpe); empty: the model directory, "
+         "else gpt2-tokenizer/ or gpt2/ beside it or its parents, else data/gpt2")
       .input();
   using List = std::vector<std::string>;
   s.template key<List>("prompts.text", &Config::text, default_text,
                        "text prompts, comma-separated (a prompt cannot contain a comma); needs a tokenizer");
   s.template key<List>("prompts.ids", &Config::ids, "",
                        "prompts as space-separated token ids, comma-separated between prompts (\"1 2 3, 7 8\")");
-}
-
-inline bool has_tokenizer_files(const std::string& dir) {
-  namespace fs = std::filesystem;
-  return (fs::exists(fs::path(dir) / "vocab.json") && fs::exists(fs::path(dir) / "merges.txt")) ||
-         (fs::exists(fs::path(dir) / "encoder.json") && fs::exists(fs::path(dir) / "vocab.bpe"));
 }
 
 struct Prompt {
@@ -84,38 +78,32 @@ inline std::vector<int> parse_ids(const std::string& item, const std::string& ke
   return out;
 }
 
-inline void add_tokenizer_input(experiment::Context& ctx, const std::string& dir) {
-  namespace fs = std::filesystem;
-  for (const char* f : {"vocab.json", "merges.txt", "encoder.json", "vocab.bpe"}) {
-    const std::string p = (fs::path(dir) / f).string();
-    if (fs::exists(p))
-      ctx.inputs->push_back(InputFile{p, fs::path(f).extension() == ".json" ? "json" : "text", "", {}, sha256_file(p)});
-  }
-}
-
-// Loads the checkpoint (recording its sources), the tokenizer when one is configured or sits in
-// the model directory, and the prompts (text encoded, ids checked against the model).
+// Loads the checkpoint (recording its sources), the tokenizer (model.tokenizer, else the one
+// io::find_gpt2_tokenizer_dir finds for the model; used and recorded when its vocabulary matches
+// the model's) and the prompts (text encoded, ids checked against the model).
 template <class Config>
 Loaded load(const Config& c, experiment::Context& ctx) {
   Loaded L;
   L.ckpt = io::load_gpt2(c.model_path);
   for (const auto& s : L.ckpt.sources) ctx.inputs->push_back(s);
   L.model = std::make_unique<model::Gpt2>(L.ckpt);
-  const std::string tok_dir = c.tokenizer_path.empty() ? c.model_path : c.tokenizer_path;
-  if (!c.tokenizer_path.empty() || has_tokenizer_files(tok_dir)) {
-    auto tok = io::Gpt2Tokenizer::from_dir(tok_dir);
-    add_tokenizer_input(ctx, tok_dir);
-    if (tok.vocab_size() == L.model->vocab_size())
+  const std::optional<std::string> tok_dir =
+      c.tokenizer_path.empty() ? io::find_gpt2_tokenizer_dir(c.model_path) : c.tokenizer_path;
+  if (tok_dir) {
+    auto tok = io::Gpt2Tokenizer::from_dir(*tok_dir);
+    if (tok.vocab_size() == L.model->vocab_size()) {
       L.tokenizer.emplace(std::move(tok));
-    else if (!c.text.empty())
-      fail(Exit::config, "model.tokenizer", tok_dir,
+      for (auto& f : io::WordLookup::tokenizer_files(*tok_dir)) ctx.inputs->push_back(std::move(f));
+    } else if (!c.text.empty()) {
+      fail(Exit::config, "model.tokenizer", *tok_dir,
            fmt::format("tokenizer vocabulary does not match the model (got {}, expected {})", tok.vocab_size(),
                        L.model->vocab_size()));
+    }
   }
   if (!c.text.empty() && !L.tokenizer)
     fail(Exit::config, "prompts.text", c.model_path,
-         "text prompts need a tokenizer, and none is in the model directory (set model.tokenizer, or give "
-         "prompts.ids)");
+         "text prompts need a tokenizer, and none was found (the model directory, gpt2-tokenizer/ or gpt2/ beside "
+         "it or its parents, data/gpt2; set model.tokenizer, or give prompts.ids)");
   for (const auto& t : c.text) {
     Prompt p{t, L.tokenizer->encode(t)};
     if (p.ids.empty()) fail(Exit::config, "prompts.text", t, "prompt encodes to no tokens");

@@ -73,7 +73,8 @@ int cmd_forward(int argc, char** argv) {
       "generate", po::value<int>()->default_value(0), "greedy continuation of N tokens (KV cache)")(
       "top", po::value<int>()->default_value(10), "top-K next tokens shown per position")(
       "tokenizer", po::value<std::string>(),
-      "tokenizer directory (default: the model directory, else data/gpt2 or ../data/gpt2)")(
+      "tokenizer directory (default: the model directory, else gpt2-tokenizer/ or gpt2/ beside it or its "
+      "parents, else data/gpt2 or ../data/gpt2)")(
       "json", "print {ids, last_hidden, last_logits, top10_ids_per_pos, greedy} as JSON");
   po::variables_map vm;
   try {
@@ -103,8 +104,9 @@ int cmd_forward(int argc, char** argv) {
   if (vm.count("text")) {
     if (!tok)
       fail(Exit::no_input, model_dir, "--text",
-           "no GPT-2 tokenizer found (looked in the model directory, data/gpt2 and ../data/gpt2) [hint: pass "
-           "--tokenizer DIR, run `embedlab fetch gpt2-tokenizer`, or use --ids]");
+           "no GPT-2 tokenizer found (looked in the model directory, in gpt2-tokenizer/ and gpt2/ beside it and "
+           "its parents, and in data/gpt2 and ../data/gpt2) [hint: pass --tokenizer DIR, run `embedlab fetch "
+           "gpt2-tokenizer`, or use --ids]");
     ids = tok->encode(vm["text"].as<std::string>());
   } else {
     ids = parse_ids(vm["ids"].as<std::string>());

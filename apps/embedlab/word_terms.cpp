@@ -15,22 +15,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool has_tokenizer(const fs::path& dir) {
-  return (fs::exists(dir / "vocab.json") && fs::exists(dir / "merges.txt")) ||
-         (fs::exists(dir / "encoder.json") && fs::exists(dir / "vocab.bpe"));
-}
-
 }  // namespace
 
 std::optional<io::Gpt2Tokenizer> find_tokenizer(const std::string& explicit_dir, const std::string& model_dir) {
-  if (!explicit_dir.empty()) {
-    if (!has_tokenizer(explicit_dir))
-      fail(Exit::no_input, explicit_dir, "",
-           "no tokenizer files (expected vocab.json + merges.txt or encoder.json + vocab.bpe)");
-    return io::Gpt2Tokenizer::from_dir(explicit_dir);
-  }
-  for (const fs::path& d : {fs::path(model_dir), fs::path("data/gpt2"), fs::path("../data/gpt2")})
-    if (has_tokenizer(d)) return io::Gpt2Tokenizer::from_dir(d.string());
+  if (!explicit_dir.empty()) return io::Gpt2Tokenizer::from_dir(explicit_dir);
+  if (const auto dir = io::find_gpt2_tokenizer_dir(model_dir)) return io::Gpt2Tokenizer::from_dir(*dir);
   return std::nullopt;
 }
 

@@ -22,7 +22,7 @@ namespace embedlab::cli {
 struct WordSpaceOptions {
   std::string path;
   std::string format = "auto";
-  std::string tokenizer_dir;   // GPT-2 only; empty: the checkpoint directory, data/gpt2, ../data/gpt2
+  std::string tokenizer_dir;   // GPT-2 only; empty: io::find_gpt2_tokenizer_dir of the checkpoint
   io::WordPolicy policy;       // GPT-2 only
   bool output_matrix = false;  // GPT-2 only: also keep the output (unembedding) matrix
 };
@@ -42,8 +42,8 @@ struct WordSpace {
 
 WordSpace open_word_space(const WordSpaceOptions& options);
 
-// --tokenizer DIR, else the model directory, else data/gpt2 or ../data/gpt2 (run from the source or
-// the build tree); nothing when none holds tokenizer files.
+// --tokenizer DIR (an error when it has no tokenizer files), else io::find_gpt2_tokenizer_dir of the
+// model directory; nothing when none is found.
 std::optional<io::Gpt2Tokenizer> find_tokenizer(const std::string& explicit_dir, const std::string& model_dir);
 
 // A word-space command line: FILE and the terms, plus the options every such command takes.

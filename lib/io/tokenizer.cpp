@@ -400,13 +400,37 @@ Gpt2Tokenizer::~Gpt2Tokenizer() = default;
 Gpt2Tokenizer::Gpt2Tokenizer(Gpt2Tokenizer&&) noexcept = default;
 Gpt2Tokenizer& Gpt2Tokenizer::operator=(Gpt2Tokenizer&&) noexcept = default;
 
-Gpt2Tokenizer Gpt2Tokenizer::from_dir(const std::string& dir) {
+std::optional<std::pair<std::string, std::string>> gpt2_tokenizer_files(const std::string& dir) {
   namespace fs = std::filesystem;
   const fs::path d(dir);
   for (const auto& [vocab, merges] : {std::pair{"vocab.json", "merges.txt"}, std::pair{"encoder.json", "vocab.bpe"}}) {
-    if (fs::exists(d / vocab) && fs::exists(d / merges))
-      return Gpt2Tokenizer((d / vocab).string(), (d / merges).string());
+    std::error_code ec;
+    if (fs::is_regular_file(d / vocab, ec) && fs::is_regular_file(d / merges, ec))
+      return std::pair{(d / vocab).string(), (d / merges).string()};
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> find_gpt2_tokenizer_dir(const std::string& model_dir) {
+  namespace fs = std::filesystem;
+  if (gpt2_tokenizer_files(model_dir)) return model_dir;
+  std::error_code ec;
+  const fs::path model = fs::absolute(model_dir, ec).lexically_normal();
+  if (!ec) {
+    fs::path dir = model.has_filename() ? model : model.parent_path();  // "a/b/" → "a/b"
+    while (dir.has_parent_path() && dir.parent_path() != dir) {
+      dir = dir.parent_path();
+      for (const char* name : {"gpt2-tokenizer", "gpt2"})
+        if (dir / name != model && gpt2_tokenizer_files((dir / name).string())) return (dir / name).string();
+    }
+  }
+  for (const char* d : {"data/gpt2", "../data/gpt2"})
+    if (gpt2_tokenizer_files(d)) return std::string(d);
+  return std::nullopt;
+}
+
+Gpt2Tokenizer Gpt2Tokenizer::from_dir(const std::string& dir) {
+  if (const auto files = gpt2_tokenizer_files(dir)) return Gpt2Tokenizer(files->first, files->second);
   fail(Exit::no_input, dir, "",
        "no GPT-2 tokenizer files here (expected vocab.json + merges.txt or encoder.json + vocab.bpe) "
        "[hint: embedlab fetch gpt2-tokenizer]");

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace embedlab::io {
@@ -59,6 +60,16 @@ class Gpt2Tokenizer {
   explicit Gpt2Tokenizer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The tokenizer files of a directory: vocab.json + merges.txt (Hugging Face names) or encoder.json +
+// vocab.bpe (OpenAI names), tried in that order; nullopt when it has neither pair.
+std::optional<std::pair<std::string, std::string>> gpt2_tokenizer_files(const std::string& dir);
+
+// Where the tokenizer of a GPT-2 checkpoint in model_dir is: model_dir itself, else a directory
+// named gpt2-tokenizer or gpt2 beside model_dir or beside one of its parents (data/gpt2 is where
+// `embedlab fetch` puts it), else data/gpt2 or ../data/gpt2 under the working directory (the source
+// or the build tree). nullopt when none holds tokenizer files.
+std::optional<std::string> find_gpt2_tokenizer_dir(const std::string& model_dir);
 
 // The GPT-2 bytes_to_unicode table: the UTF-8 string standing for each byte in vocabulary strings.
 const std::array<std::string, 256>& gpt2_byte_to_unicode();

@@ -11,13 +11,6 @@ namespace embedlab::io {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-const std::pair<const char*, const char*> kTokenizerFiles[] = {{"vocab.json", "merges.txt"},
-                                                               {"encoder.json", "vocab.bpe"}};
-
-}  // namespace
-
 const char* to_string(LookupStatus s) {
   switch (s) {
     case LookupStatus::ok:
@@ -50,21 +43,17 @@ std::optional<std::string> WordLookup::tokenizer_dir_for(const InputFile& source
   if (source.format != "gpt2") return std::nullopt;
   const fs::path p(source.path);
   const fs::path dir = fs::is_directory(p) ? p : p.parent_path();
-  for (const auto& [a, b] : kTokenizerFiles)
-    if (fs::exists(dir / a) && fs::exists(dir / b)) return dir.string();
+  if (gpt2_tokenizer_files(dir.string())) return dir.string();
   return std::nullopt;
 }
 
 std::vector<InputFile> WordLookup::tokenizer_files(const std::string& dir) {
-  for (const auto& [a, b] : kTokenizerFiles) {
-    const fs::path pa = fs::path(dir) / a, pb = fs::path(dir) / b;
-    if (!fs::exists(pa) || !fs::exists(pb)) continue;
-    std::vector<InputFile> out;
-    for (const auto& p : {pa, pb})
-      out.push_back(InputFile{p.string(), "gpt2-tokenizer", "text", {fs::file_size(p)}, sha256_file(p.string())});
-    return out;
-  }
-  return {};
+  const auto files = gpt2_tokenizer_files(dir);
+  if (!files) return {};
+  std::vector<InputFile> out;
+  for (const auto& p : {files->first, files->second})
+    out.push_back(InputFile{p, "gpt2-tokenizer", "text", {fs::file_size(p)}, sha256_file(p)});
+  return out;
 }
 
 std::string WordLookup::display(arma::uword column) const {

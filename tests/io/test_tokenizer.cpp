@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
@@ -356,6 +357,37 @@ BOOST_AUTO_TEST_CASE(policy_names) {
   BOOST_TEST(!embedlab::io::parse_oov("").has_value());
   BOOST_TEST(std::string(embedlab::io::kMultiTokenNames) == "error|mean|first|last");
   BOOST_TEST(std::string(embedlab::io::to_string(WordStatus::multi_token)) == "multi_token");
+}
+
+// Where a GPT-2 checkpoint's tokenizer is looked for: the model directory, else gpt2-tokenizer/ or
+// gpt2/ beside it or beside one of its parents; a directory with only one of the two files is not one.
+BOOST_AUTO_TEST_CASE(tokenizer_directory_search) {
+  namespace fs = std::filesystem;
+  embedlab::test::TempDir dir;
+  const auto touch = [](const fs::path& p) {
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << "{}";
+  };
+  const fs::path root = fs::path(dir.file("data"));
+  const auto find = [](const fs::path& model) {
+    return embedlab::io::find_gpt2_tokenizer_dir(model.string()).value_or("(none)");
+  };
+  fs::create_directories(root / "models" / "tiny");
+  BOOST_TEST(find(root / "models" / "tiny") == "(none)");
+  touch(root / "gpt2-tokenizer" / "encoder.json");  // half a tokenizer
+  BOOST_TEST(find(root / "models" / "tiny") == "(none)");
+  touch(root / "gpt2-tokenizer" / "vocab.bpe");
+  BOOST_TEST(find(root / "models" / "tiny") == (root / "gpt2-tokenizer").string());
+  BOOST_TEST(find(root / "models" / "tiny/") == (root / "gpt2-tokenizer").string());
+  touch(root / "models" / "gpt2" / "vocab.json");  // nearer: beside the model directory
+  touch(root / "models" / "gpt2" / "merges.txt");
+  BOOST_TEST(find(root / "models" / "tiny") == (root / "models" / "gpt2").string());
+  touch(root / "models" / "tiny" / "vocab.json");  // nearest: in the model directory
+  touch(root / "models" / "tiny" / "merges.txt");
+  BOOST_TEST(find(root / "models" / "tiny") == (root / "models" / "tiny").string());
+  const auto files = embedlab::io::gpt2_tokenizer_files((root / "models" / "tiny").string());
+  BOOST_REQUIRE(files.has_value());
+  BOOST_TEST(files->first == (root / "models" / "tiny" / "vocab.json").string());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
