@@ -88,7 +88,8 @@ BOOST_AUTO_TEST_CASE(every_golden_case_through_ids) {
       continue;
     }
     TempDir dir;
-    for (const auto& c : nlohmann::json::parse(read_file(golden)).at("cases")) {
+    const auto ref = nlohmann::json::parse(read_file(golden));
+    for (const auto& c : ref.at("cases")) {
       BOOST_TEST_CONTEXT(name << " ids " << ids_arg(c.at("input_ids"))) {
         const auto r = run_command(fmt::format("{} forward --model '{}' --ids {} --generate 8 --json", bin("embedlab"),
                                                model, ids_arg(c.at("input_ids"))),
