@@ -46,7 +46,7 @@ std::string run_capture(const std::string& cmd) {
 int run(int argc, char** argv) {
   arma::uword n = 400000, d = 50;
   std::uint64_t seed = 20261126;
-  std::string questions = "../shared/data/peer-files/questions-words.txt", keep;
+  std::string questions = "tests/data/peer-files/questions-words.txt", keep;
   bool peer = true, cosmul = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];

@@ -189,7 +189,7 @@ def tokenizer_texts():
         put("tokenizer", "text%02d" % i, t)
     put("tokenizer", "invalid_utf8", b"ok \xff\xfe bytes \xc3")
     put("tokenizer", "cut_multibyte", "😀".encode()[:3])
-    cases = os.path.join(ROOT, "..", "shared", "data", "gpt2-golden", "tokenizer_cases.json")
+    cases = os.path.join(ROOT, "tests", "data", "gpt2-golden", "tokenizer_cases.json")
     if os.path.exists(cases):
         with open(cases) as f:
             for i, c in enumerate(json.load(f)["cases"][:20]):

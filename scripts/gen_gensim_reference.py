@@ -4,7 +4,7 @@
 Writes tests/data/gensim_reference.json, read by tests/linalg/test_wordbench.cpp. Run from the
 project root with the Debian interpreter (numpy/scipy/gensim are Debian packages):
 
-    /usr/bin/python3 scripts/gen_gensim_reference.py [--data ../shared/data] [--out tests/data/gensim_reference.json]
+    /usr/bin/python3 scripts/gen_gensim_reference.py [--data tests/data] [--out tests/data/gensim_reference.json]
 
 Cases:
   glove        the GloVe 6B 50d subset (no header), as published
@@ -86,7 +86,7 @@ def neighbours(result):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--data", default="tests/data")
     ap.add_argument("--out", default="tests/data/gensim_reference.json")
     args = ap.parse_args()
     d = lambda rel: os.path.join(args.data, rel)

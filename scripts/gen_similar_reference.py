@@ -8,7 +8,7 @@ import sys
 import gensim
 from gensim.models import KeyedVectors
 
-data = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+data = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "tests", "data")
 path = os.path.join(data, "glove-6B-50d-subset", "glove.6B.50d.subset3091.txt")
 kv = KeyedVectors.load_word2vec_format(path, binary=False, no_header=True)
 words = ["cat", "dog", "banana", "king", "paris", "computer"]

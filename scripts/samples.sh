@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sample runs for the README: every experiment's config on the offline reference data
-# (../shared/data, or $EMBEDLAB_DATA), through --set overrides, into a temporary results directory;
+# (tests/data, or $EMBEDLAB_DATA), through --set overrides, into a temporary results directory;
 # one representative plot per experiment is copied to docs/samples/<experiment>.png.
 # The configs' sample counts are kept (all nine runs take about 30 s on 2 cores); only rsa runs on
 # 200 words instead of 400, to keep its RDM image small.
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 abs() { [[ $1 == /* ]] && echo "$1" || echo "$caller/$1"; }
 build=$([[ $# -ge 1 ]] && abs "$1" || echo build)
 runner="$build/bin/run_experiment"
-data=$([[ -n "${EMBEDLAB_DATA:-}" ]] && abs "$EMBEDLAB_DATA" || echo ../shared/data)
+data=$([[ -n "${EMBEDLAB_DATA:-}" ]] && abs "$EMBEDLAB_DATA" || echo tests/data)
 out=docs/samples
 
 if [[ ! -x "$runner" ]]; then

@@ -26,19 +26,15 @@ struct Tol<double> {
   static constexpr double loose = 1e-8;
 };
 
-// Path under ../shared/data, or "" when the folder is absent.
-inline std::string shared_data(const std::string& rel) {
-  const std::filesystem::path p = std::filesystem::path(EMBEDLAB_SHARED_DATA) / rel;
-  return std::filesystem::exists(p) ? p.string() : std::string();
+// Path of a vendored fixture under tests/data (see tests/data/README.md). A missing fixture fails the
+// test that asked for it: there is no skip path.
+inline std::string fixture(const std::string& rel) {
+  const std::filesystem::path p = std::filesystem::path(EMBEDLAB_TEST_DATA) / rel;
+  BOOST_REQUIRE_MESSAGE(std::filesystem::exists(p), "fixture tests/data/" << rel << " is missing");
+  return p.string();
 }
 
-// Skip the current test with a visible message when reference data is absent.
-#define EMBEDLAB_REQUIRE_DATA(var, rel)                                                   \
-  const std::string var = ::embedlab::test::shared_data(rel);                             \
-  if (var.empty()) {                                                                      \
-    BOOST_TEST_MESSAGE("SKIPPED: reference data ../shared/data/" << rel << " is absent"); \
-    return;                                                                               \
-  }
+#define EMBEDLAB_FIXTURE(var, rel) const std::string var = ::embedlab::test::fixture(rel)
 
 // A fresh temporary directory removed at scope exit.
 class TempDir {

@@ -3,7 +3,7 @@
 // Face's vocab.json + merges.txt), and the mapping of word lists to token ids for experiments.
 //
 // Parity target: Hugging Face `tokenizers` ByteLevelBPE with `<|endoftext|>` (50256) as a special
-// token (../shared/data/gpt2-golden/tokenizer_cases.json). Text is split on special tokens, then
+// token (tests/data/gpt2-golden/tokenizer_cases.json). Text is split on special tokens, then
 // pre-tokenized by GPT-2's regex (PCRE2, UTF + UCP), each piece's bytes are mapped through
 // bytes_to_unicode and merged by rank.
 //

@@ -14,7 +14,7 @@ BOOST_AUTO_TEST_SUITE(cli_engine)
 // Same neighbours and cosines (±1e-4) as gensim's most_similar (tests/data/similar_reference.json,
 // made by scripts/gen_similar_reference.py).
 BOOST_AUTO_TEST_CASE(similar_matches_gensim_most_similar) {
-  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   const auto ref = nlohmann::json::parse(read_file(source("tests/data/similar_reference.json")));
   std::string words;
   for (const auto& [w, _] : ref["cases"].items()) words += " " + w;
@@ -32,7 +32,7 @@ BOOST_AUTO_TEST_CASE(similar_matches_gensim_most_similar) {
 }
 
 BOOST_AUTO_TEST_CASE(similar_unknown_word_is_one_line_exit_65) {
-  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   TempDir dir;
   const auto r = run_command(fmt::format("{} similar '{}' qwzxv", bin("embedlab"), glove), dir);
   BOOST_TEST(r.exit_code == 65);
@@ -41,7 +41,7 @@ BOOST_AUTO_TEST_CASE(similar_unknown_word_is_one_line_exit_65) {
 }
 
 BOOST_AUTO_TEST_CASE(neighbors_all_writes_ids_and_cos) {
-  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   TempDir dir;
   const std::string out = dir.file("nb.h5");
   const auto r = run_command(fmt::format("{} neighbors '{}' --all --k 5 --out '{}'", bin("embedlab"), glove, out), dir);
@@ -63,7 +63,7 @@ BOOST_AUTO_TEST_CASE(neighbors_all_writes_ids_and_cos) {
 }
 
 BOOST_AUTO_TEST_CASE(stats_json_moments) {
-  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   TempDir dir;
   const auto r = run_command(fmt::format("{} stats '{}' --json", bin("embedlab"), glove), dir);
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);

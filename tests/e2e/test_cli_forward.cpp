@@ -57,9 +57,9 @@ BOOST_AUTO_TEST_SUITE(cli_forward)
 // The acceptance command, verbatim: the tokenizer is found beside the model's parent
 // directory (../shared/data/gpt2-tokenizer), the text encodes to the golden case's ids.
 BOOST_AUTO_TEST_CASE(tiny_gpt2_text_reproduces_the_reference) {
-  EMBEDLAB_REQUIRE_DATA(model, "gpt2-golden/tiny-gpt2");
-  EMBEDLAB_REQUIRE_DATA(golden, "gpt2-golden/tiny-gpt2.golden.json");
-  EMBEDLAB_REQUIRE_DATA(tokenizer, "gpt2-tokenizer/encoder.json");
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/tiny-gpt2");
+  EMBEDLAB_FIXTURE(golden, "gpt2-golden/tiny-gpt2.golden.json");
+  EMBEDLAB_FIXTURE(tokenizer, "gpt2-tokenizer/encoder.json");
   const auto ref = nlohmann::json::parse(read_file(golden));
   TempDir dir;
   const auto r = run_command(
@@ -81,12 +81,8 @@ BOOST_AUTO_TEST_CASE(every_golden_case_through_ids) {
   for (const char* m : {"micro-gpt2", "micro-gpt2-untied", "micro-gpt2-hub-layout", "tiny-gpt2"}) {
     const std::string name = m;
     const std::string golden_name = name == "micro-gpt2-hub-layout" ? "micro-gpt2" : name;
-    const std::string model = shared_data("gpt2-golden/" + name);
-    const std::string golden = shared_data("gpt2-golden/" + golden_name + ".golden.json");
-    if (model.empty() || golden.empty()) {
-      BOOST_TEST_MESSAGE("SKIPPED " << name << ": reference data is absent");
-      continue;
-    }
+    const std::string model = fixture("gpt2-golden/" + name);
+    const std::string golden = fixture("gpt2-golden/" + golden_name + ".golden.json");
     TempDir dir;
     const auto ref = nlohmann::json::parse(read_file(golden));
     for (const auto& c : ref.at("cases")) {
@@ -103,8 +99,8 @@ BOOST_AUTO_TEST_CASE(every_golden_case_through_ids) {
 
 // Without --json: a readable table per position and the decoded continuation.
 BOOST_AUTO_TEST_CASE(text_output_names_tokens) {
-  EMBEDLAB_REQUIRE_DATA(model, "gpt2-golden/tiny-gpt2");
-  EMBEDLAB_REQUIRE_DATA(tokenizer, "gpt2-tokenizer");
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/tiny-gpt2");
+  EMBEDLAB_FIXTURE(tokenizer, "gpt2-tokenizer");
   TempDir dir;
   const auto r = run_command(fmt::format("{} forward --model '{}' --tokenizer '{}' --text 'The cat sat on the' "
                                          "--generate 4",
@@ -118,7 +114,7 @@ BOOST_AUTO_TEST_CASE(text_output_names_tokens) {
 
 // Errors: one line on stderr, the exit code of the error contract, nothing on stdout.
 BOOST_AUTO_TEST_CASE(bad_input_is_one_line) {
-  EMBEDLAB_REQUIRE_DATA(micro, "gpt2-golden/micro-gpt2");  // vocab 512, n_positions 64
+  EMBEDLAB_FIXTURE(micro, "gpt2-golden/micro-gpt2");  // vocab 512, n_positions 64
   TempDir dir;
   struct Bad {
     std::string args, says;

@@ -16,8 +16,8 @@ namespace fs = std::filesystem;
 BOOST_AUTO_TEST_SUITE(logit_lens_e2e)
 
 BOOST_AUTO_TEST_CASE(last_layer_top1_is_the_greedy_next_token) {
-  EMBEDLAB_REQUIRE_DATA(model, "gpt2-golden/micro-gpt2");
-  EMBEDLAB_REQUIRE_DATA(gold_path, "gpt2-golden/micro-gpt2.golden.json");
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/micro-gpt2");
+  EMBEDLAB_FIXTURE(gold_path, "gpt2-golden/micro-gpt2.golden.json");
   std::ifstream in(gold_path);
   const auto gold = nlohmann::json::parse(in);
   std::string ids;

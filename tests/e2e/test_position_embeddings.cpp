@@ -15,7 +15,7 @@ namespace tt = boost::test_tools;
 BOOST_AUTO_TEST_SUITE(position_embeddings_e2e)
 
 BOOST_AUTO_TEST_CASE(gpt2_wpe_offsets_norms_spectrum) {
-  EMBEDLAB_REQUIRE_DATA(wpe, "gpt2-wpe/gpt2-wpe-lnf.safetensors");
+  EMBEDLAB_FIXTURE(wpe, "gpt2-wpe/gpt2-wpe-lnf.safetensors");
   TempDir dir;
   const std::string results = dir.file("results");
   const auto rc =

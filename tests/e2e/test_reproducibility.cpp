@@ -102,17 +102,10 @@ BOOST_AUTO_TEST_SUITE(reproducibility)
 BOOST_DATA_TEST_CASE(same_seed_bit_identical_across_runs_and_threads, bdata::make(kCases), c) {
   std::string data;
   if (c.data != nullptr) {
-    data = shared_data(c.data);
-    if (data.empty()) {
-      BOOST_TEST_MESSAGE("SKIPPED " << c.label << ": reference data ../shared/data/" << c.data << " is absent");
-      return;
-    }
+    data = fixture(c.data);
   }
-  if (!fs::exists(source(c.config)) || !registered(c.experiment)) {
-    BOOST_TEST_MESSAGE("SKIPPED " << c.label << ": " << c.config << " or experiment " << c.experiment
-                                  << " is not in this build");
-    return;
-  }
+  BOOST_TEST_REQUIRE(fs::exists(source(c.config)), c.config << " is missing");
+  BOOST_TEST_REQUIRE(registered(c.experiment), "experiment " << c.experiment << " is not registered");
   TempDir dir;
   std::vector<std::map<std::string, std::string>> dumps;
   // Runs 0 and 1 with --threads 2 (must be bit-identical), run 2 with --threads 1.

@@ -21,7 +21,7 @@ const std::string kFast =
 BOOST_AUTO_TEST_SUITE(rsa_e2e)
 
 BOOST_AUTO_TEST_CASE(halves_of_glove_subset) {
-  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   TempDir dir;
   const std::string results = dir.file("results");
   // 60 words of the file, then one missing word, one repeat and one that is not a-z only.
@@ -69,7 +69,7 @@ BOOST_AUTO_TEST_CASE(halves_of_glove_subset) {
 }
 
 BOOST_AUTO_TEST_CASE(two_spaces_need_space_b) {
-  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   TempDir dir;
   const auto rc = run_command(
       fmt::format("{} {} --results '{}'{} --set space_a.path='{}' --set rsa.halves=false", bin("run_experiment"),

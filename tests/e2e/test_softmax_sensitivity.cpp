@@ -35,7 +35,7 @@ arma::vec vec_of(const std::vector<double>& v) { return arma::vec(v); }
 BOOST_AUTO_TEST_SUITE(softmax_sensitivity_e2e)
 
 BOOST_AUTO_TEST_CASE(hidden_probes_on_tiny_gpt2) {
-  EMBEDLAB_REQUIRE_DATA(model, "gpt2-golden/tiny-gpt2");
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/tiny-gpt2");
   TempDir dir;
   io::H5ResultReader h5(run_ss(dir, model, dir.file("results"), ""));
   BOOST_TEST(!h5.attr_string("/", "headline").empty());
@@ -87,7 +87,7 @@ BOOST_AUTO_TEST_CASE(hidden_probes_on_tiny_gpt2) {
 }
 
 BOOST_AUTO_TEST_CASE(random_and_token_probes) {
-  EMBEDLAB_REQUIRE_DATA(model, "gpt2-golden/tiny-gpt2");
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/tiny-gpt2");
   TempDir dir;
   {
     io::H5ResultReader h5(run_ss(dir, model, dir.file("r1"), " --set probe.kind=random --set probe.random_count=2"));

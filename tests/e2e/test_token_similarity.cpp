@@ -27,7 +27,7 @@ std::string run_ts(const TempDir& dir, const std::string& config, const std::str
 BOOST_AUTO_TEST_SUITE(token_similarity_e2e)
 
 BOOST_AUTO_TEST_CASE(glove_subset_pairs_expectations_and_spectrum) {
-  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   TempDir dir;
   const std::string run =
       run_ts(dir, "configs/glove_similarity.ini", fmt::format(" --set embeddings.path='{}'", glove));
@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(glove_subset_pairs_expectations_and_spectrum) {
 }
 
 BOOST_AUTO_TEST_CASE(oov_policy_error_and_skip) {
-  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   TempDir dir;
   const std::string sets = fmt::format(" --set embeddings.path='{}' --set words.list=cat,dog,qwzxv", glove);
   const std::string err = run_ts(dir, "configs/glove_similarity.ini", sets, 65);
@@ -103,7 +103,7 @@ BOOST_AUTO_TEST_CASE(oov_policy_error_and_skip) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_expectation_is_a_config_error) {
-  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   TempDir dir;
   const std::string err =
       run_ts(dir, "configs/glove_similarity.ini",
@@ -112,7 +112,7 @@ BOOST_AUTO_TEST_CASE(bad_expectation_is_a_config_error) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_pair_is_rejected_by_dry_run) {
-  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   TempDir dir;
   const std::string err = run_ts(
       dir, "configs/glove_similarity.ini",

@@ -42,7 +42,7 @@ double gram_mean_cosine(const arma::fmat& E) {
 BOOST_AUTO_TEST_SUITE(vocab_geometry_e2e)
 
 BOOST_AUTO_TEST_CASE(glove_subset_histogram_baselines_abtt) {
-  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   TempDir dir;
   const std::string run = run_vg(dir, fmt::format(" --set embeddings.path='{}' --set gaussian.samples=1500", glove));
   io::H5ResultReader r((fs::path(run) / "results.h5").string());
@@ -79,7 +79,7 @@ BOOST_AUTO_TEST_CASE(glove_subset_histogram_baselines_abtt) {
 }
 
 BOOST_AUTO_TEST_CASE(tiny_gpt2_mean_cosine_equals_gram_moment) {
-  EMBEDLAB_REQUIRE_DATA(tiny, "gpt2-golden/tiny-gpt2");
+  EMBEDLAB_FIXTURE(tiny, "gpt2-golden/tiny-gpt2");
   TempDir dir;
   const std::string run = run_vg(
       dir, fmt::format(" --set embeddings.path='{}' --set allpairs.histogram=false --set gaussian.samples=2000", tiny));

@@ -38,8 +38,8 @@ nlohmann::json golden(const std::string& path) {
 BOOST_AUTO_TEST_SUITE(weight_tying_e2e)
 
 BOOST_AUTO_TEST_CASE(tied_micro_gpt2_logits_are_e_times_h) {
-  EMBEDLAB_REQUIRE_DATA(model, "gpt2-golden/micro-gpt2");
-  EMBEDLAB_REQUIRE_DATA(gold_path, "gpt2-golden/micro-gpt2.golden.json");
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/micro-gpt2");
+  EMBEDLAB_FIXTURE(gold_path, "gpt2-golden/micro-gpt2.golden.json");
   TempDir dir;
   const auto r = run_wt(dir, model);
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
@@ -91,8 +91,8 @@ BOOST_AUTO_TEST_CASE(tied_micro_gpt2_logits_are_e_times_h) {
 }
 
 BOOST_AUTO_TEST_CASE(untied_micro_gpt2_is_reported_untied) {
-  EMBEDLAB_REQUIRE_DATA(model, "gpt2-golden/micro-gpt2-untied");
-  EMBEDLAB_REQUIRE_DATA(gold_path, "gpt2-golden/micro-gpt2-untied.golden.json");
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/micro-gpt2-untied");
+  EMBEDLAB_FIXTURE(gold_path, "gpt2-golden/micro-gpt2-untied.golden.json");
   TempDir dir;
   const auto r = run_wt(dir, model);
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
@@ -113,7 +113,7 @@ BOOST_AUTO_TEST_CASE(untied_micro_gpt2_is_reported_untied) {
 }
 
 BOOST_AUTO_TEST_CASE(text_prompts_without_tokenizer_exit_78) {
-  EMBEDLAB_REQUIRE_DATA(model, "gpt2-golden/micro-gpt2");
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/micro-gpt2");
   TempDir dir;
   const auto r =
       run_command(fmt::format("{} {} --results '{}' --quiet --set model.path='{}' --set report.plots=false",

@@ -13,10 +13,10 @@ namespace fs = std::filesystem;
 BOOST_AUTO_TEST_SUITE(word_benchmarks_e2e)
 
 BOOST_AUTO_TEST_CASE(glove_subset_matches_gensim) {
-  EMBEDLAB_REQUIRE_DATA(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
-  EMBEDLAB_REQUIRE_DATA(ws, "peer-files/wordsim353.tsv");
-  EMBEDLAB_REQUIRE_DATA(sl, "peer-files/simlex999.txt");
-  EMBEDLAB_REQUIRE_DATA(qw, "peer-files/questions-words.txt");
+  EMBEDLAB_FIXTURE(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(ws, "peer-files/wordsim353.tsv");
+  EMBEDLAB_FIXTURE(sl, "peer-files/simlex999.txt");
+  EMBEDLAB_FIXTURE(qw, "peer-files/questions-words.txt");
   const auto ref = nlohmann::json::parse(read_file(source("tests/data/gensim_reference.json")))["cases"]["glove"];
   TempDir dir;
   const std::string results = dir.file("results");

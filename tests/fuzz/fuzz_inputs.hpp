@@ -101,7 +101,7 @@ inline void tokenizer_roundtrip(const io::Gpt2Tokenizer& tok, std::string_view t
   }
 }
 
-// The tokenizer files: $EMBEDLAB_TOKENIZER_DIR, else the compiled-in ../shared/data/gpt2-tokenizer;
+// The tokenizer files: $EMBEDLAB_TOKENIZER_DIR, else the compiled-in tests/data/gpt2-tokenizer;
 // "" when neither holds them.
 inline std::string tokenizer_dir(const char* compiled_in) {
   for (const char* d : {static_cast<const char*>(std::getenv("EMBEDLAB_TOKENIZER_DIR")), compiled_in}) {

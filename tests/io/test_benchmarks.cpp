@@ -36,8 +36,8 @@ bool contains(const std::string& s, const std::string& part) { return s.find(par
 BOOST_AUTO_TEST_SUITE(benchmarks)
 
 BOOST_AUTO_TEST_CASE(reads_wordsim353_and_simlex999) {
-  EMBEDLAB_REQUIRE_DATA(ws, "peer-files/wordsim353.tsv");
-  EMBEDLAB_REQUIRE_DATA(sl, "peer-files/simlex999.txt");
+  EMBEDLAB_FIXTURE(ws, "peer-files/wordsim353.tsv");
+  EMBEDLAB_FIXTURE(sl, "peer-files/simlex999.txt");
   const WordPairSet w = read_word_pairs(ws);
   BOOST_TEST(w.size() == 353u);
   BOOST_TEST(w.a[0] == "love");
@@ -54,7 +54,7 @@ BOOST_AUTO_TEST_CASE(reads_wordsim353_and_simlex999) {
 }
 
 BOOST_AUTO_TEST_CASE(reads_questions_words) {
-  EMBEDLAB_REQUIRE_DATA(path, "peer-files/questions-words.txt");
+  EMBEDLAB_FIXTURE(path, "peer-files/questions-words.txt");
   const AnalogySet q = read_analogies(path);
   BOOST_TEST(q.questions.size() == 19544u);
   BOOST_TEST(q.sections.size() == 14u);

@@ -141,11 +141,8 @@ class LocalServer {
   bool ready_ = false;
 };
 
-#define REQUIRE_SERVER(server)                                                     \
-  if (!fs::exists(kPython)) {                                                      \
-    BOOST_TEST_MESSAGE("SKIPPED: " << kPython << " is missing (needed to serve)"); \
-    return;                                                                        \
-  }                                                                                \
+#define REQUIRE_SERVER(server)                                                                      \
+  BOOST_TEST_REQUIRE(fs::exists(kPython), kPython << " is missing (scripts/setup.sh installs it)"); \
   BOOST_TEST_REQUIRE(server.ready(), "local HTTP server did not start")
 
 std::string gzip_bytes(const std::string& text) {

@@ -56,7 +56,7 @@ BOOST_AUTO_TEST_CASE(word_text) { replay("word_text", fuzz::read_word_text_file)
 BOOST_AUTO_TEST_CASE(word2vec_bin) { replay("word2vec_bin", fuzz::read_word2vec_bin_file); }
 
 BOOST_AUTO_TEST_CASE(tokenizer_round_trip) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-tokenizer");
+  EMBEDLAB_FIXTURE(dir, "gpt2-tokenizer");
   const auto tok = io::Gpt2Tokenizer::from_dir(dir);
   replay("tokenizer", [&](const std::string& path) { fuzz::tokenizer_roundtrip(tok, test::read_file(path)); });
 }

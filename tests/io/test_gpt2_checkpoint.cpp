@@ -56,7 +56,7 @@ io::LoadOptions opts(const std::string& path, const std::string& format = "auto"
 BOOST_AUTO_TEST_SUITE(gpt2_checkpoint)
 
 BOOST_AUTO_TEST_CASE(micro_gpt2_loads_tied) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-golden/micro-gpt2");
+  EMBEDLAB_FIXTURE(dir, "gpt2-golden/micro-gpt2");
   const io::Gpt2Checkpoint ck = io::load_gpt2(dir);
   BOOST_TEST(ck.config.n_layer == 3);
   BOOST_TEST(ck.config.n_embd == 48);
@@ -78,8 +78,8 @@ BOOST_AUTO_TEST_CASE(micro_gpt2_loads_tied) {
 }
 
 BOOST_AUTO_TEST_CASE(both_key_layouts_give_identical_weights) {
-  EMBEDLAB_REQUIRE_DATA(a_dir, "gpt2-golden/micro-gpt2");
-  EMBEDLAB_REQUIRE_DATA(b_dir, "gpt2-golden/micro-gpt2-hub-layout");
+  EMBEDLAB_FIXTURE(a_dir, "gpt2-golden/micro-gpt2");
+  EMBEDLAB_FIXTURE(b_dir, "gpt2-golden/micro-gpt2-hub-layout");
   const io::Gpt2Checkpoint a = io::load_gpt2(a_dir), b = io::load_gpt2(b_dir);
   BOOST_TEST(a.tensors.size() == b.tensors.size());
   for (const auto& [name, m] : a.tensors) {
@@ -93,7 +93,7 @@ BOOST_AUTO_TEST_CASE(both_key_layouts_give_identical_weights) {
 }
 
 BOOST_AUTO_TEST_CASE(micro_gpt2_untied_has_its_own_lm_head) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-golden/micro-gpt2-untied");
+  EMBEDLAB_FIXTURE(dir, "gpt2-golden/micro-gpt2-untied");
   const io::Gpt2Checkpoint ck = io::load_gpt2(dir);
   BOOST_TEST(!ck.tied);
   BOOST_TEST(!ck.config.tie_word_embeddings);
@@ -105,8 +105,8 @@ BOOST_AUTO_TEST_CASE(micro_gpt2_untied_has_its_own_lm_head) {
 }
 
 BOOST_AUTO_TEST_CASE(tiny_gpt2_loads_with_tokenizer) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-golden/tiny-gpt2");
-  EMBEDLAB_REQUIRE_DATA(encoder, "gpt2-tokenizer/encoder.json");
+  EMBEDLAB_FIXTURE(dir, "gpt2-golden/tiny-gpt2");
+  EMBEDLAB_FIXTURE(encoder, "gpt2-tokenizer/encoder.json");
   const io::Gpt2Checkpoint ck = io::load_gpt2(dir);
   BOOST_TEST(ck.config.vocab_size == 50257);
   BOOST_TEST(ck.wte().n_cols == 50257u);
@@ -128,8 +128,8 @@ BOOST_AUTO_TEST_CASE(tiny_gpt2_loads_with_tokenizer) {
 }
 
 BOOST_AUTO_TEST_CASE(load_embeddings_dispatches_by_name) {
-  EMBEDLAB_REQUIRE_DATA(st, "gpt2-wpe/gpt2-wpe-lnf.safetensors");
-  EMBEDLAB_REQUIRE_DATA(npy, "gpt2-wpe/wpe.npy");
+  EMBEDLAB_FIXTURE(st, "gpt2-wpe/gpt2-wpe-lnf.safetensors");
+  EMBEDLAB_FIXTURE(npy, "gpt2-wpe/wpe.npy");
   const io::Embeddings a = io::load_embeddings(opts(st)), b = io::load_embeddings(opts(npy));
   BOOST_TEST(a.source.format == "safetensors");
   BOOST_TEST(b.source.format == "npy");

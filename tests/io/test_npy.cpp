@@ -97,8 +97,8 @@ BOOST_AUTO_TEST_CASE(header_variants_numpy_writes) {
 }
 
 BOOST_AUTO_TEST_CASE(real_wpe_equals_safetensors_exactly) {
-  EMBEDLAB_REQUIRE_DATA(npy_path, "gpt2-wpe/wpe.npy");
-  EMBEDLAB_REQUIRE_DATA(st_path, "gpt2-wpe/gpt2-wpe-lnf.safetensors");
+  EMBEDLAB_FIXTURE(npy_path, "gpt2-wpe/wpe.npy");
+  EMBEDLAB_FIXTURE(st_path, "gpt2-wpe/gpt2-wpe-lnf.safetensors");
   const io::Embeddings a = io::read_npy(npy_path);
   const io::Embeddings b = io::read_safetensors(st_path, "wpe.weight");
   BOOST_TEST(a.rows() == 1024u);

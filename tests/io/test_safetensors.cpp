@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE(metadata_and_padding_are_accepted) {
 }
 
 BOOST_AUTO_TEST_CASE(real_gpt2_wpe) {
-  EMBEDLAB_REQUIRE_DATA(path, "gpt2-wpe/gpt2-wpe-lnf.safetensors");
+  EMBEDLAB_FIXTURE(path, "gpt2-wpe/gpt2-wpe-lnf.safetensors");
   const io::Embeddings e = io::read_safetensors(path, "");  // the only rank-2 tensor is wpe.weight
   BOOST_TEST(e.rows() == 1024u);
   BOOST_TEST(e.dim() == 768u);

@@ -31,19 +31,12 @@ using embedlab::io::WordPolicy;
 using embedlab::io::WordStatus;
 
 const Gpt2Tokenizer* real_tokenizer() {
-  static const std::string dir = embedlab::test::shared_data("gpt2-tokenizer");
-  if (dir.empty()) return nullptr;
+  static const std::string dir = embedlab::test::fixture("gpt2-tokenizer");
   static const Gpt2Tokenizer tok = Gpt2Tokenizer::from_dir(dir);
   return &tok;
 }
 
-#define REQUIRE_TOKENIZER(var)                                                             \
-  const Gpt2Tokenizer* var##_ptr = real_tokenizer();                                       \
-  if (var##_ptr == nullptr) {                                                              \
-    BOOST_TEST_MESSAGE("SKIPPED: reference data ../shared/data/gpt2-tokenizer is absent"); \
-    return;                                                                                \
-  }                                                                                        \
-  const Gpt2Tokenizer& var = *var##_ptr;
+#define REQUIRE_TOKENIZER(var) const Gpt2Tokenizer& var = *real_tokenizer();
 
 // Random code points from several scripts, spaces, digits, punctuation and emoji (valid UTF-8).
 std::string random_text(embedlab::Rng& rng, std::size_t n_chars) {
@@ -95,7 +88,7 @@ void check_error(const std::function<void()>& f, const std::vector<std::string>&
 BOOST_AUTO_TEST_SUITE(tokenizer)
 
 BOOST_AUTO_TEST_CASE(golden_cases_match_hf) {
-  EMBEDLAB_REQUIRE_DATA(cases_path, "gpt2-golden/tokenizer_cases.json");
+  EMBEDLAB_FIXTURE(cases_path, "gpt2-golden/tokenizer_cases.json");
   REQUIRE_TOKENIZER(tok);
   std::ifstream in(cases_path);
   const auto cases = nlohmann::json::parse(in).at("cases");

@@ -75,7 +75,7 @@ void check_equal(const Embeddings& e, const std::vector<Rec>& recs, std::size_t 
 BOOST_AUTO_TEST_SUITE(word2vec_bin)
 
 BOOST_AUTO_TEST_CASE(gensim_euclidean_vectors) {
-  EMBEDLAB_REQUIRE_DATA(path, "peer-files/euclidean_vectors.bin");
+  EMBEDLAB_FIXTURE(path, "peer-files/euclidean_vectors.bin");
   const Embeddings e = read_word2vec_bin(path);
   BOOST_TEST(e.rows() == 2747u);
   BOOST_TEST(e.dim() == 10u);

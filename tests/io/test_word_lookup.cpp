@@ -30,7 +30,7 @@ BOOST_AUTO_TEST_CASE(direct_lookup_and_oov_policies) {
 }
 
 BOOST_AUTO_TEST_CASE(tokenizer_lookup_by_vocabulary_string) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-tokenizer");
+  EMBEDLAB_FIXTURE(dir, "gpt2-tokenizer");
   const InputFile src{(fs::path(dir) / "model.safetensors").string(), "gpt2", "F32", {}, ""};
   BOOST_TEST(io::WordLookup::tokenizer_dir_for(src).value_or("") == dir);
   BOOST_TEST(io::WordLookup::tokenizer_files(dir).size() == 2u);

@@ -91,7 +91,7 @@ std::string to_text(const Table& t, bool header, const std::string& eol = "\n") 
 BOOST_AUTO_TEST_SUITE(word_text)
 
 BOOST_AUTO_TEST_CASE(glove_subset_real_data) {
-  EMBEDLAB_REQUIRE_DATA(path, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(path, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   const Embeddings e = read_word_text(path);
   BOOST_TEST(e.rows() == 3091u);
   BOOST_TEST(e.dim() == 50u);
@@ -105,7 +105,7 @@ BOOST_AUTO_TEST_CASE(glove_subset_real_data) {
 }
 
 BOOST_AUTO_TEST_CASE(gensim_test_glove_non_ascii_tokens) {
-  EMBEDLAB_REQUIRE_DATA(path, "peer-files/test_glove.txt");
+  EMBEDLAB_FIXTURE(path, "peer-files/test_glove.txt");
   const Embeddings e = read_word_text(path);
   BOOST_TEST(e.rows() == 76u);
   BOOST_TEST(e.dim() == 50u);
@@ -115,7 +115,7 @@ BOOST_AUTO_TEST_CASE(gensim_test_glove_non_ascii_tokens) {
 }
 
 BOOST_AUTO_TEST_CASE(word2vec_text_with_header_cyrillic) {
-  EMBEDLAB_REQUIRE_DATA(path, "peer-files/crime-and-punishment.vec");
+  EMBEDLAB_FIXTURE(path, "peer-files/crime-and-punishment.vec");
   const Embeddings e = read_word_text(path);
   BOOST_TEST(e.rows() == 291u);
   BOOST_TEST(e.dim() == 5u);
@@ -126,8 +126,8 @@ BOOST_AUTO_TEST_CASE(word2vec_text_with_header_cyrillic) {
 }
 
 BOOST_AUTO_TEST_CASE(high_precision_text_and_binary_match_gensim) {
-  EMBEDLAB_REQUIRE_DATA(txt, "peer-files/high_precision.kv.txt");
-  EMBEDLAB_REQUIRE_DATA(bin, "peer-files/high_precision.kv.bin");
+  EMBEDLAB_FIXTURE(txt, "peer-files/high_precision.kv.txt");
+  EMBEDLAB_FIXTURE(bin, "peer-files/high_precision.kv.bin");
   const Embeddings a = read_word_text(txt);
   const Embeddings b = read_word2vec_bin(bin);
   BOOST_TEST(a.tokens == (std::vector<std::string>{"kangaroo.n.01", "horse.n.01"}), tt::per_element());
@@ -208,11 +208,7 @@ BOOST_AUTO_TEST_CASE(limit_reads_first_rows) {
 
 BOOST_AUTO_TEST_CASE(gzip_equals_plain) {
   TempDir dir;
-  std::string plain = dir.file("t.txt");
-  write_file(plain, to_text(make_table(50, 6), false));
-  if (const std::string glove = embedlab::test::shared_data("glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
-      !glove.empty())
-    plain = glove;
+  const std::string plain = embedlab::test::fixture("glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   gzip_file(plain, dir.file("t.txt.gz"));
   const Embeddings a = read_word_text(plain);
   const Embeddings b = read_word_text(dir.file("t.txt.gz"));

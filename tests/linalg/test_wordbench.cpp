@@ -157,7 +157,7 @@ arma::vec ranks(const arma::vec& x) {
 double pearson(const arma::vec& x, const arma::vec& y) { return arma::as_scalar(arma::cor(x, y)); }
 
 const Vocab& glove() {
-  static const Vocab v = read_glove(test::shared_data("glove-6B-50d-subset/glove.6B.50d.subset3091.txt"));
+  static const Vocab v = read_glove(test::fixture("glove-6B-50d-subset/glove.6B.50d.subset3091.txt"));
   return v;
 }
 
@@ -229,14 +229,14 @@ BOOST_AUTO_TEST_CASE(word_index_first_occurrence_and_restrict) {
 }
 
 BOOST_AUTO_TEST_CASE(word_pairs_match_gensim) {
-  EMBEDLAB_REQUIRE_DATA(g, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(g, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   const auto ref = reference();
   for (const auto& [name, c] : ref["cases"].items()) {
     const Vocab v = case_vocab(name);
     const WordIndex index(v.tokens, {c["restrict_vocab"].get<std::uint64_t>(), true});
     for (const auto& [set, r] : c["pairs"].items()) {
       BOOST_TEST_CONTEXT(name << " " << set) {
-        EMBEDLAB_REQUIRE_DATA(path, ref["files"][set].get<std::string>());
+        EMBEDLAB_FIXTURE(path, ref["files"][set].get<std::string>());
         const Pairs p = read_pairs(path);
         const WordPairScores s = score_word_pairs(v.E, index, p.a, p.b, p.gold, false, set);
         BOOST_TEST(s.total == p.a.size());
@@ -279,8 +279,8 @@ BOOST_AUTO_TEST_CASE(dummy4unknown_scores_unknown_pairs_zero) {
 }
 
 BOOST_AUTO_TEST_CASE(analogies_match_gensim) {
-  EMBEDLAB_REQUIRE_DATA(g, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
-  EMBEDLAB_REQUIRE_DATA(qpath, "peer-files/questions-words.txt");
+  EMBEDLAB_FIXTURE(g, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(qpath, "peer-files/questions-words.txt");
   const auto ref = reference();
   const Questions qs = read_questions(qpath);
   for (const auto& [name, c] : ref["cases"].items()) {
@@ -312,8 +312,8 @@ BOOST_AUTO_TEST_CASE(analogies_match_gensim) {
 }
 
 BOOST_AUTO_TEST_CASE(analogies_do_not_depend_on_workers) {
-  EMBEDLAB_REQUIRE_DATA(qpath, "peer-files/questions-words.txt");
-  EMBEDLAB_REQUIRE_DATA(g, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(qpath, "peer-files/questions-words.txt");
+  EMBEDLAB_FIXTURE(g, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   const Questions qs = read_questions(qpath);
   const WordIndex index(glove().tokens);
   for (const AnalogyMethod m : {AnalogyMethod::cos_add, AnalogyMethod::cos_mul}) {
@@ -331,7 +331,7 @@ BOOST_AUTO_TEST_CASE(analogies_do_not_depend_on_workers) {
 }
 
 BOOST_AUTO_TEST_CASE(most_similar_and_cosmul_match_gensim) {
-  EMBEDLAB_REQUIRE_DATA(g, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(g, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   const auto ref = reference();
   const arma::fmat U = normalize_rows(glove().E).unit;
   for (const auto& c : ref["glove_most_similar"]) {
@@ -342,7 +342,7 @@ BOOST_AUTO_TEST_CASE(most_similar_and_cosmul_match_gensim) {
 }
 
 BOOST_AUTO_TEST_CASE(most_similar_on_word2vec_binary_matches_gensim) {
-  EMBEDLAB_REQUIRE_DATA(path, "peer-files/euclidean_vectors.bin");
+  EMBEDLAB_FIXTURE(path, "peer-files/euclidean_vectors.bin");
   const auto ref = reference();
   const Vocab v = read_w2v_bin(path);
   BOOST_REQUIRE_EQUAL(v.tokens.size(), 2747u);
@@ -351,7 +351,7 @@ BOOST_AUTO_TEST_CASE(most_similar_on_word2vec_binary_matches_gensim) {
 }
 
 BOOST_AUTO_TEST_CASE(doesnt_match_matches_gensim) {
-  EMBEDLAB_REQUIRE_DATA(g, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  EMBEDLAB_FIXTURE(g, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
   const auto ref = reference();
   for (const auto& c : ref["glove_doesnt_match"]) {
     const auto words = c["words"].get<std::vector<std::string>>();

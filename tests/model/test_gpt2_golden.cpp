@@ -136,28 +136,28 @@ GoldenStats check_golden(const std::string& model_dir, const std::string& golden
 BOOST_AUTO_TEST_SUITE(gpt2_golden)
 
 BOOST_AUTO_TEST_CASE(micro_gpt2_tied) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-golden/micro-gpt2");
-  EMBEDLAB_REQUIRE_DATA(golden, "gpt2-golden/micro-gpt2.golden.json");
+  EMBEDLAB_FIXTURE(dir, "gpt2-golden/micro-gpt2");
+  EMBEDLAB_FIXTURE(golden, "gpt2-golden/micro-gpt2.golden.json");
   check_golden(dir, golden);
 }
 
 BOOST_AUTO_TEST_CASE(micro_gpt2_untied_lm_head) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-golden/micro-gpt2-untied");
-  EMBEDLAB_REQUIRE_DATA(golden, "gpt2-golden/micro-gpt2-untied.golden.json");
+  EMBEDLAB_FIXTURE(dir, "gpt2-golden/micro-gpt2-untied");
+  EMBEDLAB_FIXTURE(golden, "gpt2-golden/micro-gpt2-untied.golden.json");
   const auto ckpt = embedlab::io::load_gpt2(dir);
   BOOST_TEST(!ckpt.tied);
   check_golden(dir, golden);
 }
 
 BOOST_AUTO_TEST_CASE(micro_gpt2_hub_layout_same_numbers) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-golden/micro-gpt2-hub-layout");
-  EMBEDLAB_REQUIRE_DATA(golden, "gpt2-golden/micro-gpt2.golden.json");
+  EMBEDLAB_FIXTURE(dir, "gpt2-golden/micro-gpt2-hub-layout");
+  EMBEDLAB_FIXTURE(golden, "gpt2-golden/micro-gpt2.golden.json");
   check_golden(dir, golden);
 }
 
 BOOST_AUTO_TEST_CASE(tiny_gpt2_real_vocab) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-golden/tiny-gpt2");
-  EMBEDLAB_REQUIRE_DATA(golden, "gpt2-golden/tiny-gpt2.golden.json");
+  EMBEDLAB_FIXTURE(dir, "gpt2-golden/tiny-gpt2");
+  EMBEDLAB_FIXTURE(golden, "gpt2-golden/tiny-gpt2.golden.json");
   check_golden(dir, golden);
 }
 
@@ -167,7 +167,7 @@ BOOST_AUTO_TEST_SUITE(gpt2_cache)
 
 // Generation with the KV cache equals recomputing the whole sequence at every step.
 BOOST_AUTO_TEST_CASE(kv_cache_generation_equals_full_recompute) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-golden/tiny-gpt2");
+  EMBEDLAB_FIXTURE(dir, "gpt2-golden/tiny-gpt2");
   const auto ckpt = embedlab::io::load_gpt2(dir);
   const Gpt2 model(ckpt);
   const std::vector<int> prompt = {464, 3797, 3332, 319, 262};
@@ -192,7 +192,7 @@ BOOST_AUTO_TEST_CASE(kv_cache_generation_equals_full_recompute) {
 
 // Feeding a sequence in chunks gives the same logits as feeding it at once.
 BOOST_AUTO_TEST_CASE(chunked_feed_equals_one_shot) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-golden/micro-gpt2");
+  EMBEDLAB_FIXTURE(dir, "gpt2-golden/micro-gpt2");
   const auto ckpt = embedlab::io::load_gpt2(dir);
   const Gpt2 model(ckpt);
   std::vector<int> ids(20);
@@ -210,7 +210,7 @@ BOOST_AUTO_TEST_CASE(chunked_feed_equals_one_shot) {
 // The forward pass spreads fixed blocks of work over threads() workers (at most n_head): the logits
 // of a prompt and of a generated token are bit-identical for every thread count (5 > n_head = 4).
 BOOST_AUTO_TEST_CASE(thread_count_does_not_change_results) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-golden/tiny-gpt2");  // C = 64, n_inner 256: several blocks
+  EMBEDLAB_FIXTURE(dir, "gpt2-golden/tiny-gpt2");  // C = 64, n_inner 256: several blocks
   const auto ckpt = embedlab::io::load_gpt2(dir);
   const Gpt2 model(ckpt);
   std::vector<int> ids(20);
@@ -237,7 +237,7 @@ BOOST_AUTO_TEST_CASE(thread_count_does_not_change_results) {
 
 // Hidden states per block: hidden[L] through ln_f is the final hidden state, its logit lens the logits.
 BOOST_AUTO_TEST_CASE(hidden_states_and_logit_lens) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-golden/micro-gpt2");
+  EMBEDLAB_FIXTURE(dir, "gpt2-golden/micro-gpt2");
   const auto ckpt = embedlab::io::load_gpt2(dir);
   const Gpt2 model(ckpt);
   const std::vector<int> ids = {1, 2, 3, 4, 5};
@@ -267,7 +267,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(gpt2_errors)
 
 BOOST_AUTO_TEST_CASE(prompt_longer_than_n_positions) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-golden/micro-gpt2");
+  EMBEDLAB_FIXTURE(dir, "gpt2-golden/micro-gpt2");
   const auto ckpt = embedlab::io::load_gpt2(dir);
   const Gpt2 model(ckpt);
   const std::vector<int> ids(static_cast<std::size_t>(model.n_positions()) + 1, 7);
@@ -289,7 +289,7 @@ BOOST_AUTO_TEST_CASE(prompt_longer_than_n_positions) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_ids_and_empty_prompt) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-golden/micro-gpt2");
+  EMBEDLAB_FIXTURE(dir, "gpt2-golden/micro-gpt2");
   const auto ckpt = embedlab::io::load_gpt2(dir);
   const Gpt2 model(ckpt);
   for (const std::vector<int>& ids : {std::vector<int>{1, 512}, std::vector<int>{-1}, std::vector<int>{}}) {
@@ -305,7 +305,7 @@ BOOST_AUTO_TEST_CASE(bad_ids_and_empty_prompt) {
 }
 
 BOOST_AUTO_TEST_CASE(wrong_tensor_shape_is_refused) {
-  EMBEDLAB_REQUIRE_DATA(dir, "gpt2-golden/micro-gpt2");
+  EMBEDLAB_FIXTURE(dir, "gpt2-golden/micro-gpt2");
   auto ckpt = embedlab::io::load_gpt2(dir);
   ckpt.tensors["h.1.attn.c_attn.weight"] = arma::fmat(48, 144, arma::fill::zeros);  // transposed
   try {
