@@ -1,7 +1,8 @@
 // run_experiment CONFIG.ini [--set section.key=value]... [--results DIR] [--threads N] [--seed N]
-//                [--dry-run] [--quiet];  run_experiment --list;  run_experiment --help-config NAME;
+//                [--max-memory SIZE] [--dry-run] [--quiet];  run_experiment --list;  run_experiment --help-config NAME;
 //                run_experiment --check DIR
 #include "core/error.hpp"
+#include "experiment/memory.hpp"
 #include "experiment/runner.hpp"
 #include "experiments/experiments.hpp"
 
@@ -23,8 +24,11 @@ int main(int argc, char** argv) {
       "results", po::value<std::string>()->default_value("results"), "results directory")(
       "threads", po::value<int>(), "worker threads (OpenBLAS and embedlab kernels)")(
       "seed", po::value<std::uint64_t>(), "root seed (overrides [experiment] seed)")(
-      "dry-run", "validate the config and inputs, print the resolved config, compute nothing")("quiet",
-                                                                                               "no progress lines");
+      "max-memory", po::value<std::string>(),
+      "refuse a config whose largest allocation exceeds SIZE (64M, 2G, 1.5G, 512K or bytes; default: 80% of "
+      "MemAvailable)")("dry-run",
+                       "validate the config and inputs, print the resolved config and the memory estimate, compute "
+                       "nothing")("quiet", "no progress lines");
   po::options_description hidden;
   hidden.add_options()("config", po::value<std::string>());
   po::options_description all;
@@ -75,6 +79,14 @@ int main(int argc, char** argv) {
       o.threads = t;
     }
     if (vm.count("seed")) o.seed = vm["seed"].as<std::uint64_t>();
+    if (vm.count("max-memory")) {
+      try {
+        o.max_memory = experiment::parse_size(vm["max-memory"].as<std::string>());
+      } catch (const Error& e) {
+        fmt::print(stderr, "error: run_experiment: {}\n", e.what());
+        return 64;
+      }
+    }
     o.dry_run = vm.count("dry-run") > 0;
     o.quiet = vm.count("quiet") > 0;
     const auto outcome = experiment::run(registry, o);

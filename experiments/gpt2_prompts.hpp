@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -44,6 +45,32 @@ void declare(experiment::Schema<Config>& s, const std::string& default_text) {
                        "text prompts, comma-separated (a prompt cannot contain a comma); needs a tokenizer");
   s.template key<List>("prompts.ids", &Config::ids, "",
                        "prompts as space-separated token ids, comma-separated between prompts (\"1 2 3, 7 8\")");
+}
+
+// The memory guard's view of a GPT-2 run: every weight as float32 (read from config.json's sizes,
+// not from the file) plus the KV cache of a full context, and `per_token` float64 vectors of
+// vocab_size held at once by the experiment (logits, probabilities, their permutations).
+inline void model_memory(const Keys& c, double per_token_vectors, std::vector<experiment::Allocation>& out) {
+  namespace fs = std::filesystem;
+  if (c.model_path.empty() || !fs::exists(fs::path(c.model_path) / "config.json")) return;
+  const auto cfg = io::read_gpt2_config((fs::path(c.model_path) / "config.json").string());
+  double params = 0;
+  for (const auto& [name, shape] : io::gpt2_expected_tensors(cfg)) {
+    double p = 1;
+    for (auto x : shape) p *= static_cast<double>(x);
+    params += p;
+  }
+  if (!cfg.tie_word_embeddings) params += static_cast<double>(cfg.vocab_size) * cfg.n_embd;
+  const double kv = 2.0 * cfg.n_layer * cfg.n_positions * cfg.n_embd;
+  out.push_back({4 * (params + kv),
+                 fmt::format("GPT-2 weights, {:.1f}M parameters float32, and a {}-position KV cache", params / 1e6,
+                             cfg.n_positions),
+                 "model.path", "use a smaller checkpoint"});
+  if (per_token_vectors > 0)
+    out.push_back(
+        {8 * per_token_vectors * cfg.vocab_size,
+         fmt::format("{:.0f} vectors of {} float64 (logits and probabilities)", per_token_vectors, cfg.vocab_size),
+         "model.path", "use a smaller checkpoint"});
 }
 
 struct Prompt {

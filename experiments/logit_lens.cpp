@@ -25,6 +25,11 @@ void declare(Schema<Config>& s) {
   s.key("output.top_k", &Config::top_k, "5", "tokens listed per layer").range(1, 100);
 }
 
+// The weights dominate; one vocabulary-sized logit vector per layer and prompt at a time.
+void memory(const Config& c, const experiment::Shapes&, std::vector<experiment::Allocation>& out) {
+  gpt2_prompts::model_memory(c, 4, out);
+}
+
 void run(const Config& c, Context& ctx) {
   const auto L = gpt2_prompts::load(c, ctx);
   const auto& m = *L.model;
@@ -111,7 +116,7 @@ void run(const Config& c, Context& ctx) {
 std::unique_ptr<experiment::Experiment> make_logit_lens() {
   return std::make_unique<experiment::Declared<Config>>(
       "logit_lens", "the logit lens: top tokens of E·ln_f(h_l) at every layer and the rank of the final prediction",
-      experiment::Stage::none, declare, run);
+      experiment::Stage::none, declare, run, memory);
 }
 
 }  // namespace embedlab::experiments

@@ -1,7 +1,10 @@
-// position_embeddings: the geometry of GPT-2's learned position embeddings wpe (1024 × 768) — the
-// full position-by-position cosine matrix, mean similarity against position offset, the norm of
-// each position's vector and the spectrum.
+// position_embeddings: the geometry of GPT-2's learned position embeddings wpe (1024 × 768) — or of
+// any matrix whose rows are positions: mean similarity against position offset and the block-averaged
+// position-by-position cosine image (both from one tiled pass, never the n×n matrix), the cosine
+// matrix of the first output.matrix_positions positions, the norm of each position's vector and the
+// spectrum (eigenvalues of S from the d×d Gram: the same non-zero eigenvalues as the n×n S).
 #include "experiments/experiments.hpp"
+#include "linalg/allpairs.hpp"
 #include "linalg/cosine.hpp"
 #include "linalg/probes.hpp"
 #include "linalg/spectra.hpp"
@@ -22,6 +25,7 @@ struct Config {
   std::int64_t image_side = 0;
   std::vector<std::int64_t> offsets;
   bool write_matrix = true;
+  std::int64_t matrix_positions = 0;
 };
 
 void declare(Schema<Config>& s) {
@@ -31,7 +35,38 @@ void declare(Schema<Config>& s) {
   s.key("offsets.table", &Config::offsets, "1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1023",
         "position offsets listed in the report table (all offsets are in the HDF5)")
       .range(0, 1 << 20);
-  s.key("output.matrix", &Config::write_matrix, "true", "write the full n×n cosine matrix to the HDF5");
+  s.key("output.matrix", &Config::write_matrix, "true",
+        "write the cosine matrix of the first output.matrix_positions positions to the HDF5");
+  s.key("output.matrix_positions", &Config::matrix_positions, "1024",
+        "positions of the written cosine matrix (its m×m float64 is the only n²-sized allocation; the offset "
+        "profile and the image are computed tiled for every position)")
+      .range(2, 1 << 20);
+}
+
+// The one tiled pass's options for n positions.
+linalg::OffsetCosineOptions pass_options(const Config& c, int workers) {
+  linalg::OffsetCosineOptions o;
+  o.image_side = static_cast<arma::uword>(c.image_side);
+  o.workers = workers;
+  return o;
+}
+
+void memory(const Config& c, const experiment::Shapes& shapes, std::vector<experiment::Allocation>& out) {
+  if (!shapes.embeddings) return;
+  const arma::uword n = shapes.embeddings->rows;
+  out.push_back({linalg::offset_cosine_bytes(n, pass_options(c, shapes.workers), shapes.workers),
+                 fmt::format("tiled offset profile and {}-pixel image of {} positions, {} workers",
+                             std::min<arma::uword>(n, static_cast<arma::uword>(c.image_side)), n, shapes.workers),
+                 "heatmap.max_side"});
+  if (c.write_matrix) {
+    const double m = static_cast<double>(std::min<std::uint64_t>(n, static_cast<std::uint64_t>(c.matrix_positions)));
+    // S (m, m) and the writer's row-major copy
+    out.push_back({2 * 8 * m * m,
+                   fmt::format("cosine matrix of the first {} positions, {} float64 and its HDF5 copy",
+                               static_cast<std::uint64_t>(m),
+                               experiment::dims(static_cast<std::uint64_t>(m), static_cast<std::uint64_t>(m))),
+                   "output.matrix_positions"});
+  }
 }
 
 void run(const Config& c, Context& ctx) {
@@ -40,21 +75,27 @@ void run(const Config& c, Context& ctx) {
   const arma::uword n = data.unit.n_cols, d = data.unit.n_rows;
   if (n < 2) throw Error(Exit::data, fmt::format("{}: need at least 2 positions (got {})", data.emb.source.path, n));
 
-  // S (n, n): cosines of every pair of positions, double, diagonal 1.
-  const arma::mat S = linalg::local_cosine(data.unit, arma::regspace<arma::uvec>(0, n - 1));
-  if (c.write_matrix) ctx.h5->write("/cosine/matrix", S, {"1", "S_ij = cos(wpe_i, wpe_j) for positions i, j"});
-  const arma::mat img = linalg::block_average(S, static_cast<arma::uword>(c.image_side));
+  // One tiled pass over the pairs: S_ij by offset and block-averaged, never the n×n matrix.
+  const auto prof = linalg::offset_cosine_stats(data.unit, pass_options(c, ctx.threads));
+  const arma::mat& img = prof.image;
+  if (c.write_matrix) {
+    // S (m, m) of the first m positions, double, diagonal 1.
+    const arma::uword m = std::min<arma::uword>(n, static_cast<arma::uword>(c.matrix_positions));
+    const arma::mat S = linalg::local_cosine(data.unit, arma::regspace<arma::uvec>(0, m - 1));
+    ctx.h5->write("/cosine/matrix", S,
+                  {"1", fmt::format("S_ij = cos(wpe_i, wpe_j) for positions i, j < {} (output.matrix_positions)", m)});
+    ctx.h5->attr("/cosine", "matrix_positions", static_cast<std::int64_t>(m));
+  }
   ctx.h5->write("/cosine/downsampled", img, {"1", "S block-averaged to at most heatmap.max_side per side"});
-  ctx.h5->attr("/cosine", "block", static_cast<std::int64_t>((n + img.n_rows - 1) / img.n_rows));
+  ctx.h5->attr("/cosine", "block", static_cast<std::int64_t>(prof.block));
   md.heading(2, "Cosine between positions");
   md.paragraph(fmt::format("{} positions × {} dimensions; the image averages blocks of {}×{} positions.", n, d,
-                           (n + img.n_rows - 1) / img.n_rows, (n + img.n_cols - 1) / img.n_cols));
+                           prof.block, prof.block));
   ctx.plots->embed(
       md, ctx.plots->heatmap("cosine_matrix", "cos(wpe_i, wpe_j)", img),
       fmt::format("Position-by-position cosine ({}×{} image of the {}×{} matrix)", img.n_rows, img.n_cols, n, n));
 
   // Mean similarity against offset k = |i − j|.
-  const auto prof = linalg::offset_profile(S);
   ctx.h5->write("/offset/mean_cosine", prof.mean, {"1", "mean of cos(wpe_i, wpe_{i+k}) over i, index k = offset"});
   ctx.h5->write("/offset/sd_cosine", prof.sd, {"1", "population standard deviation of those cosines"});
   ctx.h5->write("/offset/pairs", arma::conv_to<std::vector<std::int64_t>>::from(prof.count),
@@ -96,13 +137,18 @@ void run(const Config& c, Context& ctx) {
         "Norm of the position embedding per position");
   }
 
-  // Spectra: PCA of the raw vectors (centred) and eigenvalues of S.
+  // Spectra: PCA of the raw vectors (centred) and eigenvalues of S = UᵀU, which are those of the
+  // d×d Gram U Uᵀ (the other n − d eigenvalues of S are zero): min(n, d) values.
   {
     const auto pca = linalg::pca(data.emb.vectors, true, ctx.threads);
-    const auto eig = linalg::eigen_symmetric(S);
+    auto eig = linalg::eigen_symmetric(linalg::gram_stats(data.unit, nullptr, ctx.threads).gram);
+    const arma::uword kept = std::min(d, n);
+    eig.values = arma::vec(eig.values.head(kept));
+    eig.shares = arma::vec(eig.shares.head(kept));
     ctx.h5->write("/spectrum/pca_shares", pca.shares, {"1", "σ_i² / Σσ² of the centred position vectors"});
     ctx.h5->write("/spectrum/pca_variance", pca.variance, {"1", "variance along each principal direction"});
-    ctx.h5->write("/spectrum/cosine_eigenvalues", eig.values, {"1", "eigenvalues of S, descending"});
+    ctx.h5->write("/spectrum/cosine_eigenvalues", eig.values,
+                  {"1", "the min(n, d) largest eigenvalues of S, descending (from the d×d Gram; the rest are 0)"});
     ctx.h5->write("/spectrum/cosine_shares", eig.shares, {"1", "λ_i / trace S"});
     const arma::vec cp = arma::cumsum(pca.shares), ce = arma::cumsum(eig.shares);
     md.heading(2, "Spectrum");
@@ -132,7 +178,7 @@ void run(const Config& c, Context& ctx) {
 std::unique_ptr<experiment::Experiment> make_position_embeddings() {
   return std::make_unique<experiment::Declared<Config>>(
       "position_embeddings", "GPT-2 position embeddings: cosine by position and offset, norms, spectrum",
-      experiment::Stage::required, declare, run);
+      experiment::Stage::required, declare, run, memory);
 }
 
 }  // namespace embedlab::experiments

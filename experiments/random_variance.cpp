@@ -86,6 +86,15 @@ void histogram_outputs(Context& ctx, const std::string& group, const arma::vec& 
   ctx.h5->attr(group, "outside_range", static_cast<std::int64_t>(h.underflow() + h.overflow()));
 }
 
+// One cell's cosines (and the summary's working copy) at a time; the real space's pairs likewise.
+void memory(const Config& c, const experiment::Shapes& shapes, std::vector<experiment::Allocation>& out) {
+  out.push_back({2 * 8.0 * static_cast<double>(c.pairs),
+                 fmt::format("{} random-pair cosines float64 per cell and a working copy", c.pairs), "sweep.pairs"});
+  if (shapes.embeddings)
+    out.push_back({2 * 8.0 * static_cast<double>(c.real_pairs),
+                   fmt::format("{} real-pair cosines float64 and a working copy", c.real_pairs), "real.pairs"});
+}
+
 void run(const Config& c, Context& ctx) {
   auto& md = *ctx.md;
   std::vector<report::Series> var_series, hist_series;
@@ -222,7 +231,7 @@ void run(const Config& c, Context& ctx) {
 std::unique_ptr<experiment::Experiment> make_random_variance() {
   return std::make_unique<experiment::Declared<Config>>(
       "random_variance", "cosines of random vectors: Var(cos θ) ≈ 1/d, against a real space when configured",
-      experiment::Stage::optional, declare, run);
+      experiment::Stage::optional, declare, run, memory);
 }
 
 }  // namespace embedlab::experiments

@@ -158,6 +158,41 @@ arma::vec item_vector(const io::Embeddings& emb, const io::WordColumns& w) {
   return v / static_cast<double>(w.columns.size());
 }
 
+// The bound of RSA: the RDMs of m words are m×m. Each space is read whole (n×d float32); then the
+// two RDMs, the bootstrap's symmetric copies and the upper triangles: 6 m×m float64 in all, m =
+// the candidate count (words.count rows of a space, or words.list).
+void memory(const Config& c, const experiment::Shapes& shapes, std::vector<experiment::Allocation>& out) {
+  const auto space = [&](const std::string& name, const std::string& path, const std::string& format,
+                         const std::string& tensor, std::int64_t limit) {
+    io::LoadOptions lo;
+    lo.path = path;
+    lo.format = format;
+    lo.tensor = tensor;
+    if (limit > 0) lo.limit = static_cast<std::uint64_t>(limit);
+    const auto s = shapes.of(lo);
+    const bool cut = s.read_rows > s.rows;
+    out.push_back({4.0 * static_cast<double>(s.dim) * static_cast<double>(s.read_rows + (cut ? s.rows : 0)),
+                   fmt::format("{} as read, {} float32 ({})", name, experiment::dims(s.read_rows, s.dim), s.how),
+                   cut ? name + ".path" : name + ".limit", cut ? "use a smaller file" : "set or lower it"});
+    return s;
+  };
+  const auto a = space("space_a", c.a_path, c.a_format, c.a_tensor, c.a_limit);
+  std::optional<experiment::MatrixShape> b;
+  if (!c.halves) b = space("space_b", c.b_path, c.b_format, c.b_tensor, c.b_limit);
+  std::uint64_t m = 0;
+  if (c.from == "list") {
+    m = c.words.size();
+  } else {
+    const auto& src = c.from == "space_a" || c.halves || !b ? a : *b;
+    m = std::min<std::uint64_t>(src.rows, static_cast<std::uint64_t>(c.count));
+  }
+  const double mm = static_cast<double>(m) * static_cast<double>(m);
+  out.push_back({6 * 8 * mm,
+                 fmt::format("RDMs of {} words: 6 × {} float64 (two RDMs, the bootstrap's copies, the triangles)", m,
+                             experiment::dims(m, m)),
+                 c.from == "list" ? "words.list" : "words.count", c.from == "list" ? "shorten it" : "lower it"});
+}
+
 void run(const Config& c, Context& ctx) {
   auto& md = *ctx.md;
   std::vector<Loaded> spaces;
@@ -316,7 +351,7 @@ void run(const Config& c, Context& ctx) {
 std::unique_ptr<experiment::Experiment> make_rsa() {
   return std::make_unique<experiment::Declared<Config>>(
       "rsa", "representational similarity of two spaces (or two halves of one) over a shared word list",
-      experiment::Stage::none, declare, run);
+      experiment::Stage::none, declare, run, memory);
 }
 
 }  // namespace embedlab::experiments

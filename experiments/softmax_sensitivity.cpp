@@ -93,6 +93,11 @@ std::vector<Probe> make_probes(const Config& c, const gpt2_prompts::Loaded& L, C
   return out;
 }
 
+// The weights dominate; per probe z, |v|, cos θ, p and the altered distributions (vocabulary-sized).
+void memory(const Config& c, const experiment::Shapes&, std::vector<experiment::Allocation>& out) {
+  gpt2_prompts::model_memory(c, 12, out);
+}
+
 void run(const Config& c, Context& ctx) {
   const auto L = gpt2_prompts::load(c, ctx);
   const arma::fmat& W = L.ckpt.output();
@@ -241,7 +246,7 @@ void run(const Config& c, Context& ctx) {
 std::unique_ptr<experiment::Experiment> make_softmax_sensitivity() {
   return std::make_unique<experiment::Declared<Config>>(
       "softmax_sensitivity", "how next-token probabilities depend on angles, norms and |h| (p ∝ exp(|v||h| cos θ))",
-      experiment::Stage::none, declare, run);
+      experiment::Stage::none, declare, run, memory);
 }
 
 }  // namespace embedlab::experiments

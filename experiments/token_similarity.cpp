@@ -160,6 +160,16 @@ void declare(Schema<Config>& s) {
   });
 }
 
+// Beyond E and its unit copy (the runner's): the local similarity matrix of the listed words (m×m
+// float64, its eigenvectors and the clustering's copies); the neighbour search is tiled.
+void memory(const Config& c, const experiment::Shapes&, std::vector<experiment::Allocation>& out) {
+  const double m = static_cast<double>(c.words.size() + 2 * c.pairs.size() + 4 * c.expect.size());
+  out.push_back({4 * 8 * m * m,
+                 fmt::format("local similarity of up to {} words: 4 × {}×{} float64", static_cast<std::uint64_t>(m),
+                             static_cast<std::uint64_t>(m), static_cast<std::uint64_t>(m)),
+                 "words.list"});
+}
+
 void run(const Config& c, Context& ctx) {
   auto& md = *ctx.md;
   const auto& data = *ctx.data;
@@ -449,7 +459,7 @@ void run(const Config& c, Context& ctx) {
 std::unique_ptr<experiment::Experiment> make_token_similarity() {
   return std::make_unique<experiment::Declared<Config>>(
       "token_similarity", "cosine similarity of chosen words: pairs, expectations, neighbours, S and its spectrum",
-      experiment::Stage::required, declare, run);
+      experiment::Stage::required, declare, run, memory);
 }
 
 }  // namespace embedlab::experiments

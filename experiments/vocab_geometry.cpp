@@ -94,6 +94,29 @@ std::vector<double> densities(const linalg::AllPairsStats& a) {
   return out;
 }
 
+// Beyond E and its unit copy (the runner's): the Gaussian baselines (n' samples: z and x in double,
+// then float32 and unit copies), the all-pairs tiles, and the all-but-the-top copies of U.
+void memory(const Config& c, const experiment::Shapes& shapes, std::vector<experiment::Allocation>& out) {
+  if (!shapes.embeddings) return;
+  const auto& e = *shapes.embeddings;
+  const double n = static_cast<double>(e.rows), d = static_cast<double>(e.dim);
+  const std::uint64_t ns = std::min<std::uint64_t>(e.rows, static_cast<std::uint64_t>(c.samples));
+  out.push_back(
+      {(8 + 8 + 4 + 4) * static_cast<double>(ns) * d,
+       fmt::format("Gaussian baseline of {} samples: {} float64 twice, float32 twice", ns, experiment::dims(ns, e.dim)),
+       "gaussian.samples"});
+  if (c.histogram) {
+    const double t = std::min<double>(static_cast<double>(c.tile), n);
+    out.push_back({4 * t * t * std::max(shapes.workers, 1),
+                   fmt::format("all-pairs tiles {}×{} float32, one per worker ({})", static_cast<std::uint64_t>(t),
+                               static_cast<std::uint64_t>(t), shapes.workers),
+                   "allpairs.tile"});
+  }
+  out.push_back({2 * 4 * n * d,
+                 fmt::format("all-but-the-top copies of U, 2 × {} float32", experiment::dims(e.rows, e.dim)),
+                 "embeddings.limit", "set or lower it"});
+}
+
 void run(const Config& c, Context& ctx) {
   auto& md = *ctx.md;
   const auto& data = *ctx.data;
@@ -371,7 +394,7 @@ void run(const Config& c, Context& ctx) {
 std::unique_ptr<experiment::Experiment> make_vocab_geometry() {
   return std::make_unique<experiment::Declared<Config>>(
       "vocab_geometry", "the geometry of a whole vocabulary: norms, all-pairs cosines vs baselines, anisotropy, PCA",
-      experiment::Stage::required, declare, run);
+      experiment::Stage::required, declare, run, memory);
 }
 
 }  // namespace embedlab::experiments

@@ -32,6 +32,11 @@ void declare(Schema<Config>& s) {
       .range(0, 1000000);
 }
 
+// The weights dominate; a few vocabulary-sized vectors per prompt.
+void memory(const Config& c, const experiment::Shapes&, std::vector<experiment::Allocation>& out) {
+  gpt2_prompts::model_memory(c, 6, out);
+}
+
 void run(const Config& c, Context& ctx) {
   const auto L = gpt2_prompts::load(c, ctx);
   const auto& m = *L.model;
@@ -157,7 +162,7 @@ void run(const Config& c, Context& ctx) {
 std::unique_ptr<experiment::Experiment> make_weight_tying() {
   return std::make_unique<experiment::Declared<Config>>(
       "weight_tying", "GPT-2's tied output layer: logits z = E·h = |v||h| cos θ, and what angle and norm explain",
-      experiment::Stage::none, declare, run);
+      experiment::Stage::none, declare, run, memory);
 }
 
 }  // namespace embedlab::experiments

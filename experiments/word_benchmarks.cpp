@@ -60,6 +60,17 @@ std::vector<std::string> row_words(const Context& ctx, bool leading_space) {
   return words;
 }
 
+// The analogies normalise a copy of the first restrict_vocab rows (d × rows float32).
+void memory(const Config& c, const experiment::Shapes& shapes, std::vector<experiment::Allocation>& out) {
+  if (!shapes.embeddings || c.analogies.empty()) return;
+  const auto& e = *shapes.embeddings;
+  const std::uint64_t rows = c.restrict_vocab > 0 ? std::min<std::uint64_t>(e.rows, c.restrict_vocab) : e.rows;
+  out.push_back(
+      {4.0 * static_cast<double>(rows) * static_cast<double>(e.dim),
+       fmt::format("unit copy of the first {} rows, {} float32 (analogies)", rows, experiment::dims(rows, e.dim)),
+       "benchmarks.restrict_vocab"});
+}
+
 void run(const Config& c, Context& ctx) {
   if (ctx.data->emb.tokens.empty())
     throw Error(Exit::data, fmt::format("{}: word_benchmarks needs a vocabulary (token strings); this source has none",
@@ -157,7 +168,7 @@ void run(const Config& c, Context& ctx) {
 std::unique_ptr<experiment::Experiment> make_word_benchmarks() {
   return std::make_unique<experiment::Declared<Config>>(
       "word_benchmarks", "WordSim-353 / SimLex-999 correlations and word2vec analogies (3CosAdd, 3CosMul), as gensim",
-      experiment::Stage::required, declare, run);
+      experiment::Stage::required, declare, run, memory);
 }
 
 }  // namespace embedlab::experiments

@@ -15,12 +15,52 @@ int openblas_get_num_threads(void);
 }
 
 namespace embedlab {
-void set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
-int threads() { return openblas_get_num_threads(); }
-int worker_count(int requested) { return requested > 0 ? requested : std::max(threads(), 1); }
+namespace {
+// The one owner of OpenBLAS's thread count: every change happens under this mutex.
+struct BlasOwner {
+  std::mutex mu;
+  int configured = 0;   // 0: not read yet (OpenBLAS's setting at the first call)
+  int single_open = 0;  // open BlasSingleThread scopes
+  int configured_locked() {
+    if (configured == 0) configured = std::max(1, openblas_get_num_threads());
+    return configured;
+  }
+};
+BlasOwner& owner() {
+  static BlasOwner o;
+  return o;
+}
+}  // namespace
 
-BlasSingleThread::BlasSingleThread() : previous_(threads()) { set_threads(1); }
-BlasSingleThread::~BlasSingleThread() { set_threads(previous_); }
+void set_threads(int n) {
+  auto& o = owner();
+  std::lock_guard<std::mutex> lock(o.mu);
+  o.configured = n < 1 ? 1 : n;
+  if (o.single_open == 0) openblas_set_num_threads(o.configured);
+}
+int threads() {
+  auto& o = owner();
+  std::lock_guard<std::mutex> lock(o.mu);
+  return o.configured_locked();
+}
+int worker_count(int requested) { return requested > 0 ? requested : std::max(threads(), 1); }
+int blas_threads_in_effect() {
+  auto& o = owner();
+  std::lock_guard<std::mutex> lock(o.mu);
+  return openblas_get_num_threads();
+}
+
+BlasSingleThread::BlasSingleThread() {
+  auto& o = owner();
+  std::lock_guard<std::mutex> lock(o.mu);
+  o.configured_locked();  // remember the setting before the first scope changes it
+  if (o.single_open++ == 0) openblas_set_num_threads(1);
+}
+BlasSingleThread::~BlasSingleThread() {
+  auto& o = owner();
+  std::lock_guard<std::mutex> lock(o.mu);
+  if (--o.single_open == 0) openblas_set_num_threads(o.configured_locked());
+}
 
 void run_workers(int workers, const std::function<void(int)>& fn) {
   if (workers <= 1) {

@@ -14,23 +14,31 @@
 #include <atomic>
 #include <functional>
 
+//
+// OpenBLAS's thread count is process-wide state with one owner, this file: nothing else calls
+// openblas_set_num_threads. The configured count (set_threads, what threads() and worker_count
+// return) is embedlab's own value, not OpenBLAS's current one, so a kernel asks for its workers
+// correctly also inside another kernel's single-threaded scope. BlasSingleThread scopes are
+// counted under one mutex: the first to open sets OpenBLAS to 1 thread, the last to close applies
+// the configured count, so nested or concurrent kernels (on any threads) cannot restore a stale
+// value while another still relies on single-threaded BLAS.
 namespace embedlab {
-void set_threads(int n);  // n >= 1
-int threads();
+// The configured thread count (n < 1 counts as 1); applied to OpenBLAS at once unless a
+// BlasSingleThread scope is open, else when the last one closes.
+void set_threads(int n);
+int threads();  // the configured count (initially OpenBLAS's own setting, e.g. OPENBLAS_NUM_THREADS)
 // Worker count for a kernel: `requested` if > 0, else threads(), at least 1.
 int worker_count(int requested);
+// What OpenBLAS itself runs with now (1 inside a BlasSingleThread scope); for tests and reports.
+int blas_threads_in_effect();
 
-// While alive, OpenBLAS runs single-threaded (callers make their own parallelism); restores the
-// previous setting on destruction.
+// While alive, OpenBLAS runs single-threaded (callers make their own parallelism).
 class BlasSingleThread {
  public:
   BlasSingleThread();
   ~BlasSingleThread();
   BlasSingleThread(const BlasSingleThread&) = delete;
   BlasSingleThread& operator=(const BlasSingleThread&) = delete;
-
- private:
-  int previous_;
 };
 
 // Runs fn(worker) on `workers` threads (worker 0 on the calling thread) and joins them. The first

@@ -5,6 +5,7 @@
 #include "core/provenance.hpp"
 #include "core/rng.hpp"
 #include "experiment/config.hpp"
+#include "experiment/memory.hpp"
 #include "io/embedding.hpp"
 #include "io/h5_results.hpp"
 #include "report/report.hpp"
@@ -50,16 +51,21 @@ class Experiment {
   virtual void configure(const RawConfig& raw, std::vector<std::string>& problems,
                          std::vector<std::string>& unused) = 0;
   virtual void run(Context& ctx) = 0;
+  // The allocations run() will make, from the input shapes (called after configure, before
+  // anything is loaded; the runner adds the [embeddings] stage's own matrices).
+  virtual void memory(const Shapes& shapes, std::vector<Allocation>& out) const {}
 };
 
-// The usual implementation: a config struct, a declare function, a run function.
+// The usual implementation: a config struct, a declare function, a run function and a memory
+// function (the allocations run() makes, for the runner's guard).
 template <class Config>
 class Declared final : public Experiment {
  public:
   using DeclareFn = void (*)(Schema<Config>&);
   using RunFn = void (*)(const Config&, Context&);
-  Declared(std::string name, std::string summary, Stage stage, DeclareFn declare, RunFn run)
-      : name_(std::move(name)), summary_(std::move(summary)), stage_(stage), run_(run) {
+  using MemoryFn = void (*)(const Config&, const Shapes&, std::vector<Allocation>&);
+  Declared(std::string name, std::string summary, Stage stage, DeclareFn declare, RunFn run, MemoryFn memory)
+      : name_(std::move(name)), summary_(std::move(summary)), stage_(stage), run_(run), memory_(memory) {
     declare(schema_);
   }
   std::string name() const override { return name_; }
@@ -70,6 +76,7 @@ class Declared final : public Experiment {
     schema_.apply(raw, config_, problems, unused);
   }
   void run(Context& ctx) override { run_(config_, ctx); }
+  void memory(const Shapes& shapes, std::vector<Allocation>& out) const override { memory_(config_, shapes, out); }
 
  private:
   std::string name_, summary_;
@@ -77,6 +84,7 @@ class Declared final : public Experiment {
   Schema<Config> schema_;
   Config config_{};
   RunFn run_;
+  MemoryFn memory_;
 };
 
 // A registry of experiments by name (the table itself is experiments/registry.cpp).

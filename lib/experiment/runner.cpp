@@ -4,6 +4,7 @@
 #include "core/progress.hpp"
 #include "core/sha256.hpp"
 #include "core/threads.hpp"
+#include "experiment/memory.hpp"
 #include "linalg/normalize.hpp"
 #include "linalg/spectra.hpp"
 
@@ -376,6 +377,53 @@ Validated validate(const Registry& registry, const RunOptions& o) {
   return v;
 }
 
+// --- memory guard ---------------------------------------------------------------------------
+
+// The estimate of a validated run: the [embeddings] stage's matrices (as read, then E and its unit
+// copy) and the experiment's own allocations, from shapes probed without loading the data.
+MemoryEstimate estimate_memory(const Validated& v, const RunOptions& o, int threads) {
+  MemoryEstimate m;
+  m.limit = o.max_memory ? MemoryLimit{*o.max_memory, "--max-memory"} : default_memory_limit();
+  Shapes shapes;
+  shapes.workers = threads;
+  const auto& p = v.pipeline;
+  if (v.exp->embeddings_stage() != Stage::none && !p.path.empty()) {
+    io::LoadOptions lo;
+    lo.path = p.path;
+    lo.format = p.format;
+    lo.tensor = p.tensor;
+    if (p.limit > 0) lo.limit = static_cast<std::uint64_t>(p.limit);
+    const MatrixShape s = shapes.of(lo);
+    shapes.embeddings = s;
+    const double cell = 4.0 * static_cast<double>(s.dim);  // one float32 row
+    if (s.read_rows > s.rows)                              // read whole, then the first rows copied out
+      m.allocations.push_back({cell * static_cast<double>(s.read_rows + s.rows),
+                               fmt::format("embeddings as read, {} float32 ({}; embeddings.limit applies after)",
+                                           dims(s.read_rows, s.dim), s.how),
+                               "embeddings.path", "use a smaller file"});
+    const bool abtt = p.transform == "all_but_the_top";
+    m.allocations.push_back({cell * static_cast<double>(s.rows) * (abtt ? 3 : 2),
+                             fmt::format("embeddings E and its unit copy{}, {} float32 each ({})",
+                                         abtt ? " and the all-but-the-top result" : "", dims(s.rows, s.dim), s.how),
+                             "embeddings.limit", "set or lower it"});
+  }
+  v.exp->memory(shapes, m.allocations);
+  return m;
+}
+
+// Throws ConfigError (exit 78) with one line naming the key of the largest allocation over the limit.
+void check_memory(const MemoryEstimate& m, const Validated& v) {
+  const Allocation* over = nullptr;
+  for (const auto& a : m.allocations)
+    if (a.bytes > static_cast<double>(m.limit.bytes) && (!over || a.bytes > over->bytes)) over = &a;
+  if (!over) return;
+  const auto it = v.raw.entries.find(over->key);
+  const std::string origin = it != v.raw.entries.end() ? it->second.origin : v.raw.path;
+  throw ConfigError({fmt::format("{}: {}: needs {} for {} (limit {} from {}); {} or raise --max-memory", origin,
+                                 over->key, format_bytes(over->bytes), over->what,
+                                 format_bytes(static_cast<double>(m.limit.bytes)), m.limit.source, over->change)});
+}
+
 }  // namespace
 
 std::unique_ptr<Experiment> make_experiment(const Registry& registry, const std::string& name) {
@@ -396,11 +444,18 @@ RunOutcome run(const Registry& registry, const RunOptions& o) {
   const std::string resolved = render_ini(v.keys, v.raw);
   RunOutcome outcome;
   outcome.experiment = v.exp->name();
+  const int threads = o.threads.value_or(std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+  // Before anything large is allocated (and before the run directory exists): a config whose
+  // estimate exceeds the limit is a config error naming the key to change.
+  const MemoryEstimate memory = estimate_memory(v, o, threads);
   if (o.dry_run) {
     fmt::print("# resolved config of {} (experiment {})\n{}", o.config_path, v.exp->name(), resolved);
+    fmt::print("{}\n", memory.line(v.exp->name()));
+    std::fflush(stdout);
+    check_memory(memory, v);
     return outcome;
   }
-  const int threads = o.threads.value_or(std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+  check_memory(memory, v);
   set_threads(threads);
   const std::uint64_t seed = o.seed.value_or(static_cast<std::uint64_t>(v.pipeline.seed));
 
@@ -458,6 +513,13 @@ RunOutcome run(const Registry& registry, const RunOptions& o) {
     write_meta(h5, v.raw, resolved, seed, threads, state.started, finished, seconds, inputs);
     h5.attr("/meta", "prepare_seconds", prepare_seconds);
     h5.attr("/meta", "run_seconds", run_seconds);
+    if (const Allocation* big = memory.largest()) {
+      h5.attr("/meta", "memory_largest_bytes", big->bytes);
+      h5.attr("/meta", "memory_largest", big->what);
+      h5.attr("/meta", "memory_largest_key", big->key);
+    }
+    h5.attr("/meta", "memory_limit_bytes", static_cast<double>(memory.limit.bytes));
+    h5.attr("/meta", "memory_limit_source", memory.limit.source);
     h5.commit();
 
     report::Markdown md;
@@ -472,6 +534,7 @@ RunOutcome run(const Registry& registry, const RunOptions& o) {
                                p.emb.source.path, p.emb.rows(), p.emb.dim(), p.emb.source.format, p.emb.source.dtype,
                                p.excluded.size(), p.transform));
     }
+    md.paragraph(memory.line(v.exp->name()) + ".");
     write_file_atomic((fs::path(state.run_dir) / "report.md").string(),
                       md.text() + body.text() +
                           meta_markdown(v.raw, resolved, seed, threads, state.started, finished, seconds, inputs));

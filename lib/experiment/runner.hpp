@@ -17,6 +17,7 @@ struct RunOptions {
   std::optional<std::uint64_t> seed;
   bool dry_run = false;
   bool quiet = false;
+  std::optional<std::uint64_t> max_memory;  // --max-memory; default: 80% of MemAvailable
 };
 
 struct RunOutcome {
@@ -27,7 +28,8 @@ struct RunOutcome {
 // The shared pipeline keys ([experiment], [embeddings], [normalize], [report]) for a stage.
 std::vector<KeyDecl> pipeline_keys(Stage embeddings_stage);
 
-// Validates everything (throws ConfigError listing all problems, exit 78), then runs.
+// Validates everything (throws ConfigError listing all problems, exit 78), checks the memory the
+// experiment will need against the limit (ConfigError naming the key to change, exit 78), then runs.
 RunOutcome run(const Registry& registry, const RunOptions& options);
 
 // `--help-config NAME` text and the README table (Markdown) from the declarations.

@@ -315,4 +315,125 @@ AllPairsStats all_pairs(const arma::fmat& U, const AllPairsOptions& options) {
   return out;
 }
 
+namespace {
+__extension__ typedef __int128 Fixed;   // sums of 2^-60 fixed-point cosines (|c| <= 1)
+constexpr double kFixedScale = 0x1p60;  // up to 2^67 terms before the sum could overflow
+inline std::int64_t to_fixed(double c) { return static_cast<std::int64_t>(c * kFixedScale); }
+inline double from_fixed(Fixed v) { return static_cast<double>(v) / kFixedScale; }
+
+arma::uword image_block(arma::uword n, arma::uword side) {
+  return side == 0 ? n : std::max<arma::uword>(1, (n + side - 1) / side);
+}
+}  // namespace
+
+double offset_cosine_bytes(arma::uword n, const OffsetCosineOptions& o, int workers) {
+  const double b = static_cast<double>(std::min(std::max<arma::uword>(o.tile, 16), std::max<arma::uword>(n, 1)));
+  const arma::uword blk = image_block(n, o.image_side), r = o.image_side ? (n + blk - 1) / blk : 0;
+  const double per_worker = 2.0 * 16 * static_cast<double>(n) + 16.0 * static_cast<double>(r) * r + 8.0 * b * b;
+  return std::max(workers, 1) * per_worker + 8.0 * static_cast<double>(r) * r + 24.0 * static_cast<double>(n);
+}
+
+OffsetCosineStats offset_cosine_stats(const arma::fmat& U, const OffsetCosineOptions& options) {
+  const arma::uword n = U.n_cols, d = U.n_rows;
+  if (n < 1 || d < 1) fail(Exit::usage, "offset_cosine_stats", "matrix", fmt::format("empty ({}x{})", d, n));
+  if (options.tile < 16)
+    fail(Exit::usage, "offset_cosine_stats", "tile", fmt::format("too small (got {}, expected >= 16)", options.tile));
+  check_finite(U, "offset_cosine_stats");
+  const arma::uword b = std::min(options.tile, n), nb = (n + b - 1) / b;
+  const arma::uword blk = image_block(n, options.image_side);
+  const arma::uword r = options.image_side ? (n + blk - 1) / blk : 0;
+  struct Tile {
+    arma::uword I, J;
+  };
+  std::vector<Tile> tiles;
+  for (arma::uword I = 0; I < nb; ++I)
+    for (arma::uword J = I; J < nb; ++J) tiles.push_back({I, J});
+  const int workers = std::min<int>(worker_count(options.workers), static_cast<int>(tiles.size()));
+  struct Acc {
+    std::vector<Fixed> sum, sq, img;
+  };
+  std::vector<Acc> acc(static_cast<std::size_t>(workers));
+  std::atomic<std::size_t> next{0};
+
+  // Columns of one tile as unit vectors in double (d, m).
+  const auto unit_block = [&](arma::uword j0, arma::uword m) {
+    arma::mat X = arma::conv_to<arma::mat>::from(U.cols(j0, j0 + m - 1));
+    for (arma::uword j = 0; j < m; ++j) {
+      const double norm = arma::norm(X.col(j));
+      if (!(norm > 0)) data_error("offset_cosine_stats", fmt::format("column {}", j0 + j), "zero vector");
+      X.col(j) /= norm;
+    }
+    return X;
+  };
+
+  BlasSingleThread single;
+  run_workers(workers, [&](int worker) {
+    Acc& a = acc[static_cast<std::size_t>(worker)];
+    a.sum.assign(n, 0);
+    a.sq.assign(n, 0);
+    a.img.assign(static_cast<std::size_t>(r) * r, 0);
+    std::vector<arma::uword> pix_i(b), pix_j(b);
+    for (std::size_t t = next++; t < tiles.size(); t = next++) {
+      const arma::uword i0 = tiles[t].I * b, j0 = tiles[t].J * b;
+      const arma::uword mi = std::min(b, n - i0), mj = std::min(b, n - j0);
+      const bool diag = tiles[t].I == tiles[t].J;
+      const arma::mat A = unit_block(i0, mi);
+      const arma::mat C = diag ? arma::mat(A.t() * A) : arma::mat(A.t() * unit_block(j0, mj));  // (mi, mj)
+      for (arma::uword i = 0; i < mi; ++i) pix_i[i] = (i0 + i) / blk;
+      for (arma::uword j = 0; j < mj; ++j) pix_j[j] = (j0 + j) / blk;
+      for (arma::uword j = 0; j < mj; ++j) {
+        const double* col = C.colptr(j);
+        const arma::uword gj = j0 + j, iend = diag ? j : mi;  // pairs i < j
+        Fixed* img_col = r ? a.img.data() + pix_j[j] * r : nullptr;
+        for (arma::uword i = 0; i < iend; ++i) {
+          const double c = std::clamp(col[i], -1.0, 1.0);
+          const std::int64_t f = to_fixed(c);
+          const arma::uword k = gj - (i0 + i);
+          a.sum[k] += f;
+          a.sq[k] += to_fixed(c * c);
+          if (img_col) img_col[pix_i[i]] += f;  // column pix_j, row pix_i: the upper block; mirrored below
+        }
+      }
+    }
+  });
+
+  OffsetCosineStats out;
+  out.mean.zeros(n);
+  out.sd.zeros(n);
+  out.count.set_size(n);
+  out.block = blk;
+  std::vector<Fixed> sum(n, 0), sq(n, 0), img(static_cast<std::size_t>(r) * r, 0);
+  for (const auto& a : acc) {
+    for (arma::uword k = 0; k < n; ++k) {
+      sum[k] += a.sum[k];
+      sq[k] += a.sq[k];
+    }
+    for (std::size_t p = 0; p < img.size(); ++p) img[p] += a.img[p];
+  }
+  for (arma::uword k = 0; k < n; ++k) {
+    const double m = static_cast<double>(n - k);
+    out.count[k] = n - k;
+    if (k == 0) {  // the diagonal: cos(u_i, u_i) = 1
+      out.mean[0] = 1.0;
+      continue;
+    }
+    const double mean = from_fixed(sum[k]) / m;
+    out.mean[k] = mean;
+    out.sd[k] = std::sqrt(std::max(0.0, from_fixed(sq[k]) / m - mean * mean));
+  }
+  if (r) {
+    // img holds, at (row p, column q), the sum over pairs i < j with i in block p and j in block q;
+    // S is symmetric, so block (p, q) of S sums img(p, q) + img(q, p), plus the diagonal ones.
+    out.image.set_size(r, r);
+    const auto rows_in = [&](arma::uword p) { return std::min(n, (p + 1) * blk) - p * blk; };
+    for (arma::uword q = 0; q < r; ++q)
+      for (arma::uword p = 0; p < r; ++p) {
+        Fixed total = img[q * r + p] + img[p * r + q];
+        if (p == q) total += static_cast<Fixed>(rows_in(p)) * to_fixed(1.0);
+        out.image(p, q) = from_fixed(total) / static_cast<double>(rows_in(p) * rows_in(q));
+      }
+  }
+  return out;
+}
+
 }  // namespace embedlab::linalg

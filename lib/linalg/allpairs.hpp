@@ -84,6 +84,28 @@ struct AllPairsStats {
 // Part (b). Needs n >= 2 and unit columns; non-finite entries are a data error.
 AllPairsStats all_pairs(const arma::fmat& U, const AllPairsOptions& options = {});
 
+// The cosine matrix S = UᵀU of n positions (S_ij = cos(u_i, u_j), columns re-normalised in
+// double, clamped, diagonal exactly 1 — as local_cosine) summarised without forming it: by offset
+// k = |i − j| (mean and population sd over the n − k pairs) and block-averaged to an image of at
+// most image_side × image_side (blocks of ceil(n / image_side) positions, as block_average).
+// Tiles (tile, tile) I <= J are computed in double by single-threaded dgemm and their entries
+// summed in 2^-60 fixed point into 128-bit integers, so the sums are the same bits for any tile
+// order and worker count. Memory: per worker one tile, 32 bytes per position and 16 per pixel.
+struct OffsetCosineOptions {
+  arma::uword image_side = 256;  // 0: no image
+  arma::uword tile = 512;
+  int workers = 0;  // <= 0: embedlab::threads()
+};
+struct OffsetCosineStats {
+  arma::vec mean, sd;  // index k = offset 0..n-1
+  arma::uvec count;    // n − k
+  arma::mat image;     // (r, r) block means, r = ceil(n / block)
+  arma::uword block = 1;
+};
+OffsetCosineStats offset_cosine_stats(const arma::fmat& U, const OffsetCosineOptions& options = {});
+// Bytes offset_cosine_stats holds at once for n positions (what the memory guard declares).
+double offset_cosine_bytes(arma::uword n, const OffsetCosineOptions& options, int workers);
+
 // Quantile from histogram counts over [lo, hi] (equal bins): the value at rank q * total,
 // interpolated linearly inside its bin. Empty histogram: NaN.
 double histogram_quantile(const std::vector<std::uint64_t>& counts, double lo, double hi, double q);
