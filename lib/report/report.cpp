@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -28,46 +30,151 @@ std::string num(double v, int precision) {
 }
 
 namespace {
-// Table cells must not break the Markdown table.
+
+// Length of the valid UTF-8 sequence starting at s[i], 0 when it is not one.
+std::size_t utf8_len(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (len == 0 || i + len > s.size() || (len == 2 && c < 0xC2)) return 0;
+  for (std::size_t k = 1; k < len; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  return len;
+}
+
+// HTML is never meant in a report: '<' and '&' (and '>', a blockquote at a line start) as entities.
+void append_html_safe(std::string& out, char c) {
+  if (c == '<')
+    out += "&lt;";
+  else if (c == '>')
+    out += "&gt;";
+  else if (c == '&')
+    out += "&amp;";
+  else
+    out += c;
+}
+
+// Table cells show user text literally: the cell cannot be broken (| and newlines), no HTML, no code
+// span or backslash escape taken from the text. Emphasis (**…**) stays, as experiments use it.
 std::string cell(const std::string& s) {
   std::string out;
-  for (char c : s) {
-    if (c == '|')
-      out += "\\|";
-    else if (c == '\n')
-      out += ' ';
+  for (const char c : visible_text(s)) {
+    if (c == '|' || c == '\\' || c == '`')
+      out += '\\', out += c;
+    else
+      append_html_safe(out, c);
+  }
+  return out;
+}
+
+// Headings, paragraphs, bullets and captions: Markdown stays, HTML does not.
+std::string html_safe(const std::string& s) {
+  std::string out;
+  for (const char c : s) append_html_safe(out, c);
+  return out;
+}
+
+// A plot or file name: letters, digits, '_' and '-' only (it becomes a file name in a gnuplot
+// script, where a leading '<' or '|' would run a command).
+std::string safe_name(const std::string& name) {
+  std::string out;
+  for (const char c : name) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-') ? c : '_';
+  return out.empty() ? std::string("plot") : out;
+}
+
+const char* safe_style(const std::string& style) {
+  for (const char* s : {"lines", "points", "linespoints", "boxes", "steps", "impulses"})
+    if (style == s) return s;
+  return "lines";
+}
+
+}  // namespace
+
+std::string visible_text(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      if (const std::size_t len = utf8_len(s, i); len > 0) {
+        out.append(s.substr(i, len));
+        i += len;
+        continue;
+      }
+    }
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c < 0x20 || c >= 0x7F)
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += static_cast<char>(c);
+    ++i;
+  }
+  return out;
+}
+
+std::string literal(const std::string& s) {
+  std::string out;
+  for (const char c : visible_text(s)) {
+    if (c == '<' || c == '>' || c == '&')
+      append_html_safe(out, c);
+    else if (std::ispunct(static_cast<unsigned char>(c)))
+      out += '\\', out += c;  // CommonMark: any ASCII punctuation may be backslash-escaped
     else
       out += c;
   }
   return out;
 }
-}  // namespace
 
-void Markdown::heading(int level, const std::string& text) { text_ += std::string(level, '#') + " " + text + "\n\n"; }
-void Markdown::paragraph(const std::string& text) { text_ += text + "\n\n"; }
-void Markdown::bullet(const std::string& text) { text_ += "- " + text + "\n"; }
+void Markdown::heading(int level, const std::string& text) {
+  // One line: a newline in the text would end the heading.
+  std::string one_line;
+  for (const char c : text)
+    one_line += c == '\n' ? std::string("\\n") : c == '\r' ? std::string("\\r") : std::string(1, c);
+  text_ += std::string(level, '#') + " " + html_safe(one_line) + "\n\n";
+}
+void Markdown::paragraph(const std::string& text) { text_ += html_safe(text) + "\n\n"; }
+void Markdown::bullet(const std::string& text) { text_ += "- " + html_safe(text) + "\n"; }
 void Markdown::code(const std::string& text, const std::string& lang) {
-  text_ += "```" + lang + "\n" + text + (text.empty() || text.back() == '\n' ? "" : "\n") + "```\n\n";
+  // The fence is longer than any run of backquotes inside, so the text cannot close it.
+  std::size_t run = 0, longest = 0;
+  for (const char c : text) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  const std::string fence(std::max<std::size_t>(3, longest + 1), '`');
+  text_ += fence + lang + "\n" + text + (text.empty() || text.back() == '\n' ? "" : "\n") + fence + "\n\n";
 }
 void Markdown::table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
   std::string out = "|";
-  for (const auto& h : header) out += " " + cell(h) + " |";
+  for (const auto& h : header) {
+    out += ' ';
+    out += cell(h);
+    out += " |";
+  }
   out += "\n|";
   for (std::size_t i = 0; i < header.size(); ++i) out += "---|";
   out += "\n";
   for (const auto& r : rows) {
     out += "|";
-    for (std::size_t i = 0; i < header.size(); ++i) out += " " + (i < r.size() ? cell(r[i]) : std::string()) + " |";
+    for (std::size_t i = 0; i < header.size(); ++i) {
+      out += ' ';
+      if (i < r.size()) out += cell(r[i]);
+      out += " |";
+    }
     out += "\n";
   }
   text_ += out + "\n";
 }
 void Markdown::image(const std::string& rel_path, const std::string& caption, const std::string& missing_note) {
+  const std::string cap = literal(caption);
   if (rel_path.empty()) {
-    text_ += fmt::format("*{} — plot not drawn: {}*\n\n", caption, missing_note);
+    text_ += fmt::format("*{} — plot not drawn: {}*\n\n", cap, html_safe(missing_note));
     return;
   }
-  text_ += fmt::format("![{}]({})\n\n*{}*\n\n", caption, rel_path, caption);
+  text_ += fmt::format("![{}]({})\n\n*{}*\n\n", cap, rel_path, cap);
 }
 
 bool gnuplot_available() {
@@ -93,50 +200,76 @@ void Plotter::embed(Markdown& md, const std::string& file, const std::string& ca
   md.image(file, caption, note_);
 }
 
-std::string Plotter::run_gnuplot(const std::string& name, const std::string& script, const std::string& data) {
+std::string gnuplot_strings_file(const std::vector<std::string>& strings) {
+  // gnuplot reads a string field up to the next tab or '"' and then decodes backslash escapes
+  // (\\ and octal \042), so '\' and '"' are written escaped; visible_text() has already turned every
+  // control byte (tab, newline …) into visible text. Each line starts with its 1-based index, so no
+  // line is blank (a blank line would end the data block) or starts with '#' (a comment).
+  std::string out;
+  for (std::size_t i = 0; i < strings.size(); ++i) {
+    out += fmt::format("{}\t", i + 1);
+    for (const char c : visible_text(strings[i])) {
+      if (c == '\\')
+        out += "\\\\";
+      else if (c == '"')
+        out += "\\042";
+      else
+        out += c;
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::string gnuplot_strings_preamble(const std::string& strings_file, std::size_t count) {
+  // `stats` evaluates only our own expression; strcol() returns the field as a string value, which
+  // gnuplot never scans for backquotes, macros (@) or system(): those apply to script text only.
+  return fmt::format(
+      "set datafile separator \"\\t\"\narray S[{}]\nstats '{}' using (S[int($1)] = strcol(2), 0) nooutput\n"
+      "set datafile separator whitespace\n",
+      std::max<std::size_t>(count, 1), strings_file);
+}
+
+std::string Plotter::run_gnuplot(const std::string& name, const std::string& script, const std::string& data,
+                                 const std::vector<std::string>& strings) {
   if (!available_) return "";
   namespace fs = std::filesystem;
-  const std::string png = name + ".png";
-  const std::string data_path = (fs::path(dir_) / (name + ".dat")).string();
-  const std::string script_path = (fs::path(dir_) / (name + ".gp")).string();
-  const std::string tmp_png = (fs::path(dir_) / (name + ".png.tmp")).string();
-  write_file_atomic(data_path, data);
-  write_file_atomic(script_path, fmt::format("set output '{}'\n{}", tmp_png, script));
-  const int slot = register_temp(tmp_png);
+  // Every user-controlled string (titles, axis labels, series and tick labels) is in <name>.str, read
+  // by gnuplot as data into the array S; the script is fixed text, numbers and file names made of
+  // [A-Za-z0-9_-]. gnuplot runs in the plot directory, so no path appears in the script either.
+  const fs::path dir(dir_);
+  const std::string png = name + ".png", tmp_png = name + ".png.tmp", script_name = name + ".gp";
+  write_file_atomic((dir / (name + ".str")).string(), gnuplot_strings_file(strings));
+  write_file_atomic((dir / (name + ".dat")).string(), data);
+  write_file_atomic((dir / script_name).string(), fmt::format("set output '{}'\n", tmp_png) +
+                                                      gnuplot_strings_preamble(name + ".str", strings.size()) + script);
+  const int slot = register_temp((dir / tmp_png).string());
   pid_t pid = 0;
-  const char* argv[] = {"gnuplot", script_path.c_str(), nullptr};
+  const char* argv[] = {"gnuplot", script_name.c_str(), nullptr};
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addchdir_np(&fa, dir_.c_str());
   const int rc = posix_spawnp(&pid, "gnuplot", &fa, nullptr, const_cast<char* const*>(argv), environ);
   posix_spawn_file_actions_destroy(&fa);
   int status = 0;
   const bool ok = rc == 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-                  fs::exists(tmp_png);
+                  fs::exists(dir / tmp_png);
   std::error_code ec;
-  if (ok) fs::rename(tmp_png, fs::path(dir_) / png, ec);
-  if (!ok || ec) fs::remove(tmp_png, ec);
+  if (ok) fs::rename(dir / tmp_png, dir / png, ec);
+  if (!ok || ec) fs::remove(dir / tmp_png, ec);
   unregister_temp(slot);
-  fs::remove(script_path, ec);
-  fs::remove(data_path, ec);
-  if (!ok) {
+  fs::remove(dir / script_name, ec);
+  fs::remove(dir / (name + ".dat"), ec);
+  fs::remove(dir / (name + ".str"), ec);
+  if (!ok || ec) {
     note_ = "gnuplot failed";
     return "";
   }
   return png;
 }
-
-namespace {
-std::string quote(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return "\"" + out + "\"";
-}
-}  // namespace
 
 namespace {
 double now_seconds() {
@@ -163,20 +296,23 @@ void Laps::table(Markdown& md) const {
   md.table({"stage", "seconds", "share"}, rows);
 }
 
-std::string Plotter::line_plot(const std::string& name, const PlotSpec& spec) {
+std::string Plotter::line_plot(const std::string& raw_name, const PlotSpec& spec) {
+  const std::string name = safe_name(raw_name);
   std::string data, plot;
+  std::vector<std::string> strings = {spec.title, spec.xlabel, spec.ylabel};  // S[1..3]
   for (std::size_t s = 0; s < spec.series.size(); ++s) {
     const auto& ser = spec.series[s];
     for (std::size_t i = 0; i < ser.x.size() && i < ser.y.size(); ++i)
       data += fmt::format("{:.9g} {:.9g}\n", ser.x[i], ser.y[i]);
     data += "\n\n";  // gnuplot data block separator (index s)
-    plot += fmt::format("{}'{}.dat' index {} using 1:2 with {} title {}", s ? ", " : "plot ", name, s, ser.style,
-                        quote(ser.label));
+    strings.push_back(ser.label);
+    plot += fmt::format("{}'{}.dat' index {} using 1:2 with {} title S[{}]", s ? ", " : "plot ", name, s,
+                        safe_style(ser.style), strings.size());
   }
   std::string script = fmt::format(
-      "set terminal pngcairo size {},{} noenhanced\nset title {}\nset xlabel {}\nset ylabel {}\nset grid\nset key "
-      "top right\n",
-      spec.width, spec.height, quote(spec.title), quote(spec.xlabel), quote(spec.ylabel));
+      "set terminal pngcairo size {},{} noenhanced\nset title S[1] noenhanced\nset xlabel S[2] noenhanced\n"
+      "set ylabel S[3] noenhanced\nset key noenhanced\nset grid\nset key top right\n",
+      spec.width, spec.height);
   if (spec.logx) script += "set logscale x\n";
   if (spec.logy) script += "set logscale y\n";
   if (spec.integer_x) {
@@ -185,28 +321,33 @@ std::string Plotter::line_plot(const std::string& name, const PlotSpec& spec) {
       for (const double x : ser.x) xmax = std::max(xmax, std::abs(x));
     script += xmax <= 24 ? "set xtics 1\n" : "set format x '%.0f'\n";
   }
-  script += "set style fill solid 0.5\ncd '" + dir_ + "'\n" + plot + "\n";
-  return run_gnuplot(name, script, data);
+  script += "set style fill solid 0.5\n" + plot + "\n";
+  return run_gnuplot(name, script, data, strings);
 }
 
-std::string Plotter::heatmap(const std::string& name, const std::string& title, const arma::mat& m,
+std::string Plotter::heatmap(const std::string& raw_name, const std::string& title, const arma::mat& m,
                              const std::vector<std::string>& labels, double zmin, double zmax) {
+  const std::string name = safe_name(raw_name);
   std::string data;
   for (arma::uword i = 0; i < m.n_rows; ++i) {
     for (arma::uword j = 0; j < m.n_cols; ++j) data += fmt::format("{}{:.6g}", j ? " " : "", m(i, j));
     data += "\n";
   }
+  std::vector<std::string> strings = {title};  // S[1]; the tick labels follow
   std::string script = fmt::format(
-      "set terminal pngcairo size 800,720 noenhanced\nset title {}\nset palette defined (-1 'blue', 0 'white', 1 "
-      "'red')\nset cbrange [{}:{}]\nset yrange [] reverse\nset xrange [-0.5:{}]\nset yrange [{}:-0.5]\n",
-      quote(title), zmin, zmax, static_cast<double>(m.n_cols) - 0.5, static_cast<double>(m.n_rows) - 0.5);
+      "set terminal pngcairo size 800,720 noenhanced\nset title S[1] noenhanced\nset palette defined (-1 'blue', 0 "
+      "'white', 1 'red')\nset cbrange [{:.9g}:{:.9g}]\nset xrange [-0.5:{}]\nset yrange [{}:-0.5]\n",
+      zmin, zmax, static_cast<double>(m.n_cols) - 0.5, static_cast<double>(m.n_rows) - 0.5);
   if (!labels.empty() && labels.size() <= 40) {
     std::string tics;
-    for (std::size_t i = 0; i < labels.size(); ++i) tics += fmt::format("{}{} {}", i ? ", " : "", quote(labels[i]), i);
-    script += "set xtics (" + tics + ") rotate by 60 right\nset ytics (" + tics + ")\n";
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      strings.push_back(labels[i]);
+      tics += fmt::format("{}S[{}] {}", i ? ", " : "", strings.size(), i);
+    }
+    script += "set xtics (" + tics + ") rotate by 60 right noenhanced\nset ytics (" + tics + ") noenhanced\n";
   }
-  script += "cd '" + dir_ + "'\nplot '" + name + ".dat' matrix with image notitle\n";
-  return run_gnuplot(name, script, data);
+  script += "plot '" + name + ".dat' matrix with image notitle\n";
+  return run_gnuplot(name, script, data, strings);
 }
 
 }  // namespace embedlab::report

@@ -1,9 +1,18 @@
 #pragma once
 // report.md builder and PNG plots through gnuplot (Debian gnuplot-nox). If gnuplot is absent the
 // report still renders and says so where each plot would be.
+//
+// Safety of user text (tokens, words, prompts, file names): gnuplot runs `backquoted` text, system()
+// and @macros found in its script, so no user text is ever written into a script. Titles, axis,
+// series and tick labels go into a strings data file that the script reads with strcol() into an
+// array (data is never evaluated); the script holds only fixed text, numbers and file names made of
+// [A-Za-z0-9_-], and gnuplot runs in the plot directory (no path in the script), with noenhanced
+// text. In report.md, table cells show their text literally (| \ ` escaped, no HTML, control bytes
+// as \n \t \xNN); headings, paragraphs and bullets keep Markdown but never pass HTML.
 #include <armadillo>
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -11,6 +20,16 @@ namespace embedlab::report {
 
 // Number formatting shared by every table: 4 significant decimals, scientific when tiny or huge.
 std::string num(double v, int precision = 4);
+
+// Control bytes and invalid UTF-8 as visible escapes (\n, \t, \r, \xNN); valid UTF-8 unchanged.
+std::string visible_text(std::string_view s);
+// Text shown literally in Markdown prose: visible_text() with every ASCII punctuation character
+// backslash-escaped and <, >, & as entities (for tokens inside headings and paragraphs).
+std::string literal(const std::string& s);
+// The strings data file a plot script reads (line i: "i<TAB>text", text escaped for gnuplot's
+// string-field reader), and the script lines that read it into the array S[1..count].
+std::string gnuplot_strings_file(const std::vector<std::string>& strings);
+std::string gnuplot_strings_preamble(const std::string& strings_file, std::size_t count);
 
 class Markdown {
  public:
@@ -72,7 +91,8 @@ class Plotter {
   void embed(Markdown& md, const std::string& file, const std::string& caption) const;
 
  private:
-  std::string run_gnuplot(const std::string& name, const std::string& script, const std::string& data);
+  std::string run_gnuplot(const std::string& name, const std::string& script, const std::string& data,
+                          const std::vector<std::string>& strings);
   std::string dir_;
   bool available_ = false;
   std::string note_;
