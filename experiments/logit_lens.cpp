@@ -58,11 +58,13 @@ void run(const Config& c, Context& ctx) {
     // top is (layers, k) token ids, top_logit the same shape.
     arma::Mat<std::int64_t> top(n_states, k);
     arma::mat top_logit(n_states, k);
+    arma::fmat hidden(n_states, static_cast<arma::uword>(m.n_embd()));  // (layers, C), pre-ln_f, float32
     std::vector<double> layer, rank, prob;
     std::vector<std::vector<std::string>> rows;
     std::int64_t first_top1 = -1;
     for (arma::uword l = 0; l < n_states; ++l) {
       const arma::fmat h = fr.hidden[l].col(last);
+      hidden.row(l) = h.t();
       const arma::vec z = arma::conv_to<arma::vec>::from(m.logit_lens(h).col(0));
       const auto t = stats::top_k_indices(z, k);
       const arma::vec pz = stats::softmax(z);
@@ -84,6 +86,10 @@ void run(const Config& c, Context& ctx) {
                   {"token id", "the prompt's token ids"});
     ctx.h5->write(g + "/top_ids", top, {"token id", "top-k tokens of the lens at each layer (layers × k), descending"});
     ctx.h5->write(g + "/top_logits", top_logit, {"logit", "lens logits of the top-k tokens (layers × k)"});
+    ctx.h5->write(g + "/hidden", hidden,
+                  {"activation",
+                   "residual stream h_l at the last position before ln_f (layers × n_embd); layer l "
+                   "is the final hidden state of the model cut after block l"});
     ctx.h5->write(g + "/final_rank", rank, {"rank", "rank of the final prediction in each layer's lens (1 = top)"});
     ctx.h5->write(g + "/final_prob", prob, {"probability", "softmax probability of the final prediction per layer"});
     ctx.h5->attr(g, "prompt", p.label);

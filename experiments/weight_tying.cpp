@@ -49,14 +49,16 @@ void run(const Config& c, Context& ctx) {
   ctx.h5->attr("/tying", "tied", static_cast<std::int64_t>(L.ckpt.tied ? 1 : 0));
   ctx.h5->attr("/tying", "max_abs_diff", tie_diff);
   ctx.h5->attr("/tying", "config_tie_word_embeddings", static_cast<std::int64_t>(m.config().tie_word_embeddings));
+  ctx.h5->attr("/tying", "lm_head_in_file", static_cast<std::int64_t>(L.ckpt.lm_head_in_file ? 1 : 0));
+  ctx.h5->attr("/tying", "output_matrix", L.ckpt.output_source());
   ctx.h5->attr("/tying", "vocab_size", static_cast<std::int64_t>(m.vocab_size()));
   ctx.h5->attr("/tying", "n_embd", static_cast<std::int64_t>(m.n_embd()));
   md.heading(2, "Is the output layer the embedding matrix?");
   md.paragraph(
       L.ckpt.tied
-          ? fmt::format("`{}` has no `lm_head.weight`: the output layer **is** the token embedding matrix E "
-                        "({} × {}), so max |W_out − E| = 0 exactly.",
-                        L.ckpt.dir, m.vocab_size(), m.n_embd())
+          ? fmt::format("`{}`: the output layer **is** the token embedding matrix E ({} × {}), so max |W_out − E| "
+                        "= 0 exactly. Output matrix: {}.",
+                        L.ckpt.dir, m.vocab_size(), m.n_embd(), L.ckpt.output_source())
           : fmt::format("`{}` has its own `lm_head.weight`: the output layer is **not tied**; max |W_out − E| = {}. "
                         "Below, logits and their decomposition use W_out (the matrix the model really uses).",
                         L.ckpt.dir, report::num(tie_diff)));

@@ -197,6 +197,37 @@ def tokenizer_texts():
                     put("tokenizer", "golden%02d" % i, c["text"])
 
 
+# --- GPT-2 config.json ---------------------------------------------------------------------------
+def gpt2_configs():
+    hub = {"activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"], "attn_pdrop": 0.1,
+           "bos_token_id": 50256, "embd_pdrop": 0.1, "eos_token_id": 50256, "initializer_range": 0.02,
+           "layer_norm_epsilon": 1e-05, "model_type": "gpt2", "n_ctx": 1024, "n_embd": 768, "n_head": 12,
+           "n_inner": None, "n_layer": 12, "n_positions": 1024, "resid_pdrop": 0.1,
+           "scale_attn_by_inverse_layer_idx": False, "reorder_and_upcast_attn": False,
+           "scale_attn_weights": True, "summary_activation": None, "tie_word_embeddings": True,
+           "task_specific_params": {"text-generation": {"do_sample": True, "max_length": 50}},
+           "vocab_size": 50257}
+    put("gpt2_config", "hub_gpt2", json.dumps(hub, indent=2))
+    small = {"n_layer": 2, "n_head": 2, "n_embd": 8, "n_positions": 16, "vocab_size": 32}
+    put("gpt2_config", "small", json.dumps(small))
+    for i, act in enumerate(["gelu", "relu", "silu", "gelu_pytorch_tanh", "foo", 3]):
+        put("gpt2_config", "activation%d" % i, json.dumps(dict(small, activation_function=act)))
+    variants = {"no_scale": {"scale_attn_weights": False}, "inverse_layer": {"scale_attn_by_inverse_layer_idx": True},
+                "reorder": {"reorder_and_upcast_attn": True}, "untied": {"tie_word_embeddings": False},
+                "n_inner": {"n_inner": 20}, "eps": {"layer_norm_epsilon": 0.5}, "flag_string": {"scale_attn_weights": "yes"},
+                "eps_zero": {"layer_norm_epsilon": 0}, "n_inner_zero": {"n_inner": 0}, "n_ctx_only": {"n_positions": None,
+                "n_ctx": 16}, "indivisible": {"n_head": 3}, "huge_layers": {"n_layer": 2147483647},
+                "negative": {"n_embd": -8}, "float_size": {"n_embd": 8.0}, "llama": {"model_type": "llama"}}
+    for name, v in variants.items():
+        put("gpt2_config", name, json.dumps(dict(small, **v)))
+    put("gpt2_config", "duplicate_key", '{"n_layer": 1, "n_layer": 2, "n_head": 2, "n_embd": 8, "n_positions": 4, '
+        '"vocab_size": 5}')
+    put("gpt2_config", "not_object", "[1, 2]")
+    put("gpt2_config", "not_json", "{n_layer: 1")
+    put("gpt2_config", "invalid_utf8", b'{"model_type": "gpt2\xff"}')
+    put("gpt2_config", "empty", b"")
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -206,6 +237,7 @@ def main():
     word2vec_bins()
     inis()
     tokenizer_texts()
+    gpt2_configs()
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print("wrote %s (%d bytes)" % (OUT, total))
 

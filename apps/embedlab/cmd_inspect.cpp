@@ -107,7 +107,7 @@ void inspect_gpt2(const std::string& dir) {
       c.tie_word_embeddings);
   print_index(io::read_safetensors_index((fs::path(dir) / "model.safetensors").string()));
   const io::Gpt2Checkpoint ck = io::load_gpt2(dir);
-  fmt::print("output matrix: {}\n", ck.tied ? "wte (tied)" : "lm_head.weight (untied)");
+  fmt::print("output matrix: {}\n", ck.output_source());
   for (const char* which : {"wte", "wpe", "lm_head"}) {
     if (std::string(which) == "lm_head" && ck.tied) continue;
     const io::Embeddings e = io::gpt2_embeddings(ck, which);

@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <regex>
@@ -47,15 +49,42 @@ std::string canonical(const std::string& name) {
   return name.rfind(kPrefix, 0) == 0 ? name.substr(std::char_traits<char>::length(kPrefix)) : name;
 }
 
-bool ignored_buffer(const std::string& name) {
-  static const std::regex re(R"(h\.[0-9]+\.attn\.(bias|masked_bias))");
-  return std::regex_match(name, re);
+// The causal-mask buffers older Hugging Face versions saved with every GPT-2 (the Hub's gpt2
+// model.safetensors holds h.0.attn.bias ... h.11.attn.bias, F32 [1, 1, 1024, 1024]): their layer,
+// or -1 when `name` is not one. *masked set for h.N.attn.masked_bias (a scalar).
+long buffer_layer(const std::string& name, bool* masked) {
+  static const std::regex re(R"(h\.([0-9]{1,9})\.attn\.(bias|masked_bias))");
+  std::smatch m;
+  if (!std::regex_match(name, m, re)) return -1;
+  *masked = m[2] == "masked_bias";
+  return std::stol(m[1]);
+}
+
+// Non-finite elements of a loaded tensor: their count and the first one's index on disk ([i, j] of
+// the row-major [r, c], or [i]). Tested on the bits (exponent all ones), so it vectorises.
+std::string non_finite(const Tensor& t) {
+  const float* v = t.data.memptr();
+  const std::uint64_t n = t.data.n_elem;
+  std::uint64_t bad = 0;
+  for (std::uint64_t k = 0; k < n; ++k) {
+    std::uint32_t bits;
+    std::memcpy(&bits, v + k, 4);
+    bad += (bits & 0x7f800000u) == 0x7f800000u;
+  }
+  if (bad == 0) return "";
+  std::uint64_t first = 0;
+  while (std::isfinite(v[first])) ++first;
+  const std::string at = t.shape.size() == 2 ? fmt::format("[{}, {}]", first / t.shape[1], first % t.shape[1])
+                                             : fmt::format("[{}]", first);
+  return fmt::format("{} non-finite value{} (first at {}: {})", bad, bad == 1 ? "" : "s", at, v[first]);
 }
 
 }  // namespace
 
-Gpt2Config read_gpt2_config(const std::string& path) {
-  const nlohmann::json j = parse_json_strict(read_small_file(path, nullptr), path, "");
+Gpt2Config read_gpt2_config(const std::string& path) { return parse_gpt2_config(read_small_file(path, nullptr), path); }
+
+Gpt2Config parse_gpt2_config(std::string_view text, const std::string& path) {
+  const nlohmann::json j = parse_json_strict(text, path, "");
   if (!j.is_object()) data_error(path, "", fmt::format("must be a JSON object (got {})", j.type_name()));
   if (j.contains("model_type") && j["model_type"] != "gpt2")
     data_error(path, "model_type", fmt::format("got {}, expected \"gpt2\"", j["model_type"].dump()));
@@ -67,7 +96,7 @@ Gpt2Config read_gpt2_config(const std::string& path) {
   const bool has_ctx = j.contains("n_ctx") && !j["n_ctx"].is_null();
   c.n_positions = config_int(j, "n_positions", path, !has_ctx, 0);
   if (c.n_positions == 0) c.n_positions = config_int(j, "n_ctx", path, true, 0);
-  c.n_inner = config_int(j, "n_inner", path, false, 0);
+  c.n_inner = config_int(j, "n_inner", path, false, 0);  // null: Hugging Face's 4 * n_embd
   if (c.n_inner == 0) {
     if (c.n_embd > std::numeric_limits<int>::max() / 4) data_error(path, "n_embd", "too large");
     c.n_inner = 4 * c.n_embd;
@@ -76,17 +105,42 @@ Gpt2Config read_gpt2_config(const std::string& path) {
     data_error(path, "n_head", fmt::format("n_embd {} is not divisible by n_head {}", c.n_embd, c.n_head));
   if (j.contains("layer_norm_epsilon")) {
     const auto& v = j["layer_norm_epsilon"];
-    if (!v.is_number() || !(v.get<double>() > 0)) data_error(path, "layer_norm_epsilon", "must be a positive number");
+    if (!v.is_number() || !(v.get<double>() > 0) || !std::isfinite(v.get<double>()))
+      data_error(path, "layer_norm_epsilon", fmt::format("must be a positive finite number (got {})", v.dump()));
     c.layer_norm_epsilon = v.get<double>();
   }
   if (j.contains("activation_function")) {
-    if (!j["activation_function"].is_string()) data_error(path, "activation_function", "must be a string");
-    c.activation = j["activation_function"].get<std::string>();
+    // Hugging Face's ACT2FN names for the activations GPT-2 checkpoints use.
+    static const std::vector<std::pair<std::string, Activation>> kActivations = {
+        {"gelu_new", Activation::gelu_tanh},
+        {"gelu", Activation::gelu_erf},
+        {"gelu_pytorch_tanh", Activation::gelu_tanh},
+        {"relu", Activation::relu},
+        {"silu", Activation::silu},
+        {"swish", Activation::silu},
+        {"gelu_python", Activation::gelu_erf}};
+    const auto& v = j["activation_function"];
+    const auto it = v.is_string() ? std::find_if(kActivations.begin(), kActivations.end(),
+                                                 [&](const auto& a) { return a.first == v.get<std::string>(); })
+                                  : kActivations.end();
+    if (it == kActivations.end()) {
+      std::vector<std::string> names;
+      for (const auto& [name, _] : kActivations) names.push_back(name);
+      data_error(path, "activation_function",
+                 fmt::format("unsupported (got {}, expected one of {})", v.dump(), fmt::join(names, ", ")));
+    }
+    c.activation = it->first;
+    c.act = it->second;
   }
-  if (j.contains("tie_word_embeddings")) {
-    if (!j["tie_word_embeddings"].is_boolean()) data_error(path, "tie_word_embeddings", "must be true or false");
-    c.tie_word_embeddings = j["tie_word_embeddings"].get<bool>();
-  }
+  const auto flag = [&](const char* key, bool& out) {
+    if (!j.contains(key)) return;
+    if (!j[key].is_boolean()) data_error(path, key, fmt::format("must be true or false (got {})", j[key].dump()));
+    out = j[key].get<bool>();
+  };
+  flag("scale_attn_weights", c.scale_attn_weights);
+  flag("scale_attn_by_inverse_layer_idx", c.scale_attn_by_inverse_layer_idx);
+  flag("reorder_and_upcast_attn", c.reorder_and_upcast_attn);
+  flag("tie_word_embeddings", c.tie_word_embeddings);
   return c;
 }
 
@@ -148,9 +202,12 @@ Gpt2Checkpoint load_gpt2(const std::string& dir, const std::vector<std::string>&
   }
 
   auto expected = gpt2_expected_tensors(ck.config);
-  const std::uint64_t V = ck.config.vocab_size, C = ck.config.n_embd;
-  const bool has_lm_head = by_name.count("lm_head.weight") > 0;
-  if (has_lm_head || !ck.config.tie_word_embeddings) expected.push_back({"lm_head.weight", {V, C}});
+  const std::uint64_t V = ck.config.vocab_size, C = ck.config.n_embd, P = ck.config.n_positions;
+  ck.lm_head_in_file = by_name.count("lm_head.weight") > 0;
+  // A tied model's lm_head.weight is still checked (Hugging Face refuses a mismatched shape before
+  // tying), but not kept: the output matrix is wte.
+  if (ck.lm_head_in_file || !ck.config.tie_word_embeddings) expected.push_back({"lm_head.weight", {V, C}});
+  ck.tied = ck.config.tie_word_embeddings;
 
   std::vector<std::string> missing, extra, problems;
   std::set<std::string> declared;
@@ -168,8 +225,22 @@ Gpt2Checkpoint load_gpt2(const std::string& dir, const std::vector<std::string>&
     if (!safetensors_dtype_readable(e.dtype))
       problems.push_back(fmt::format("'{}' dtype {} (expected F32, F16, BF16 or F64)", e.name, e.dtype));
   }
-  for (const auto& [name, e] : by_name)
-    if (!declared.count(name) && !ignored_buffer(name)) extra.push_back(e->name);
+  for (const auto& [name, e] : by_name) {
+    if (declared.count(name)) continue;
+    bool masked = false;
+    const long layer = buffer_layer(name, &masked);
+    if (layer < 0 || layer >= ck.config.n_layer) {
+      extra.push_back(e->name);
+      continue;
+    }
+    const std::vector<std::uint64_t> want =
+        masked ? std::vector<std::uint64_t>{} : std::vector<std::uint64_t>{1, 1, P, P};
+    const bool scalar_ok = masked && e->shape == std::vector<std::uint64_t>{1};
+    if (e->shape != want && !scalar_ok)
+      problems.push_back(fmt::format("'{}' shape {} (expected {}: a causal-mask buffer)", e->name,
+                                     format_shape(e->shape), format_shape(want)));
+    ++ck.buffers_ignored;
+  }
   if (!missing.empty() || !extra.empty() || !problems.empty()) {
     std::vector<std::string> parts;
     if (!missing.empty()) parts.push_back(fmt::format("missing {}: {}", missing.size(), list_names(missing, 40)));
@@ -189,9 +260,29 @@ Gpt2Checkpoint load_gpt2(const std::string& dir, const std::vector<std::string>&
       index,
       [&](const SafetensorsEntry& e) {
         const std::string c = canonical(e.name);
+        if (c == "lm_head.weight" && ck.tied) return false;  // checked above, never used
         return declared.count(c) && (keep.empty() || keep.count(c));
       },
       &file_sha);
+  // NaN or Inf in a weight would reach every logit; refuse them here, naming the first bad tensor in
+  // file order.
+  {
+    std::vector<const SafetensorsEntry*> order;
+    for (const auto& e : index.tensors)
+      if (loaded.count(e.name)) order.push_back(&e);
+    std::string first_bad, first_msg;
+    std::size_t bad_tensors = 0;
+    for (const auto* e : order) {
+      const std::string msg = non_finite(loaded.at(e->name));
+      if (msg.empty()) continue;
+      if (bad_tensors++ == 0) first_bad = e->name, first_msg = msg;
+    }
+    if (bad_tensors > 0)
+      data_error(model_path, fmt::format("tensor '{}'", first_bad),
+                 bad_tensors == 1
+                     ? first_msg
+                     : fmt::format("{} ({} more tensors hold non-finite values)", first_msg, bad_tensors - 1));
+  }
   std::set<std::string> file_dtypes;
   for (auto& [name, t] : loaded) {
     const std::string c = canonical(name);
@@ -201,7 +292,6 @@ Gpt2Checkpoint load_gpt2(const std::string& dir, const std::vector<std::string>&
   }
   for (const auto& [name, e] : by_name)
     if (declared.count(name)) ck.dtypes[name] = e->dtype;
-  ck.tied = !has_lm_head;
   ck.sources.push_back(InputFile{config_path, "json", "", {}, config_sha});
   ck.sources.push_back(
       InputFile{model_path,
@@ -210,6 +300,12 @@ Gpt2Checkpoint load_gpt2(const std::string& dir, const std::vector<std::string>&
                 {},
                 file_sha});
   return ck;
+}
+
+std::string Gpt2Checkpoint::output_source() const {
+  if (!tied) return "lm_head.weight (tie_word_embeddings false)";
+  return lm_head_in_file ? "wte.weight (tie_word_embeddings true: the file's lm_head.weight is not used)"
+                         : "wte.weight (tied; the file has no lm_head.weight)";
 }
 
 Embeddings gpt2_embeddings(const Gpt2Checkpoint& ckpt, const std::string& which) {

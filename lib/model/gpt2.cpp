@@ -79,6 +79,46 @@ void gelu_new(float* x, arma::uword n) {
   }
 }
 
+// The other activations of Hugging Face's ACT2FN, in place, computed in double and rounded once:
+// gelu 0.5·x·(1 + erf(x/√2)), relu max(x, 0), silu x·σ(x) = x / (1 + e^−x).
+void activate(io::Activation act, float* x, arma::uword n) {
+  switch (act) {
+    case io::Activation::gelu_tanh:
+      gelu_new(x, n);
+      return;
+    case io::Activation::gelu_erf:
+      for (arma::uword i = 0; i < n; ++i) {
+        const double v = x[i];
+        x[i] = static_cast<float>(0.5 * v * (1.0 + std::erf(v * 0.70710678118654752440)));
+      }
+      return;
+    case io::Activation::relu:
+      for (arma::uword i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : (x[i] == x[i] ? 0.0f : x[i]);  // NaN stays NaN
+      return;
+    case io::Activation::silu:
+      for (arma::uword i = 0; i < n; ++i) {
+        const double v = x[i];
+        x[i] = static_cast<float>(v / (1.0 + std::exp(-v)));
+      }
+      return;
+  }
+}
+
+// Non-finite logits mean the forward pass overflowed (the weights are checked finite at load): an
+// error naming the first one, never a token chosen from NaN.
+void check_logits(const arma::fmat& z, const std::string& where, arma::uword first_position) {
+  const float* v = z.memptr();
+  for (arma::uword k = 0; k < z.n_elem; ++k) {
+    if (std::isfinite(v[k])) continue;
+    arma::uword bad = 0;
+    for (arma::uword i = k; i < z.n_elem; ++i) bad += !std::isfinite(v[i]);
+    fail(Exit::data, where, "logits",
+         fmt::format("{} non-finite values (first: {} for token id {} at position {}): the forward pass overflowed "
+                     "float32 (expected finite logits)",
+                     bad, v[k], k % z.n_rows, first_position + k / z.n_rows));
+  }
+}
+
 // c (m×n, column stride ldc) = op(a)·b + beta·c, where op(a) is a (m×k, column stride lda) or, when
 // trans_a, the transpose of a (k×m); b is k×n contiguous. One BLAS call on the calling thread (the
 // forward pass runs OpenBLAS single-threaded and makes its own parallelism): sgemv when n = 1.
@@ -128,9 +168,11 @@ std::string hf_shape(arma::uword rows, arma::uword cols) {
 }  // namespace
 
 arma::uword argmax_lowest(const float* v, arma::uword n) {
+  if (n == 0) fail(Exit::software, "argmax", "", "empty vector");
   arma::uword best = 0;
   float bv = -std::numeric_limits<float>::infinity();
   for (arma::uword i = 0; i < n; ++i) {
+    if (std::isnan(v[i])) fail(Exit::data, "argmax", "logits", fmt::format("NaN at index {} (expected numbers)", i));
     if (v[i] > bv) {
       bv = v[i];
       best = i;
@@ -156,10 +198,6 @@ Gpt2::Gpt2(const io::Gpt2Checkpoint& ckpt)
     bad_config("n_embd", fmt::format("not divisible by n_head (got n_embd {}, n_head {})", cfg_.n_embd, cfg_.n_head));
   if (!(cfg_.layer_norm_epsilon > 0.0) || !std::isfinite(cfg_.layer_norm_epsilon))
     bad_config("layer_norm_epsilon", fmt::format("must be positive and finite (got {})", cfg_.layer_norm_epsilon));
-  if (cfg_.activation != "gelu_new" && cfg_.activation != "gelu_pytorch_tanh")
-    bad_config(
-        "activation_function",
-        fmt::format("unsupported activation (got '{}', expected gelu_new or gelu_pytorch_tanh)", cfg_.activation));
   n_inner_ = cfg_.n_inner > 0 ? cfg_.n_inner : 4 * cfg_.n_embd;
 
   const auto C = static_cast<arma::uword>(cfg_.n_embd);
@@ -244,7 +282,9 @@ arma::fmat Gpt2::logits(const arma::fmat& h_final) const {
     fail(Exit::usage, where_, "logits",
          fmt::format("hidden state has {} rows (expected n_embd = {})", h_final.n_rows, cfg_.n_embd));
   // out is C×V: logits (V×T) = outᵀ · h (sgemm / sgemv with transposed A, no copy)
-  return out_->t() * h_final;
+  arma::fmat z = out_->t() * h_final;
+  check_logits(z, where_, 0);
+  return z;
 }
 
 ForwardResult Gpt2::forward(std::span<const int> ids, const ForwardOptions& options) const {
@@ -327,7 +367,12 @@ void Gpt2Session::attention_head(int layer, int head, int t, HeadScratch& w) {
   const auto p0 = static_cast<arma::uword>(pos_);
   const auto total = p0 + T;
   const auto cap = static_cast<arma::uword>(capacity_);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(hs));
+  // Hugging Face divides the scores by sqrt(head_dim) when scale_attn_weights and by layer + 1 when
+  // scale_attn_by_inverse_layer_idx (reorder_and_upcast_attn folds the two into one factor: the same
+  // maths); the product is applied in double inside the softmax.
+  double scale = 1.0;
+  if (m_.cfg_.scale_attn_weights) scale /= std::sqrt(static_cast<double>(hs));
+  if (m_.cfg_.scale_attn_by_inverse_layer_idx) scale /= static_cast<double>(layer + 1);
   float* kc = k_cache_[static_cast<std::size_t>(layer)].colptr(h * cap);  // hs×cap, column = position
   float* vc = v_cache_[static_cast<std::size_t>(layer)].colptr(h * cap);
   float* q = w.q.memptr();  // hs×T
@@ -406,7 +451,8 @@ const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std:
       for (arma::uword j = cols.begin; j < cols.end; ++j)
         layer_norm_col(x_.colptr(j), xn_.colptr(j), g.memptr(), b.memptr(), C, eps);
     };
-    // y (rows×T) = W·in + b, or y += W·in + b when accumulate; GELU on the result when gelu.
+    // y (rows×T) = W·in + b, or y += W·in + b when accumulate; the MLP activation on the result when act.
+    const io::Activation activation = m_.cfg_.act;
     const auto linear = [&](const arma::fmat& W, const arma::fmat& b, const arma::fmat& in, arma::fmat& y,
                             bool accumulate, bool gelu) {
       const arma::uword rows = W.n_rows;
@@ -441,7 +487,7 @@ const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std:
                rows);
       }
       if (gelu && r.size() > 0)
-        for (arma::uword j = 0; j < T; ++j) gelu_new(y.colptr(j) + r.begin, r.size());
+        for (arma::uword j = 0; j < T; ++j) activate(activation, y.colptr(j) + r.begin, r.size());
     };
 
     // x (C×T) = wte[:, id_t] + wpe[:, pos_ + t]
@@ -486,8 +532,10 @@ const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std:
            logits_.memptr() + v, V);
   };
   run_workers(workers, stage);
+  const auto first_position = static_cast<arma::uword>(pos_) + (which == Logits::last ? T - 1 : 0);
   pos_ += t;
   last_t_ = t;
+  if (which != Logits::none) check_logits(logits_, m_.where_, first_position);
   return logits_;
 }
 

@@ -12,7 +12,10 @@
 // added in a fixed order). Results are bit-identical for every thread count.
 //
 // Numerics: float32 weights and matrix products; LayerNorm statistics and softmax reductions in
-// double; activation gelu_new 0.5·x·(1 + tanh(√(2/π)(x + 0.044715·x³))).
+// double. config.json's maths keys are honoured as Hugging Face does (io::Gpt2Config): the MLP
+// activation (gelu_new/gelu_pytorch_tanh 0.5·x·(1 + tanh(√(2/π)(x + 0.044715·x³))) in float, gelu
+// with erf, relu, silu), n_inner, layer_norm_epsilon and the attention scaling. Logits that are not
+// finite (an overflow) are an error (exit 65), never a token.
 #include "io/gpt2_checkpoint.hpp"
 
 #include <armadillo>
@@ -132,7 +135,7 @@ class Gpt2 {
   std::vector<Block> blocks_;
 };
 
-// Index of the largest element, ties → lowest index (NaN never wins).
+// Index of the largest element, ties → lowest index; a NaN is an error (exit 65), never index 0.
 arma::uword argmax_lowest(const float* v, arma::uword n);
 
 }  // namespace embedlab::model
