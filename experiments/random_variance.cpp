@@ -231,7 +231,7 @@ void run(const Config& c, Context& ctx) {
 std::unique_ptr<experiment::Experiment> make_random_variance() {
   return std::make_unique<experiment::Declared<Config>>(
       "random_variance", "cosines of random vectors: Var(cos θ) ≈ 1/d, against a real space when configured",
-      experiment::Stage::optional, declare, run, memory);
+      experiment::Stage::optional, declare, run, memory, experiment::Matrices::unit);
 }
 
 }  // namespace embedlab::experiments

@@ -153,9 +153,7 @@ bool alphabetic(const std::string& w) {
 
 // The item vector of a usable word: its row, or the mean of its pieces' rows (d).
 arma::vec item_vector(const io::Embeddings& emb, const io::WordColumns& w) {
-  arma::vec v(emb.dim(), arma::fill::zeros);
-  for (const auto col : w.columns) v += arma::conv_to<arma::vec>::from(emb.vectors.col(col));
-  return v / static_cast<double>(w.columns.size());
+  return io::WordLookup::mean_vector(emb.vectors, w.columns);
 }
 
 // The bound of RSA: the RDMs of m words are m×m. Each space is read whole (n×d float32); then the

@@ -191,16 +191,19 @@ void run(const Config& c, Context& ctx) {
   policy.word.oov = *io::parse_oov(c.oov);
   const auto resolved = lookup.resolve(words, policy, "words.list");
 
-  // Local vectors X (d, m) of the usable words: a row's unit vector, or the re-normalised mean of
-  // the pieces' unit vectors (multi_token = mean).
+  // Local vectors X (d, m) of the usable words: a row's unit vector, or the direction of the mean
+  // of the pieces' vectors (multi_token = mean, io::WordLookup::mean_vector: from the unit columns
+  // and the loaded rows' norms, so the loaded matrix need not be kept).
   std::vector<std::size_t> used;  // index into `words` of each local column
   std::map<std::string, arma::uword> local;
   arma::fmat X(U.n_rows, 0);
   for (std::size_t w = 0; w < resolved.size(); ++w) {
     if (!io::usable(resolved[w].status)) continue;
-    arma::vec v(U.n_rows, arma::fill::zeros);
-    for (const auto col : resolved[w].columns) v += arma::conv_to<arma::vec>::from(U.col(col));
-    X.insert_cols(X.n_cols, arma::conv_to<arma::fmat>::from(v));
+    const auto& cols = resolved[w].columns;
+    if (cols.size() == 1)
+      X.insert_cols(X.n_cols, U.col(cols[0]));
+    else
+      X.insert_cols(X.n_cols, arma::conv_to<arma::fmat>::from(io::WordLookup::mean_vector(U, cols, &data.norms)));
     local[words[w]] = X.n_cols - 1;
     used.push_back(w);
   }
@@ -459,7 +462,7 @@ void run(const Config& c, Context& ctx) {
 std::unique_ptr<experiment::Experiment> make_token_similarity() {
   return std::make_unique<experiment::Declared<Config>>(
       "token_similarity", "cosine similarity of chosen words: pairs, expectations, neighbours, S and its spectrum",
-      experiment::Stage::required, declare, run, memory);
+      experiment::Stage::required, declare, run, memory, experiment::Matrices::unit);
 }
 
 }  // namespace embedlab::experiments

@@ -348,7 +348,9 @@ void run(const Config& c, Context& ctx) {
 
   // --- most and least central tokens --------------------------------------------------------------
   {
-    const arma::vec centre = arma::conv_to<arma::vec>::from(arma::sum(U, 1));
+    arma::vec centre(U.n_rows, arma::fill::zeros);  // Σ of the unit columns, summed in double (n terms)
+    for (arma::uword j = 0; j < U.n_cols; ++j)
+      for (arma::uword i = 0; i < U.n_rows; ++i) centre[i] += static_cast<double>(U(i, j));
     const arma::vec cm = linalg::cosines_to(U, centre);
     const arma::uvec order = arma::sort_index(cm, "descend");
     const arma::uword count = std::min<arma::uword>(static_cast<arma::uword>(c.central), n / 2);

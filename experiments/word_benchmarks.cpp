@@ -4,6 +4,7 @@
 #include "experiments/experiments.hpp"
 #include "io/benchmarks.hpp"
 #include "io/tokenizer.hpp"
+#include "io/word_lookup.hpp"
 #include "linalg/wordbench.hpp"
 #include "report/report.hpp"
 #include "stats/correlation.hpp"
@@ -49,9 +50,11 @@ void declare(Schema<Config>& s) {
 // that are not a whole word get an empty key, which no benchmark word matches).
 std::vector<std::string> row_words(const Context& ctx, bool leading_space) {
   const auto& emb = ctx.data->emb;
-  if (emb.source.format != "gpt2" || !std::filesystem::is_directory(emb.source.path)) return emb.tokens;
-  const auto tok = io::Gpt2Tokenizer::from_dir(emb.source.path);
-  std::vector<std::string> words(emb.tokens.size());
+  // The tokenizer search of every word lookup (io::WordLookup::tokenizer_dir_for).
+  const auto dir = io::WordLookup::tokenizer_dir_for(emb.source);
+  if (!dir) return emb.tokens;
+  const auto tok = io::Gpt2Tokenizer::from_dir(*dir);
+  std::vector<std::string> words(emb.tokens.empty() ? ctx.data->unit.n_cols : emb.tokens.size());
   for (std::size_t j = 0; j < words.size() && j < static_cast<std::size_t>(tok.vocab_size()); ++j) {
     const std::string& b = tok.token_bytes(static_cast<int>(j));
     if (leading_space && b.size() > 1 && b[0] == ' ') words[j] = b.substr(1);
@@ -72,7 +75,7 @@ void memory(const Config& c, const experiment::Shapes& shapes, std::vector<exper
 }
 
 void run(const Config& c, Context& ctx) {
-  if (ctx.data->emb.tokens.empty())
+  if (ctx.data->emb.tokens.empty() && !io::WordLookup::tokenizer_dir_for(ctx.data->emb.source))
     throw Error(Exit::data, fmt::format("{}: word_benchmarks needs a vocabulary (token strings); this source has none",
                                         ctx.data->emb.source.path));
   const auto words = row_words(ctx, c.leading_space);
@@ -168,7 +171,7 @@ void run(const Config& c, Context& ctx) {
 std::unique_ptr<experiment::Experiment> make_word_benchmarks() {
   return std::make_unique<experiment::Declared<Config>>(
       "word_benchmarks", "WordSim-353 / SimLex-999 correlations and word2vec analogies (3CosAdd, 3CosMul), as gensim",
-      experiment::Stage::required, declare, run, memory);
+      experiment::Stage::required, declare, run, memory, experiment::Matrices::unit);
 }
 
 }  // namespace embedlab::experiments

@@ -181,6 +181,46 @@ def inis():
     put("ini", "empty", b"")
 
 
+# --- HDF5 -----------------------------------------------------------------------------------------
+def hdf5s():
+    """One valid file and one per refusal of the isolation front end (needs h5py; skipped without)."""
+    try:
+        import h5py
+        import numpy as np
+    except ImportError:
+        print("h5py missing: no HDF5 seeds")
+        return
+    d = os.path.join(OUT, "hdf5")
+    os.makedirs(d, exist_ok=True)
+    v = (np.arange(12, dtype=np.float32).reshape(3, 4) - 5) / 4
+
+    def make(name, fill):
+        with h5py.File(os.path.join(d, name), "w", libver="earliest", track_order=False) as f:
+            fill(f)
+
+    make("valid", lambda f: f.create_dataset("embeddings", data=v, track_times=False))
+    make("valid_f64_chunked", lambda f: f.create_dataset("embeddings", data=v.astype(np.float64), chunks=(1, 4),
+                                                         compression="gzip", track_times=False))
+    make("nested_soft_link", lambda f: (f.create_dataset("a/b", data=v, track_times=False),
+                                        f.__setitem__("embeddings", h5py.SoftLink("/a/b"))))
+    make("external_link", lambda f: f.__setitem__("embeddings", h5py.ExternalLink("other.h5", "/x")))
+    make("external_storage", lambda f: f.create_dataset("embeddings", shape=(3, 4), dtype="f4",
+                                                        external=[("raw.bin", 0, 48)], track_times=False))
+
+    def virtual(f):
+        layout = h5py.VirtualLayout(shape=(3, 4), dtype="f4")
+        layout[:] = h5py.VirtualSource("other.h5", "/x", shape=(3, 4))
+        f.create_virtual_dataset("embeddings", layout)
+    make("virtual", virtual)
+    make("int_dtype", lambda f: f.create_dataset("embeddings", data=np.arange(6).reshape(2, 3), track_times=False))
+    make("rank1", lambda f: f.create_dataset("embeddings", data=np.arange(4, dtype=np.float32), track_times=False))
+    make("empty_rows", lambda f: f.create_dataset("embeddings", shape=(0, 4), dtype="f4", track_times=False))
+    with open(os.path.join(d, "valid"), "rb") as f:
+        whole = f.read()
+    put("hdf5", "truncated", whole[:len(whole) // 2])
+    put("hdf5", "not_hdf5", b"\x89HDF\r\n\x1a\nnot really")
+
+
 # --- tokenizer ------------------------------------------------------------------------------------
 def tokenizer_texts():
     texts = ["Hello world", " the cat sat on the mat.", "naïve café — ☃ 😀", "<|endoftext|>x<|endoftext|>",
@@ -235,6 +275,7 @@ def main():
     npys()
     word_texts()
     word2vec_bins()
+    hdf5s()
     inis()
     tokenizer_texts()
     gpt2_configs()

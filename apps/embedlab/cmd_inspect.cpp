@@ -1,4 +1,4 @@
-// embedlab inspect [--format F] [--tensor NAME] [--limit N] FILE|DIR
+// embedlab inspect [--format F] [--tensor NAME] [--limit N] [--duplicates first|error] FILE|DIR
 // What a file holds (tensors/datasets, shapes, dtypes), whether it passes validation, and per matrix
 // the row count, zero rows, non-finite rows and the mean/min/max row norm (accumulated in double).
 #include "apps/embedlab/command_line.hpp"
@@ -7,6 +7,7 @@
 #include "io/binary_util.hpp"
 #include "io/gpt2_checkpoint.hpp"
 #include "io/readers.hpp"
+#include "io/text_util.hpp"
 
 #include <fmt/format.h>
 #include <boost/program_options.hpp>
@@ -115,10 +116,18 @@ void inspect_gpt2(const std::string& dir) {
   }
 }
 
-void inspect_other(const io::LoadOptions& options) {
+void inspect_other(const io::LoadOptions& options, bool word_format) {
   const io::Embeddings e = io::load_embeddings(options);
   fmt::print("dtype {}, shape {}, tokens {}\n", e.source.dtype, io::format_shape(e.source.shape),
              e.tokens.empty() ? std::string("none") : std::to_string(e.tokens.size()));
+  if (word_format) {
+    // Repeated tokens (--duplicates first, gensim's behaviour): every dropped occurrence, listed.
+    fmt::print("duplicate tokens: {}{}\n", e.duplicates.size(),
+               e.duplicates.empty() ? "" : " later occurrence(s) dropped, the first kept");
+    for (const auto& d : e.duplicates)
+      fmt::print("  {} {}: duplicate token {} (first at {} {})\n", e.duplicate_position, d.at,
+                 io::detail::show_dq(d.token, 200), e.duplicate_position, d.first_at);
+  }
   print_matrix("vectors", e.vectors, &e);
 }
 
@@ -132,10 +141,13 @@ int cmd_inspect(int argc, char** argv) {
       "auto | gpt2 | safetensors | npy | hdf5 | glove | word2vec | word2vec-bin")(
       "tensor", po::value<std::string>()->default_value(""),
       "safetensors tensor or HDF5 dataset path (default: every matrix / the obvious dataset)")(
-      "limit", po::value<std::uint64_t>(), "read only the first N rows (word formats)");
+      "limit", po::value<std::uint64_t>(), "read only the first N rows (word formats)")(
+      "duplicates", po::value<std::string>()->default_value("first"),
+      "word formats, a token seen again: first (keep the first, list the rest, as gensim) | error");
   const auto parsed =
       parse_command(argc, argv, "inspect", opts, "path",
-                    "usage: embedlab inspect [--format F] [--tensor NAME] [--limit N] FILE|DIR\n"
+                    "usage: embedlab inspect [--format F] [--tensor NAME] [--limit N] [--duplicates first|error] "
+                    "FILE|DIR\n"
                     "Lists what an embedding file or GPT-2 checkpoint directory holds, validates it and prints\n"
                     "per-matrix row statistics (rows, zero rows, non-finite rows, row norms).\n\n");
   if (!parsed) return 0;
@@ -146,6 +158,10 @@ int cmd_inspect(int argc, char** argv) {
   options.format = vm["format"].as<std::string>();
   options.tensor = vm["tensor"].as<std::string>();
   if (vm.count("limit")) options.limit = vm["limit"].as<std::uint64_t>();
+  const std::string dups = vm["duplicates"].as<std::string>();
+  if (dups != "first" && dups != "error")
+    fail(Exit::usage, "inspect", "--duplicates", fmt::format("'{}' is not one of {}", dups, io::kDuplicatePolicyNames));
+  options.duplicates = dups == "error" ? io::DuplicatePolicy::error : io::DuplicatePolicy::first;
   if (!fs::exists(options.path)) fail(Exit::no_input, options.path, "", "no such file or directory");
 
   const std::string format = options.format == "auto" ? io::detect_format(options.path) : options.format;
@@ -159,7 +175,7 @@ int cmd_inspect(int argc, char** argv) {
       inspect_gpt2(options.path);
     } else {
       options.format = format;
-      inspect_other(options);
+      inspect_other(options, format == "glove" || format == "word2vec" || format == "word2vec-bin");
     }
   } catch (const Error& e) {
     if (e.code() == Exit::data) fmt::print("verdict: INVALID\n");

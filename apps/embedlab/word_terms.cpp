@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "io/gpt2_checkpoint.hpp"
 #include "io/readers.hpp"
+#include "io/word_lookup.hpp"
 
 #include <fmt/format.h>
 
@@ -117,15 +118,13 @@ Term resolve_term(const WordSpace& s, const std::string& text, double sign) {
            "give rows as #N]");
     const auto wt = io::words_to_tokens(*s.tokenizer, {text}, s.policy, s.path);
     if (wt[0].ids.empty()) fail(Exit::data, s.path, fmt::format("word '{}'", text), "encodes to no token");
-    arma::vec acc(s.emb.vectors.n_rows, arma::fill::zeros);
     for (const int id : wt[0].ids) {
       if (id < 0 || static_cast<arma::uword>(id) >= n)
         fail(Exit::data, s.path, fmt::format("word '{}'", text),
              fmt::format("token {} is outside the checkpoint's {} rows (tokenizer and model do not match)", id, n));
-      acc += arma::conv_to<arma::vec>::from(s.emb.vectors.col(id));
       t.rows.push_back(static_cast<arma::uword>(id));
     }
-    t.vector = arma::conv_to<arma::fvec>::from(acc / static_cast<double>(wt[0].ids.size()));
+    t.vector = arma::conv_to<arma::fvec>::from(io::WordLookup::mean_vector(s.emb.vectors, t.rows));
     return t;
   }
   if (s.emb.tokens.empty())

@@ -19,10 +19,14 @@
 namespace embedlab::experiment {
 
 enum class Stage { none, optional, required };
+// Which matrices of the embeddings stage run() reads: the unit vectors only, or the loaded
+// vectors (Prepared::emb.vectors) too. The runner keeps only those (emb.vectors is freed otherwise).
+enum class Matrices { unit, unit_and_raw };
 
 // What the [normalize] stage produced from the loaded embeddings.
 struct Prepared {
-  io::Embeddings emb;                 // as loaded (columns = tokens); excluded rows removed
+  io::Embeddings emb;                 // as loaded (columns = tokens); excluded rows removed; vectors empty
+                                      // unless the experiment declared Matrices::unit_and_raw
   arma::fmat unit;                    // d × n unit columns (after the optional transform)
   arma::vec norms;                    // n row norms of the loaded vectors (before any transform)
   std::vector<std::string> excluded;  // "row 17 'foo': zero" — rows dropped by bad_rows = exclude
@@ -47,6 +51,7 @@ class Experiment {
   virtual std::string name() const = 0;
   virtual std::string summary() const = 0;
   virtual Stage embeddings_stage() const = 0;
+  virtual Matrices matrices() const { return Matrices::unit_and_raw; }
   virtual std::vector<KeyDecl> keys() const = 0;
   virtual void configure(const RawConfig& raw, std::vector<std::string>& problems,
                          std::vector<std::string>& unused) = 0;
@@ -64,13 +69,20 @@ class Declared final : public Experiment {
   using DeclareFn = void (*)(Schema<Config>&);
   using RunFn = void (*)(const Config&, Context&);
   using MemoryFn = void (*)(const Config&, const Shapes&, std::vector<Allocation>&);
-  Declared(std::string name, std::string summary, Stage stage, DeclareFn declare, RunFn run, MemoryFn memory)
-      : name_(std::move(name)), summary_(std::move(summary)), stage_(stage), run_(run), memory_(memory) {
+  Declared(std::string name, std::string summary, Stage stage, DeclareFn declare, RunFn run, MemoryFn memory,
+           Matrices matrices = Matrices::unit_and_raw)
+      : name_(std::move(name)),
+        summary_(std::move(summary)),
+        stage_(stage),
+        matrices_(matrices),
+        run_(run),
+        memory_(memory) {
     declare(schema_);
   }
   std::string name() const override { return name_; }
   std::string summary() const override { return summary_; }
   Stage embeddings_stage() const override { return stage_; }
+  Matrices matrices() const override { return matrices_; }
   std::vector<KeyDecl> keys() const override { return schema_.keys(); }
   void configure(const RawConfig& raw, std::vector<std::string>& problems, std::vector<std::string>& unused) override {
     schema_.apply(raw, config_, problems, unused);
@@ -81,6 +93,7 @@ class Declared final : public Experiment {
  private:
   std::string name_, summary_;
   Stage stage_;
+  Matrices matrices_;
   Schema<Config> schema_;
   Config config_{};
   RunFn run_;

@@ -5,6 +5,7 @@
 #include "core/sha256.hpp"
 #include "core/threads.hpp"
 #include "experiment/memory.hpp"
+#include "io/tokenizer.hpp"
 #include "linalg/normalize.hpp"
 #include "linalg/spectra.hpp"
 
@@ -36,7 +37,7 @@ namespace {
 struct Pipeline {
   std::string name;
   std::int64_t seed = 0;
-  std::string path, format, tensor;
+  std::string path, format, tensor, duplicates;
   std::int64_t limit = 0;
   std::string bad_rows, transform;
   std::int64_t abtt_components = 0;
@@ -57,6 +58,10 @@ void declare_pipeline(Schema<Pipeline>& s, Stage stage) {
     s.key("embeddings.tensor", &Pipeline::tensor, "",
           "safetensors tensor / HDF5 dataset path (empty: the obvious one; for GPT-2 dirs: wte, wpe or lm_head)");
     s.key("embeddings.limit", &Pipeline::limit, "0", "read only the first N rows of word formats (0 = all)").min(0);
+    s.key("embeddings.duplicates", &Pipeline::duplicates, "first",
+          "word formats, a token seen again: first (keep the first occurrence, as gensim; the dropped lines are "
+          "listed in the report and /embeddings) or error (exit 65 naming both lines)")
+        .one_of({"first", "error"});
     s.key("normalize.bad_rows", &Pipeline::bad_rows, "fail",
           "zero or non-finite rows: fail (error naming them) or exclude (dropped, counted in the report)")
         .one_of({"fail", "exclude"});
@@ -205,26 +210,30 @@ void point_latest(const std::string& results_dir, const std::string& experiment,
 
 // --- the embeddings and normalize stages ------------------------------------------------------
 
-Prepared prepare(const Pipeline& p, std::vector<InputFile>& inputs) {
+Prepared prepare(const Pipeline& p, bool keep_raw, std::vector<InputFile>& inputs) {
   Prepared out;
   io::LoadOptions lo;
   lo.path = p.path;
   lo.format = p.format;
   lo.tensor = p.tensor;
   if (p.limit > 0) lo.limit = static_cast<std::uint64_t>(p.limit);
+  lo.duplicates = p.duplicates == "error" ? io::DuplicatePolicy::error : io::DuplicatePolicy::first;
   out.emb = io::load_embeddings(lo);
   inputs.push_back(out.emb.source);
   linalg::NormalizeOptions no;
   no.policy = p.bad_rows == "exclude" ? linalg::BadRowPolicy::exclude : linalg::BadRowPolicy::fail;
-  no.names = out.emb.tokens;
+  no.names = std::move(out.emb.tokens);  // lent for messages, given back below (no copy of the vocabulary)
   no.source = p.path;
   auto n = linalg::normalize_rows(out.emb.vectors, no);
+  out.emb.tokens = std::move(no.names);
   out.norms = std::move(n.norms);
+  // An experiment that reads only the unit vectors does not keep the loaded copy as well.
+  if (!keep_raw) out.emb.vectors.reset();
   if (!n.excluded.empty()) {
     for (const auto& b : n.excluded)
       out.excluded.push_back(fmt::format("row {} '{}': {}", b.index, out.emb.token_name(b.index), b.reason));
     // Keep only the good rows everywhere so columns of emb, unit and norms stay aligned.
-    out.emb.vectors = out.emb.vectors.cols(n.kept);
+    if (keep_raw) out.emb.vectors = out.emb.vectors.cols(n.kept);
     out.norms = out.norms.elem(n.kept);
     if (!out.emb.tokens.empty()) {
       std::vector<std::string> kept;
@@ -246,6 +255,42 @@ Prepared prepare(const Pipeline& p, std::vector<InputFile>& inputs) {
         fmt::format("all_but_the_top (mean removed, top {} principal directions removed)", p.abtt_components);
   }
   return out;
+}
+
+// Tokens the reader dropped as repeats (embeddings.duplicates = first): count and list.
+void write_duplicates(io::H5ResultWriter& h5, const io::Embeddings& emb, const std::string& policy) {
+  h5.attr("/embeddings", "duplicates_policy", policy);
+  h5.attr("/embeddings", "duplicate_tokens", static_cast<std::int64_t>(emb.duplicates.size()));
+  if (emb.duplicates.empty()) return;
+  std::vector<std::string> tokens;
+  std::vector<std::int64_t> at, first;
+  for (const auto& d : emb.duplicates) {
+    tokens.push_back(d.token);
+    at.push_back(static_cast<std::int64_t>(d.at));
+    first.push_back(static_cast<std::int64_t>(d.first_at));
+  }
+  const std::string& unit = emb.duplicate_position;  // "line" or "record"
+  h5.write("/embeddings/duplicates/token", tokens, {"1", "tokens seen again, the later occurrence dropped"});
+  h5.write("/embeddings/duplicates/" + unit, at, {"1", fmt::format("1-based {} of the dropped occurrence", unit)});
+  h5.write("/embeddings/duplicates/first_" + unit, first,
+           {"1", fmt::format("1-based {} of the first occurrence (the one kept)", unit)});
+}
+
+void duplicates_markdown(report::Markdown& md, const io::Embeddings& emb) {
+  constexpr std::size_t kShown = 20;
+  const std::string& unit = emb.duplicate_position;
+  md.paragraph(fmt::format(
+      "Duplicate tokens: {} later occurrence(s) dropped, the first kept (embeddings.duplicates = "
+      "first, as gensim){}.",
+      emb.duplicates.size(),
+      emb.duplicates.size() > kShown ? fmt::format("; the first {} below, all in `/embeddings/duplicates`", kShown)
+                                     : ""));
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t i = 0; i < emb.duplicates.size() && i < kShown; ++i) {
+    const auto& d = emb.duplicates[i];
+    rows.push_back({io::quote_bytes(d.token), std::to_string(d.at), std::to_string(d.first_at)});
+  }
+  md.table({"token", "dropped at " + unit, "first at " + unit}, rows);
 }
 
 // --- provenance -----------------------------------------------------------------------------
@@ -482,7 +527,8 @@ RunOutcome run(const Registry& registry, const RunOptions& o) {
     report::Markdown body;
     report::Plotter plots(state.run_dir, v.pipeline.plots);
     std::optional<Prepared> prepared;
-    if (v.exp->embeddings_stage() != Stage::none && !v.pipeline.path.empty()) prepared = prepare(v.pipeline, inputs);
+    if (v.exp->embeddings_stage() != Stage::none && !v.pipeline.path.empty())
+      prepared = prepare(v.pipeline, v.exp->matrices() == Matrices::unit_and_raw, inputs);
     laps.lap("prepare");
 
     Context ctx;
@@ -497,12 +543,13 @@ RunOutcome run(const Registry& registry, const RunOptions& o) {
     ctx.config_path = o.config_path;
     if (prepared) {
       const auto& p = *prepared;
-      h5.attr("/embeddings", "rows", static_cast<std::int64_t>(p.emb.rows()));
-      h5.attr("/embeddings", "dim", static_cast<std::int64_t>(p.emb.dim()));
+      h5.attr("/embeddings", "rows", static_cast<std::int64_t>(p.unit.n_cols));
+      h5.attr("/embeddings", "dim", static_cast<std::int64_t>(p.unit.n_rows));
       h5.attr("/embeddings", "excluded_rows", static_cast<std::int64_t>(p.excluded.size()));
       h5.attr("/embeddings", "transform", p.transform);
       if (!p.excluded.empty())
         h5.write("/embeddings/excluded", p.excluded, {"1", "rows dropped by normalize.bad_rows = exclude"});
+      write_duplicates(h5, p.emb, v.pipeline.duplicates);
     }
     v.exp->run(ctx);
 
@@ -531,8 +578,9 @@ RunOutcome run(const Registry& registry, const RunOptions& o) {
     if (prepared) {
       const auto& p = *prepared;
       md.paragraph(fmt::format("Embeddings: `{}` — {} rows × {} dimensions ({} {}); excluded rows: {}; transform: {}.",
-                               p.emb.source.path, p.emb.rows(), p.emb.dim(), p.emb.source.format, p.emb.source.dtype,
+                               p.emb.source.path, p.unit.n_cols, p.unit.n_rows, p.emb.source.format, p.emb.source.dtype,
                                p.excluded.size(), p.transform));
+      if (!p.emb.duplicates.empty()) duplicates_markdown(md, p.emb);
     }
     md.paragraph(memory.line(v.exp->name()) + ".");
     write_file_atomic((fs::path(state.run_dir) / "report.md").string(),

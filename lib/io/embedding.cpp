@@ -69,9 +69,9 @@ Embeddings load_embeddings(const LoadOptions& options) {
   } else if (format == "hdf5") {
     emb = read_hdf5(path, options.tensor);
   } else if (format == "glove" || format == "word2vec") {
-    return read_word_text(path, options.limit);
+    return read_word_text(path, WordReadOptions{options.limit, options.duplicates});
   } else if (format == "word2vec-bin") {
-    return read_word2vec_bin(path, options.limit);
+    return read_word2vec_bin(path, WordReadOptions{options.limit, options.duplicates});
   } else {
     fail(Exit::usage, path, "format",
          fmt::format("'{}' is not one of auto, gpt2, safetensors, npy, hdf5, glove, word2vec, word2vec-bin", format));

@@ -14,10 +14,28 @@
 
 namespace embedlab::io {
 
+// What a word-vector file (GloVe / word2vec text, word2vec binary) does with a token that occurs
+// again: `first` keeps the first occurrence and drops the later ones (gensim's
+// load_word2vec_format, which logs "duplicate word ... ignoring all but first"), listing each in
+// Embeddings::duplicates; `error` refuses the file naming both places.
+enum class DuplicatePolicy { first, error };
+inline constexpr const char* kDuplicatePolicyNames = "first|error";
+
+// A dropped later occurrence of a token (DuplicatePolicy::first).
+struct DuplicateToken {
+  std::string token;
+  std::uint64_t at = 0;        // 1-based line (text) or record (word2vec binary) of the dropped row
+  std::uint64_t first_at = 0;  // line / record of the first occurrence, the one kept
+};
+
 struct Embeddings {
   std::vector<std::string> tokens;  // tokens[j] names column j; empty when the source has no vocabulary
   arma::fmat vectors;               // d × n (column = token)
   InputFile source;                 // path, format, dtype on disk, shape [n, d], sha256 of bytes read
+  // Later occurrences of a token that the reader dropped (word formats, duplicates = first), in
+  // file order; `duplicate_position` says what DuplicateToken::at counts ("line" or "record").
+  std::vector<DuplicateToken> duplicates;
+  std::string duplicate_position = "line";
 
   std::uint64_t rows() const { return vectors.n_cols; }  // n (tokens)
   std::uint64_t dim() const { return vectors.n_rows; }   // d
@@ -32,6 +50,7 @@ struct LoadOptions {
   std::string format = "auto";         // auto | gpt2 | safetensors | npy | hdf5 | glove | word2vec | word2vec-bin
   std::string tensor;                  // safetensors tensor name / HDF5 dataset path; empty = the obvious one
   std::optional<std::uint64_t> limit;  // read only the first N rows (text/binary word formats)
+  DuplicatePolicy duplicates = DuplicatePolicy::first;  // word formats: a token seen again
 };
 
 Embeddings load_embeddings(const LoadOptions& options);

@@ -88,6 +88,12 @@ std::string run_isolated(const std::string& file, const std::string& library, co
   }
   if (pid == 0) {
     ::close(fds[0]);
+#ifdef EMBEDLAB_FUZZ_BUILD
+    // Under libFuzzer a crash of the library in this child must die of its signal (a contained
+    // crash, reported by the parent), not run the fuzzer's inherited handler, which would save
+    // a crash artifact for it.
+    for (const int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) std::signal(sig, SIG_DFL);
+#endif
     set_soft_limit(RLIMIT_CORE, 0);
     if (limits.cpu_seconds != 0) set_soft_limit(RLIMIT_CPU, limits.cpu_seconds);
     limit_address_space(limits.extra_address_space);

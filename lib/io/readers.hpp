@@ -74,9 +74,24 @@ Embeddings read_hdf5(const std::string& path, const std::string& dataset);
 inline constexpr const char* kHfTfGpt2WtePath = "/transformer/tfgp_t2lm_head_model/transformer/wte/weight:0";
 
 // --- word formats (io/word_text.cpp, io/word2vec_bin.cpp) ---
-// GloVe text (no header) or word2vec text (`count dim` first line), plain or .gz.
+struct WordReadOptions {
+  // Read only the first N records (lines after the header / binary records), duplicates included,
+  // as gensim's `limit`.
+  std::optional<std::uint64_t> limit;
+  DuplicatePolicy duplicates = DuplicatePolicy::first;
+};
+// GloVe text (no header) or word2vec text (`count dim` first line), plain or .gz. Values are
+// separated by any mix of spaces and tabs; a token may itself contain separators (glove.840B's
+// ". . ."): the last `dim` fields of a line are the vector, everything before them the token.
+// `dim` is the header's, or for a header-less file the number of trailing numeric fields of the
+// first line (its first field is always the token). A token of several fields must not end with a
+// numeric field (such a line reads as too many values). The matrix is allocated once: from the
+// header's count, or from a first pass counting the lines of a header-less file.
+Embeddings read_word_text(const std::string& path, const WordReadOptions& options);
 Embeddings read_word_text(const std::string& path, std::optional<std::uint64_t> limit = {});
-// word2vec C binary format.
+// word2vec C binary format (plain or .gz); the matrix is allocated once from the header's count,
+// bounded by the file size first.
+Embeddings read_word2vec_bin(const std::string& path, const WordReadOptions& options);
 Embeddings read_word2vec_bin(const std::string& path, std::optional<std::uint64_t> limit = {});
 
 }  // namespace embedlab::io

@@ -25,9 +25,9 @@ constexpr std::size_t kMaxToken = std::size_t{1} << 20;  // 1 MiB: a longer "tok
 
 }  // namespace
 
-Embeddings read_word2vec_bin(const std::string& path, std::optional<std::uint64_t> limit) {
-  if (limit && *limit == 0) fail(Exit::usage, path, "", "limit must be at least 1");
-  const std::uint64_t want = limit.value_or(std::numeric_limits<std::uint64_t>::max());
+Embeddings read_word2vec_bin(const std::string& path, const WordReadOptions& options) {
+  if (options.limit && *options.limit == 0) fail(Exit::usage, path, "", "limit must be at least 1");
+  const std::uint64_t want = options.limit.value_or(std::numeric_limits<std::uint64_t>::max());
   detail::ByteStream in(path);
   if (in.file_size() == 0) data_error(path, "", "empty file");
   const std::string at = in.gzip() ? "byte {} (decompressed)" : "byte {}";
@@ -58,28 +58,32 @@ Embeddings read_word2vec_bin(const std::string& path, std::optional<std::uint64_
   in.consume(nl + 1);
 
   // Each record takes at least dim*4 bytes plus a one-byte token and its space: a header promising
-  // more than the file holds is refused before anything is allocated. (A .gz file cannot be bounded
-  // by its compressed size; then nothing is reserved from the header and memory grows only with
-  // records actually decoded.)
+  // more than the file holds (a .gz file: more than kMaxGzipExpansion times its size) is refused
+  // before anything is allocated. The matrix is then allocated once, for the records to read.
   const std::uint64_t vec_bytes = checked_mul(dim, 4, path, "header");
   const std::uint64_t min_record = checked_add(vec_bytes, 2, path, "header");
   const std::uint64_t need = checked_mul(count, min_record, path, "header");
   const std::uint64_t n_read = std::min(count, want);
-  std::vector<float> values;  // row-major n × d
-  std::vector<std::string> tokens;
-  std::vector<std::uint64_t> offsets;  // byte offset of each record, for duplicate messages
-  detail::TokenIndex index(tokens);
-  if (!in.gzip()) {
+  {
     const std::uint64_t avail = in.file_size() - (nl + 1);
-    if (need > avail)
+    const std::uint64_t room =
+        in.gzip() ? checked_mul(in.file_size(), detail::kMaxGzipExpansion, path, "header") : avail;
+    if (need > room)
       data_error(path, "header",
-                 fmt::format("{} records of {} float32 need at least {} bytes after the header (got {})", count, dim,
-                             need, avail));
-    values.resize(n_read * dim);
-    tokens.reserve(n_read);
-    index.reserve(n_read);
-    offsets.reserve(n_read);
+                 fmt::format("{} records of {} float32 need at least {} bytes after the header (got {}{})", count, dim,
+                             need, in.gzip() ? "a gzip file of " : "", in.gzip() ? in.file_size() : avail));
   }
+  if (n_read > detail::TokenIndex::max_rows)
+    data_error(path, "header",
+               fmt::format("{} records is more than this reader indexes ({})", n_read, detail::TokenIndex::max_rows));
+  arma::fmat m;  // d × n_read: column j = kept record j
+  m.set_size(static_cast<arma::uword>(dim), static_cast<arma::uword>(n_read));
+  std::vector<std::string> tokens;
+  tokens.reserve(n_read);
+  detail::TokenIndex index(tokens);
+  index.reserve(n_read);
+  detail::DuplicateLog dups;
+  std::uint64_t rows = 0;
 
   for (std::uint64_t r = 0; r < n_read; ++r) {
     // gensim strips '\n' before a token (the C tool's separator after each vector).
@@ -110,15 +114,13 @@ Embeddings read_word2vec_bin(const std::string& path, std::optional<std::uint64_
       data_error(path, where(rec_at),
                  fmt::format("record {}: token {} is not valid UTF-8 (byte {} of the token)", r + 1, show(token), off));
     tokens.emplace_back(token);
-    offsets.push_back(rec_at);
     in.consume(space + 1);
 
     if (!in.fill(vec_bytes))
       data_error(path, where(in.offset()),
                  fmt::format("record {} of {} (token {}): truncated: {} of {} vector bytes present", r + 1, count,
                              show(tokens.back()), in.window().size(), vec_bytes));
-    if (in.gzip()) values.resize(values.size() + dim);
-    float* dst = values.data() + r * dim;
+    float* dst = m.colptr(static_cast<arma::uword>(rows));  // a dropped duplicate is overwritten by the next
     std::memcpy(dst, in.window().data(), vec_bytes);
     if constexpr (std::endian::native == std::endian::big) {
       for (std::uint64_t k = 0; k < dim; ++k)
@@ -130,10 +132,18 @@ Embeddings read_word2vec_bin(const std::string& path, std::optional<std::uint64_
                    fmt::format("record {} (token {}): value {} is not finite ({})", r + 1, show(tokens.back()), k + 1,
                                dst[k]));
     in.consume(vec_bytes);
-    if (const std::uint64_t prev = index.insert(r); prev != detail::TokenIndex::npos)
-      data_error(path, where(rec_at),
-                 fmt::format("record {}: duplicate token {} (first in record {} at {})", r + 1, show(tokens.back()),
-                             prev + 1, where(offsets[prev])));
+    if (const std::uint64_t prev = index.insert(rows); prev != detail::TokenIndex::npos) {
+      const std::uint64_t first = dups.record_of_row(prev) + 1;
+      if (options.duplicates == DuplicatePolicy::error)
+        data_error(path, where(rec_at),
+                   fmt::format("record {}: duplicate token {} (first at record {}) [embeddings.duplicates = first "
+                               "keeps the first, as gensim]",
+                               r + 1, detail::show_dq(tokens.back()), first));
+      dups.dropped(tokens.back(), r, prev);
+      tokens.pop_back();
+      continue;
+    }
+    ++rows;
   }
   if (n_read == count) {
     // Only line breaks may follow the last record the header declares.
@@ -143,15 +153,23 @@ Embeddings read_word2vec_bin(const std::string& path, std::optional<std::uint64_
   }
 
   Embeddings e;
-  e.vectors = arma::fmat(values.data(), dim, n_read);  // column j = record j
-  std::vector<float>().swap(values);
+  detail::keep_first_columns(m, static_cast<arma::uword>(rows));
+  e.vectors = std::move(m);
   e.tokens = std::move(tokens);
+  e.duplicates = dups.take(1);
+  e.duplicate_position = "record";
   e.source.path = path;
   e.source.format = "word2vec-bin";
   e.source.dtype = in.gzip() ? "F32 (gzip)" : "F32";
-  e.source.shape = {n_read, dim};
+  e.source.shape = {rows, dim};
   e.source.sha256 = in.sha256();
   return e;
+}
+
+Embeddings read_word2vec_bin(const std::string& path, std::optional<std::uint64_t> limit) {
+  WordReadOptions o;
+  o.limit = limit;
+  return read_word2vec_bin(path, o);
 }
 
 }  // namespace embedlab::io

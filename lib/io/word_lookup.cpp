@@ -33,7 +33,28 @@ WordLookup::WordLookup(const std::vector<std::string>& tokens, const std::option
     : tokens_(tokens) {
   for (arma::uword j = 0; j < tokens.size(); ++j)
     if (!tokens[j].empty()) index_.emplace(tokens[j], j);  // first occurrence wins
-  if (tokenizer_dir) tokenizer_ = std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_dir(*tokenizer_dir));
+  if (tokenizer_dir) {
+    tokenizer_ = std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_dir(*tokenizer_dir));
+    if (tokens.empty()) {  // rows are token ids: name them by the vocabulary
+      tokens_.resize(static_cast<std::size_t>(tokenizer_->vocab_size()));
+      for (int id = 0; id < tokenizer_->vocab_size(); ++id) {
+        tokens_[static_cast<std::size_t>(id)] = tokenizer_->token(id);
+        index_.emplace(tokens_[static_cast<std::size_t>(id)], static_cast<arma::uword>(id));
+      }
+    }
+  }
+}
+
+arma::vec WordLookup::mean_vector(const arma::fmat& vectors, const std::vector<arma::uword>& columns,
+                                  const arma::vec* norms) {
+  arma::vec acc(vectors.n_rows, arma::fill::zeros);
+  for (const arma::uword c : columns) {
+    const float* x = vectors.colptr(c);
+    const double s = norms != nullptr ? (*norms)[c] : 1.0;
+    for (arma::uword i = 0; i < vectors.n_rows; ++i) acc[i] += s * static_cast<double>(x[i]);
+  }
+  if (!columns.empty()) acc /= static_cast<double>(columns.size());
+  return acc;
 }
 
 WordLookup::~WordLookup() = default;
@@ -43,8 +64,13 @@ std::optional<std::string> WordLookup::tokenizer_dir_for(const InputFile& source
   if (source.format != "gpt2") return std::nullopt;
   const fs::path p(source.path);
   const fs::path dir = fs::is_directory(p) ? p : p.parent_path();
-  if (gpt2_tokenizer_files(dir.string())) return dir.string();
-  return std::nullopt;
+  const auto found = find_gpt2_tokenizer_dir(dir.string());
+  if (!found) return std::nullopt;
+  // A tokenizer found beside the checkpoint must be the checkpoint's: as many tokens as rows.
+  if (*found != dir.string() && !source.shape.empty() &&
+      static_cast<std::uint64_t>(Gpt2Tokenizer::from_dir(*found).vocab_size()) != source.shape[0])
+    return std::nullopt;
+  return found;
 }
 
 std::vector<InputFile> WordLookup::tokenizer_files(const std::string& dir) {

@@ -42,14 +42,25 @@ struct WordColumns {
 class WordLookup {
  public:
   // `tokens[j]` names column j (copied). With a tokenizer directory, words go through the GPT-2
-  // tokenizer.
+  // tokenizer; when `tokens` is empty (a checkpoint without vocab.json, its tokenizer found
+  // elsewhere) token id j is column j.
   WordLookup(const std::vector<std::string>& tokens, const std::optional<std::string>& tokenizer_dir);
   ~WordLookup();
   WordLookup(WordLookup&&) noexcept;
 
-  // The checkpoint directory of `source` when it is a GPT-2 checkpoint whose directory holds
-  // tokenizer files (vocab.json/merges.txt or encoder.json/vocab.bpe); else nothing.
+  // The tokenizer of `source` when it is a GPT-2 checkpoint: the same search as `embedlab forward
+  // --text` (io::find_gpt2_tokenizer_dir: the checkpoint directory, a gpt2-tokenizer/ or gpt2/
+  // directory beside it or beside one of its parents, data/gpt2), kept only when its vocabulary
+  // has as many tokens as the checkpoint has rows; else nothing.
   static std::optional<std::string> tokenizer_dir_for(const InputFile& source);
+
+  // The one meaning of multi_token = mean, for every caller (experiments and embedlab's word
+  // commands): the arithmetic mean, accumulated in double, of the pieces' loaded vectors — the
+  // vector the word would have as one row (cosines then use its direction). `vectors` (d, n) holds
+  // the loaded rows; a caller that keeps only unit columns passes them with the loaded rows' norms
+  // (row j = norms[j] · unit(:, j)), which gives the same mean up to float rounding.
+  static arma::vec mean_vector(const arma::fmat& vectors, const std::vector<arma::uword>& columns,
+                               const arma::vec* norms = nullptr);
   // The tokenizer files of a directory with their sha256 (provenance of the word → id mapping).
   static std::vector<InputFile> tokenizer_files(const std::string& dir);
 

@@ -90,6 +90,16 @@ inline void read_word2vec_bin_file(const std::string& path) {
   }
 }
 
+// The obvious dataset, then a named one (the path-walking check of every link on the way).
+inline void read_hdf5_file(const std::string& path) {
+  for (const char* dataset : {"", "/embeddings"}) {
+    try {
+      (void)io::read_hdf5(path, dataset);
+    } catch (const Error&) {
+    }
+  }
+}
+
 // decode(encode(x)) == x, with and without special tokens. The tokenizer promises it for any bytes
 // (invalid UTF-8 runs are byte tokens), so the check is not limited to valid UTF-8.
 inline void tokenizer_roundtrip(const io::Gpt2Tokenizer& tok, std::string_view text) {

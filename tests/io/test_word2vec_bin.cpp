@@ -157,8 +157,39 @@ BOOST_AUTO_TEST_CASE(bad_duplicate_tokens_name_both_records) {
   recs[3].token = recs[1].token;
   TempDir dir;
   write_file(dir.file("d.bin"), to_bin(recs, ""));
-  check_error([&] { read_word2vec_bin(dir.file("d.bin")); },
-              {"record 4", "duplicate", "'w1'", "first in record 2 at byte 24"}, Exit::data);
+  embedlab::io::WordReadOptions o;
+  o.duplicates = embedlab::io::DuplicatePolicy::error;
+  check_error([&] { read_word2vec_bin(dir.file("d.bin"), o); },
+              {"byte 46", "record 4", "duplicate token \"w1\" (first at record 2)"}, Exit::data);
+}
+
+// gensim 4.2 keeps the first occurrence (and logs the rest); the default policy does the same and
+// lists every dropped record. A later record repeating an earlier one must not shift the numbers.
+BOOST_AUTO_TEST_CASE(duplicates_first_keeps_the_first_and_lists_the_rest) {
+  auto recs = make_recs(6, 3);
+  recs[2].token = recs[0].token;  // record 3 repeats record 1
+  recs[4].token = recs[3].token;  // record 5 repeats record 4 (row 2 after the first drop)
+  TempDir dir;
+  write_file(dir.file("d.bin"), to_bin(recs, "\n"));
+  const Embeddings e = read_word2vec_bin(dir.file("d.bin"));
+  BOOST_TEST(e.tokens == (std::vector<std::string>{recs[0].token, recs[1].token, recs[3].token, recs[5].token}),
+             tt::per_element());
+  BOOST_TEST(e.rows() == 4u);
+  BOOST_TEST(e.source.shape == (std::vector<std::uint64_t>{4, 3}), tt::per_element());
+  for (const auto& [row, rec] : {std::pair{0, 0}, std::pair{1, 1}, std::pair{2, 3}, std::pair{3, 5}})
+    for (int k = 0; k < 3; ++k) BOOST_TEST(e.vectors(k, row) == recs[rec].v[k]);
+  BOOST_TEST(e.duplicate_position == "record");
+  BOOST_REQUIRE(e.duplicates.size() == 2u);
+  BOOST_TEST(e.duplicates[0].token == recs[0].token);
+  BOOST_TEST(e.duplicates[0].at == 3u);
+  BOOST_TEST(e.duplicates[0].first_at == 1u);
+  BOOST_TEST(e.duplicates[1].token == recs[3].token);
+  BOOST_TEST(e.duplicates[1].at == 5u);
+  BOOST_TEST(e.duplicates[1].first_at == 4u);
+  // The limit counts records as gensim's does, the dropped ones included.
+  const Embeddings l = read_word2vec_bin(dir.file("d.bin"), 3);
+  BOOST_TEST(l.rows() == 2u);
+  BOOST_TEST(l.duplicates.size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(bad_invalid_utf8_token) {

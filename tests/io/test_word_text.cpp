@@ -12,8 +12,16 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include <malloc.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmath>
+
+#include <array>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
 #include <string>
 
 namespace tt = boost::test_tools;
@@ -270,8 +278,105 @@ BOOST_AUTO_TEST_CASE(bad_non_numeric_and_non_finite) {
 
 BOOST_AUTO_TEST_CASE(bad_duplicate_tokens_name_both_lines) {
   TempDir dir;
-  write_file(dir.file("d.txt"), "a 1\nb 2\nc 3\nb 4\n");
-  check_error([&] { read_word_text(dir.file("d.txt")); }, {"line 4", "duplicate", "'b'", "line 2"}, Exit::data);
+  // "cat" on line 3 and again on line 17 (a header, then 16 distinct rows in between).
+  std::string text = "17 2\na 0 1\ncat 1 2\n";
+  for (int i = 0; i < 13; ++i) text += fmt::format("w{} {} 1\n", i, i);
+  text += "cat 5 6\nz 7 8\n";
+  write_file(dir.file("d.txt"), text);
+  embedlab::io::WordReadOptions o;
+  o.duplicates = embedlab::io::DuplicatePolicy::error;
+  check_error([&] { read_word_text(dir.file("d.txt"), o); },
+              {"d.txt: line 17: duplicate token \"cat\" (first at line 3)"}, Exit::data);
+  gzip_file(dir.file("d.txt"), dir.file("d.txt.gz"));
+  check_error([&] { read_word_text(dir.file("d.txt.gz"), o); }, {"line 17", "(first at line 3)"}, Exit::data);
+}
+
+// gensim 4.2 (KeyedVectors.load_word2vec_format) keeps the first vector of a repeated word and logs
+// "duplicate word 'cat' in word2vec file, ignoring all but first": the default policy does that and
+// lists every dropped line with the line of the kept one.
+BOOST_AUTO_TEST_CASE(duplicates_first_keeps_the_first_like_gensim) {
+  TempDir dir;
+  write_file(dir.file("w.txt"), "4 2\ncat 1 2\ndog 3 4\ncat 5 6\nfish 7 8\n");
+  const Embeddings e = read_word_text(dir.file("w.txt"));
+  BOOST_TEST(e.tokens == (std::vector<std::string>{"cat", "dog", "fish"}), tt::per_element());
+  const std::vector<float> want = {1, 2, 3, 4, 7, 8};
+  BOOST_TEST(std::vector<float>(e.vectors.begin(), e.vectors.end()) == want, tt::per_element());
+  BOOST_TEST(e.source.shape == (std::vector<std::uint64_t>{3, 2}), tt::per_element());
+  BOOST_REQUIRE(e.duplicates.size() == 1u);
+  BOOST_TEST(e.duplicates[0].token == "cat");
+  BOOST_TEST(e.duplicates[0].at == 4u);
+  BOOST_TEST(e.duplicates[0].first_at == 2u);
+  BOOST_TEST(e.duplicate_position == "line");
+
+  // Header-less, several repeats: line numbers of the kept rows account for the dropped ones.
+  write_file(dir.file("g.txt"), "a 1\nb 2\na 3\nc 4\nb 5\nc 6\nd 7\nc 8\n");
+  const Embeddings g = read_word_text(dir.file("g.txt"));
+  BOOST_TEST(g.tokens == (std::vector<std::string>{"a", "b", "c", "d"}), tt::per_element());
+  BOOST_TEST(std::vector<float>(g.vectors.begin(), g.vectors.end()) == (std::vector<float>{1, 2, 4, 7}),
+             tt::per_element());
+  BOOST_REQUIRE(g.duplicates.size() == 4u);
+  const std::vector<std::array<std::uint64_t, 2>> lines = {{3, 1}, {5, 2}, {6, 4}, {8, 4}};
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    BOOST_TEST(g.duplicates[i].at == lines[i][0]);
+    BOOST_TEST(g.duplicates[i].first_at == lines[i][1]);
+  }
+  // gensim's limit counts lines read, dropped ones included.
+  const Embeddings l = read_word_text(dir.file("g.txt"), 4);
+  BOOST_TEST(l.tokens == (std::vector<std::string>{"a", "b", "c"}), tt::per_element());
+  BOOST_TEST(l.duplicates.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(values_separated_by_spaces_and_tabs) {
+  TempDir dir;
+  // Any mix of tabs and spaces, repeated, trailing separators and a CRLF line end.
+  write_file(dir.file("t.txt"), "cat\t0.5  -1\t\t2\ndog 1\t \t2 3 \t\r\nemu\t4\t5\t6\n");
+  const Embeddings e = read_word_text(dir.file("t.txt"));
+  BOOST_TEST(e.tokens == (std::vector<std::string>{"cat", "dog", "emu"}), tt::per_element());
+  BOOST_TEST(
+      std::vector<float>(e.vectors.begin(), e.vectors.end()) == (std::vector<float>{0.5f, -1, 2, 1, 2, 3, 4, 5, 6}),
+      tt::per_element());
+  write_file(dir.file("h.txt"), "2\t3\ncat\t1\t2\t3\ndog 4 5 6\n");  // a tab in the header too
+  const Embeddings h = read_word_text(dir.file("h.txt"));
+  BOOST_TEST(h.source.format == "word2vec");
+  BOOST_TEST(h.rows() == 2u);
+  BOOST_TEST(h.vectors(2, 1) == 6.0f);
+  write_file(dir.file("r.txt"), "cat\t1\t2\ndog\t3\n");
+  check_error([&] { read_word_text(dir.file("r.txt")); }, {"line 2", "'dog' has 1 values (expected 2"}, Exit::data);
+}
+
+// glove.840B.300d has tokens with spaces (". . .", "at name@domain.com"): the last dim fields are
+// the vector and the rest, separators as they are, the token.
+BOOST_AUTO_TEST_CASE(tokens_with_spaces_take_all_but_the_last_dim_fields) {
+  TempDir dir;
+  write_file(dir.file("g.txt"),
+             "the 0.1 0.2 0.3\n"
+             ". . . 0.4 0.5 0.6\n"
+             "at name@domain.com 0.7 0.8 0.9\n"
+             "a\tb  c 1 2 3\n"
+             "2000 4 5 6\n");
+  const Embeddings e = read_word_text(dir.file("g.txt"));
+  BOOST_TEST(e.tokens == (std::vector<std::string>{"the", ". . .", "at name@domain.com", "a\tb  c", "2000"}),
+             tt::per_element());
+  BOOST_TEST(e.dim() == 3u);
+  BOOST_TEST(e.vectors(0, 1) == 0.4f);
+  BOOST_TEST(e.vectors(2, 2) == 0.9f);
+  BOOST_TEST(e.vectors(1, 3) == 2.0f);
+  BOOST_TEST(e.vectors(2, 4) == 6.0f);
+  // The first line may be such a line: dim is the count of its trailing numbers.
+  write_file(dir.file("f.txt"), ". . . 1 2\nx 3 4\n");
+  const Embeddings f = read_word_text(dir.file("f.txt"));
+  BOOST_TEST(f.dim() == 2u);
+  BOOST_TEST(f.tokens == (std::vector<std::string>{". . .", "x"}), tt::per_element());
+  // With a header, dim is the header's.
+  write_file(dir.file("w.txt"), "2 2\nat name@domain.com 1 2\nb 3 4\n");
+  BOOST_TEST(read_word_text(dir.file("w.txt")).tokens[0] == "at name@domain.com");
+  // Too many values is still an error (a numeric field before the vector is not a token part).
+  write_file(dir.file("m.txt"), "a 1 2\nb 1 2 3\n");
+  check_error([&] { read_word_text(dir.file("m.txt")); }, {"line 2", "'b' has more than 2 values"}, Exit::data);
+  write_file(dir.file("n.txt"), "a 1 2\nat x 5 1 2\n");
+  check_error([&] { read_word_text(dir.file("n.txt")); }, {"line 2", "'at x' has more than 2 values"}, Exit::data);
+  write_file(dir.file("k.txt"), "a 1 2 3\nat x 1 y 2\n");
+  check_error([&] { read_word_text(dir.file("k.txt")); }, {"line 2", "'at x 1 y' has 1 values"}, Exit::data);
 }
 
 BOOST_AUTO_TEST_CASE(bad_invalid_utf8_token) {
@@ -305,6 +410,85 @@ BOOST_AUTO_TEST_CASE(bad_header_lies_bounded_by_file_size) {
   check_error([&] { read_word_text(dir.file("z.txt")); }, {"line 1", "at least 1"}, Exit::data);
   write_file(dir.file("m.txt"), "1 2\na 1 2\nb 3 4\n");
   check_error([&] { read_word_text(dir.file("m.txt")); }, {"line 3", "more rows than the header"}, Exit::data);
+}
+
+// Peak resident memory of a load, measured in a forked child: VmHWM is reset to VmRSS
+// (/proc/self/clear_refs "5") before the load and read after it. Returns peak growth / matrix bytes.
+double peak_ratio(const std::function<Embeddings()>& load) {
+  int fds[2];
+  BOOST_REQUIRE(::pipe(fds) == 0);
+  const pid_t pid = ::fork();
+  BOOST_REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    auto status = [](const char* key) {
+      std::ifstream in("/proc/self/status");
+      std::string line;
+      while (std::getline(in, line))
+        if (line.rfind(key, 0) == 0) return std::stod(line.substr(std::strlen(key)));  // kB
+      return -1.0;
+    };
+    // Free heap pages go back to the system first, so pages the load reuses count as growth.
+    ::malloc_trim(0);
+    std::ofstream("/proc/self/clear_refs") << "5";
+    const double before = status("VmRSS:");
+    double ratio = -1;
+    try {
+      const Embeddings e = load();
+      const double peak = status("VmHWM:");
+      ratio = (peak - before) * 1024.0 / (double(e.vectors.n_elem) * sizeof(float));
+    } catch (...) {
+    }
+    [[maybe_unused]] auto w = ::write(fds[1], &ratio, sizeof ratio);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  double ratio = -2;
+  BOOST_REQUIRE(::read(fds[0], &ratio, sizeof ratio) == static_cast<ssize_t>(sizeof ratio));
+  ::close(fds[0]);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  return ratio;
+}
+
+// Loading holds the final matrix once (no vector-then-copy): peak growth <= 1.2x its bytes for a
+// ~50 MB header-less GloVe file (sized by a line-counting pass), the same as word2vec text in
+// gzip (sized by the header) and as word2vec binary. A reader that collects values in a std::vector
+// and then copies them into the matrix needs 2x by construction.
+BOOST_AUTO_TEST_CASE(loading_peak_memory_is_the_matrix) {
+  TempDir dir;
+  constexpr int kDim = 300, kRows = 24000;
+  std::vector<std::string> tails(64);
+  embedlab::Rng rng(7);
+  for (auto& t : tails)
+    for (int k = 0; k < kDim; ++k) t += fmt::format(" {:.3f}", rng.uniform() * 2 - 1);
+  {
+    std::string text;
+    text.reserve(std::size_t{kRows} * (tails[0].size() + 12));
+    for (int j = 0; j < kRows; ++j) text += fmt::format("w{}{}\n", j, tails[j % tails.size()]);
+    write_file(dir.file("big.txt"), text);
+    write_file(dir.file("big.vec"), fmt::format("{} {}\n", kRows, kDim) + text);
+  }
+  gzip_file(dir.file("big.vec"), dir.file("big.vec.gz"));
+  {
+    const Embeddings e = read_word_text(dir.file("big.txt"));
+    BOOST_TEST(e.rows() == std::uint64_t{kRows});
+    std::string bin = fmt::format("{} {}\n", e.rows(), e.dim());
+    for (std::uint64_t j = 0; j < e.rows(); ++j) {
+      bin += e.tokens[j] + " ";
+      bin.append(reinterpret_cast<const char*>(e.vectors.colptr(j)), e.dim() * sizeof(float));  // little-endian host
+      bin += "\n";
+    }
+    write_file(dir.file("big.bin"), bin);
+  }
+  const double text = peak_ratio([&] { return read_word_text(dir.file("big.txt")); });
+  const double gz = peak_ratio([&] { return read_word_text(dir.file("big.vec.gz")); });
+  const double bin = peak_ratio([&] { return read_word2vec_bin(dir.file("big.bin")); });
+  BOOST_TEST_MESSAGE(fmt::format("peak / matrix: text {:.3f}, gzip text {:.3f}, binary {:.3f}", text, gz, bin));
+  for (const double r : {text, gz, bin}) {
+    BOOST_TEST(r > 0.5);  // the measurement saw the matrix at all
+    BOOST_TEST(r <= 1.2);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
