@@ -3,6 +3,7 @@
 // position-by-position cosine image (both from one tiled pass, never the n×n matrix), the cosine
 // matrix of the first output.matrix_positions positions, the norm of each position's vector and the
 // spectrum (eigenvalues of S from the d×d Gram: the same non-zero eigenvalues as the n×n S).
+#include "core/threads.hpp"
 #include "experiments/experiments.hpp"
 #include "linalg/allpairs.hpp"
 #include "linalg/cosine.hpp"
@@ -67,6 +68,21 @@ void memory(const Config& c, const experiment::Shapes& shapes, std::vector<exper
                                experiment::dims(static_cast<std::uint64_t>(m), static_cast<std::uint64_t>(m))),
                    "output.matrix_positions"});
   }
+}
+
+// G (d, d) = Σ_i x̂_i x̂_iᵀ with every column re-normalised in double (as the S of local_cosine,
+// whose diagonal is exactly 1): S = X̂ᵀX̂ and G = X̂X̂ᵀ share their non-zero eigenvalues and trace n.
+// Blocks of columns in a fixed order, single-threaded BLAS: the same bits for any thread count.
+arma::mat unit_gram(const arma::fmat& U) {
+  const arma::uword d = U.n_rows, n = U.n_cols;
+  arma::mat G(d, d, arma::fill::zeros);
+  const BlasSingleThread single;
+  for (arma::uword a = 0; a < n; a += 4096) {
+    arma::mat X = arma::conv_to<arma::mat>::from(U.cols(a, std::min(n, a + 4096) - 1));  // (d, block)
+    for (arma::uword j = 0; j < X.n_cols; ++j) X.col(j) /= arma::norm(X.col(j));
+    G += X * X.t();
+  }
+  return arma::symmatu(G);
 }
 
 void run(const Config& c, Context& ctx) {
@@ -141,7 +157,7 @@ void run(const Config& c, Context& ctx) {
   // d×d Gram U Uᵀ (the other n − d eigenvalues of S are zero): min(n, d) values.
   {
     const auto pca = linalg::pca(data.emb.vectors, true, ctx.threads);
-    auto eig = linalg::eigen_symmetric(linalg::gram_stats(data.unit, nullptr, ctx.threads).gram);
+    auto eig = linalg::eigen_symmetric(unit_gram(data.unit));
     const arma::uword kept = std::min(d, n);
     eig.values = arma::vec(eig.values.head(kept));
     eig.shares = arma::vec(eig.shares.head(kept));

@@ -179,8 +179,8 @@ BOOST_AUTO_TEST_CASE(max_memory_sizes) {
                                 dir);
     BOOST_TEST(rc.exit_code == (std::string(good) == "512K" ? 78 : 0), good << ": " << rc.err);
   }
-  for (const char* bad : {"abc", "12X", "-1", "0", "1.2.3G", "''"}) {
-    const auto rc = run_command(fmt::format("{} {} --dry-run --quiet --max-memory={}", bin("run_experiment"),
+  for (const char* bad : {"=abc", "=12X", "=-1", "=0", "=1.2.3G", " ''", " 5Q"}) {
+    const auto rc = run_command(fmt::format("{} {} --dry-run --quiet --max-memory{}", bin("run_experiment"),
                                             source("configs/random_variance.ini"), bad),
                                 dir);
     BOOST_TEST(rc.exit_code == 64, bad);
