@@ -46,9 +46,17 @@ fuzz:
 	cmake --build $(FUZZ_BUILD) --target fuzz_targets -j$(JOBS)
 	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+# Every shipped config's data; a source that cannot be reached does not stop the others (the
+# failures are listed at the end, with a non-zero exit).
+FETCH_NAMES ?= gpt2 glove-6b-100d glove-wiki-gigaword-50 glove-twitter-50
 fetch: build
-	$(BUILD)/bin/embedlab fetch gpt2 --dest data
-	$(BUILD)/bin/embedlab fetch glove-wiki-gigaword-50 --dest data
+	@failed=""; for n in $(FETCH_NAMES); do \
+	  echo "fetch: $$n"; \
+	  $(BUILD)/bin/embedlab fetch "$$n" --dest data || failed="$$failed $$n"; \
+	done; \
+	if [ -n "$$failed" ]; then \
+	  echo "fetch: FAILED:$$failed (the errors above say why; the other data is in place)" >&2; exit 1; \
+	fi; echo "fetch: all of $(FETCH_NAMES) in data/"
 
 format:
 	clang-format -i $(SOURCES)

@@ -11,6 +11,7 @@
 #include "bench_util.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/process.hpp"
 #include "core/rng.hpp"
 #include "core/threads.hpp"
 #include "io/benchmarks.hpp"
@@ -32,15 +33,12 @@ namespace {
 using namespace embedlab;
 using embedlab::bench::seconds_since;
 
-std::string run_capture(const std::string& cmd) {
-  std::FILE* p = popen(cmd.c_str(), "r");
-  if (!p) fail(Exit::software, "bench_wordbench", "", fmt::format("cannot run '{}'", cmd));
-  std::string out;
-  char buf[4096];
-  while (std::size_t got = std::fread(buf, 1, sizeof buf, p)) out.append(buf, got);
-  const int rc = pclose(p);
-  if (rc != 0) fail(Exit::software, "bench_wordbench", "", fmt::format("'{}' exited with status {}", cmd, rc));
-  return out;
+// The peer's output; argv is passed without a shell (paths may contain any byte).
+std::string run_peer(const std::vector<std::string>& argv) {
+  const auto r = embedlab::run_capture(argv, true);
+  if (r.exit_status != 0)
+    fail(Exit::software, "bench_wordbench", "", fmt::format("'{}' exited with status {}", argv[1], r.exit_status));
+  return r.out;
 }
 
 int run(int argc, char** argv) {
@@ -119,7 +117,7 @@ int run(int argc, char** argv) {
     write_file_atomic(path, bytes);
   }
   const std::string script = "scripts/bench_wordbench_gensim.py";
-  const std::string out = run_capture(fmt::format("/usr/bin/python3 {} '{}' '{}'", script, path, questions));
+  const std::string out = run_peer({"/usr/bin/python3", script, path, questions});
   if (temp) std::filesystem::remove(path);
   const nlohmann::json g = nlohmann::json::parse(out.substr(out.find('{')));
   const double theirs = g["seconds"].get<double>();

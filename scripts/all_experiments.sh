@@ -2,7 +2,8 @@
 # make all-experiments: runs every configs/*.ini with BUILD/bin/run_experiment and writes
 # RESULTS/SUMMARY.md (RESULTS defaults to results/) linking each report with its headline.
 # A config whose input data is absent (the runner exits 78 with "input not found … make fetch") is
-# SKIPPED, not failed. Exit status: 1 when any run FAILED, else 0.
+# SKIPPED, not failed, with the exact `embedlab fetch` command that brings its data.
+# Exit status: 1 when any run FAILED, else 0.
 # Usage: scripts/all_experiments.sh [BUILD] [RESULTS]
 set -uo pipefail
 build=${1:-build}
@@ -32,6 +33,28 @@ with h5py.File(sys.argv[1], "r") as f:
 PY
 }
 
+# fetch_commands ERRFILE: the embedlab fetch command(s) bringing the absent inputs named in ERRFILE
+# ("input not found (got 'data/…'"), joined by " && ".
+fetch_commands() {
+  local path name cmds=()
+  while IFS= read -r path; do
+    case "$path" in
+      data/gpt2 | data/gpt2/*) name=gpt2 ;;
+      data/glove-6b-100d | data/glove-6b-100d/*) name=glove-6b-100d ;;
+      data/glove-wiki-gigaword-50*) name=glove-wiki-gigaword-50 ;;
+      data/glove-twitter-50*) name=glove-twitter-50 ;;
+      data/glove-twitter-25*) name=glove-twitter-25 ;;
+      *) name="" ;;
+    esac
+    local cmd="make fetch"
+    [[ -n "$name" ]] && cmd="$build/bin/embedlab fetch $name --dest data"
+    [[ " ${cmds[*]} " == *" $cmd "* ]] || cmds+=("$cmd")
+  done < <(sed -n "s/.*input not found (got '\([^']*\)'.*/\1/p" "$1")
+  local IFS='&'
+  local joined="${cmds[*]}"
+  echo "${joined//&/ && }"
+}
+
 failed=0 ok=0 skipped=0
 rows=()
 for cfg in configs/*.ini; do
@@ -53,8 +76,9 @@ for cfg in configs/*.ini; do
   elif [[ $rc -eq 78 && "$err" == *"make fetch"* ]] && ! grep -v 'input not found' "$scratch/err" | grep -q .; then
     # Every problem is an absent input: the data has not been fetched.
     skipped=$((skipped + 1))
-    echo "SKIPPED (data absent: run \`make fetch\`)"
-    rows+=("| \`$cfg\` | \`$exp\` | SKIPPED | — | input data absent; fetch it with \`make fetch\` ($err) |")
+    fetch=$(fetch_commands "$scratch/err")
+    echo "SKIPPED (data absent: run \`$fetch\`)"
+    rows+=("| \`$cfg\` | \`$exp\` | SKIPPED | — | input data absent; fetch it with \`$fetch\` ($err) |")
   else
     failed=$((failed + 1))
     echo "FAILED (exit $rc): $err"

