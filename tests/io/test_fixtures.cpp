@@ -5,8 +5,8 @@
 #include "core/sha256.hpp"
 #include "testing.hpp"
 
-#include <filesystem>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
