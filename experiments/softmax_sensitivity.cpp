@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
 #include <numeric>
 
 namespace embedlab::experiments {
@@ -48,6 +50,9 @@ void declare(Schema<Config>& s) {
       .non_empty();
   s.key("output.top_k", &Config::top_k, "10", "k of the top-k overlap and of the sensitivity table").range(1, 1000);
 }
+
+// Top tokens per probe whose analytic sensitivities are checked by finite differences.
+constexpr std::size_t kChecked = 10;
 
 struct Probe {
   std::string kind, label;
@@ -114,7 +119,7 @@ void run(const Config& c, Context& ctx) {
       probes.size(), c.probe, c.permutations, k));
   std::vector<report::Series> entropy_series;
   std::vector<std::vector<std::string>> summary;
-  double kl_mean_norm_sum = 0, kl_perm_sum = 0;
+  double kl_mean_norm_sum = 0, kl_perm_sum = 0, fd_worst = 0;
   for (std::size_t pi = 0; pi < probes.size(); ++pi) {
     const auto& pr = probes[pi];
     const std::string g = fmt::format("/probes/{}", pi);
@@ -126,12 +131,12 @@ void run(const Config& c, Context& ctx) {
     ctx.h5->attr(g, "kind", pr.kind);
     ctx.h5->attr(g, "label", pr.label);
     ctx.h5->attr(g, "h_norm", d.h_norm);
-    ctx.h5->attr(g, "entropy", stats::entropy(p));
+    const double entropy_p = stats::entropy_logits(d.z);
+    ctx.h5->attr(g, "entropy", entropy_p);
 
     // (a) angles only.
     const arma::vec norm_mean(d.norms.n_elem, arma::fill::value(arma::mean(d.norms)));
-    const auto a =
-        stats::compare_distributions(p, stats::softmax(stats::logits_from_parts(norm_mean, d.cos, d.h_norm)), k);
+    const auto a = stats::compare_distributions(d.z, stats::logits_from_parts(norm_mean, d.cos, d.h_norm), k);
     ctx.h5->attr(g + "/mean_norm", "kl", a.kl);
     ctx.h5->attr(g + "/mean_norm", "top1_agree", static_cast<std::int64_t>(a.top1_agree));
     ctx.h5->attr(g + "/mean_norm", "top_overlap", static_cast<std::int64_t>(a.top_overlap));
@@ -145,8 +150,7 @@ void run(const Config& c, Context& ctx) {
       std::iota(perm.begin(), perm.end(), arma::uword{0});
       rng.shuffle(perm.begin(), perm.end());
       const arma::vec cos_perm = d.cos.elem(arma::uvec(perm));
-      const auto b =
-          stats::compare_distributions(p, stats::softmax(stats::logits_from_parts(d.norms, cos_perm, d.h_norm)), k);
+      const auto b = stats::compare_distributions(d.z, stats::logits_from_parts(d.norms, cos_perm, d.h_norm), k);
       pk.push_back(b.kl);
       pt.push_back(b.top1_agree ? 1 : 0);
       po.push_back(static_cast<double>(b.top_overlap));
@@ -163,7 +167,7 @@ void run(const Config& c, Context& ctx) {
     // (c) |h| scaled: z scales with it.
     std::vector<double> sk, st, so, se;
     for (const double s : scales) {
-      const auto r = stats::compare_distributions(p, stats::softmax(arma::vec(d.z * s)), k);
+      const auto r = stats::compare_distributions(d.z, arma::vec(d.z * s), k);
       sk.push_back(r.kl);
       st.push_back(r.top1_agree ? 1 : 0);
       so.push_back(static_cast<double>(r.top_overlap));
@@ -190,24 +194,47 @@ void run(const Config& c, Context& ctx) {
       srows.push_back({L.token(static_cast<int>(i)), std::to_string(i), report::num(p(i)), report::num(d.norms(i)),
                        report::num(d.cos(i)), report::num(s.d_cos), report::num(s.d_norm)});
     }
-    const arma::uword i1 = top.front();
-    const double step = 1e-6;
-    arma::vec cp = d.cos, cm = d.cos;
-    cp(i1) += step;
-    cm(i1) -= step;
-    const double fd = (stats::log_softmax(stats::logits_from_parts(d.norms, cp, d.h_norm))(i1) -
-                       stats::log_softmax(stats::logits_from_parts(d.norms, cm, d.h_norm))(i1)) /
-                      (2 * step);
+    // Both analytic derivatives checked by central differences of log softmax over the rebuilt
+    // logits, for the first kChecked top tokens (each difference is two passes over V).
+    const std::size_t checked = std::min(top.size(), kChecked);
+    std::vector<double> fdc, fdn;
+    double fd_err_cos = 0, fd_err_norm = 0;
+    for (std::size_t j = 0; j < checked; ++j) {
+      const arma::uword i = top[j];
+      const auto central = [&](arma::vec parts, bool of_cos) {
+        const double x = parts(i), step = 1e-6 * std::max(1.0, std::abs(x));
+        parts(i) = x + step;
+        const double up = stats::log_softmax(of_cos ? stats::logits_from_parts(d.norms, parts, d.h_norm)
+                                                    : stats::logits_from_parts(parts, d.cos, d.h_norm))(i);
+        parts(i) = x - step;
+        const double down = stats::log_softmax(of_cos ? stats::logits_from_parts(d.norms, parts, d.h_norm)
+                                                      : stats::logits_from_parts(parts, d.cos, d.h_norm))(i);
+        return (up - down) / (2 * step);
+      };
+      fdc.push_back(central(d.cos, true));
+      fdn.push_back(central(d.norms, false));
+      // relative to the derivative's scale (an absolute floor of 1 keeps a derivative near 0 meaningful)
+      fd_err_cos = std::max(fd_err_cos, std::abs(fdc.back() - dc[j]) / std::max(1.0, std::abs(dc[j])));
+      fd_err_norm = std::max(fd_err_norm, std::abs(fdn.back() - dn[j]) / std::max(1.0, std::abs(dn[j])));
+    }
     ctx.h5->write(g + "/sensitivity/ids", tid, {"token id", "top-k tokens of p"});
     ctx.h5->write(g + "/sensitivity/p", tp, {"probability", "p_i of the top-k tokens"});
     ctx.h5->write(g + "/sensitivity/d_logp_d_cos", dc, {"nats", "∂log p_i/∂cos θ_i = |v_i||h|(1 − p_i)"});
     ctx.h5->write(g + "/sensitivity/d_logp_d_norm", dn,
                   {"nats per unit norm", "∂log p_i/∂|v_i| = |h| cos θ_i (1 − p_i)"});
-    ctx.h5->attr(g + "/sensitivity", "top1_finite_difference_d_cos", fd);
+    ctx.h5->write(g + "/sensitivity/fd_d_logp_d_cos", fdc,
+                  {"nats", "central finite difference of log p_i in cos θ_i, first top tokens"});
+    ctx.h5->write(g + "/sensitivity/fd_d_logp_d_norm", fdn,
+                  {"nats per unit norm", "central finite difference of log p_i in |v_i|, first top tokens"});
+    ctx.h5->attr(g + "/sensitivity", "top1_finite_difference_d_cos", fdc.front());
+    ctx.h5->attr(g + "/sensitivity", "top1_finite_difference_d_norm", fdn.front());
+    ctx.h5->attr(g + "/sensitivity", "fd_max_rel_error_d_cos", fd_err_cos);
+    ctx.h5->attr(g + "/sensitivity", "fd_max_rel_error_d_norm", fd_err_norm);
+    fd_worst = std::max({fd_worst, fd_err_cos, fd_err_norm});
 
     md.heading(3, fmt::format("Probe {}: {}", pi + 1, pr.label));
     std::vector<std::vector<std::string>> rows;
-    rows.push_back({"p (reference)", "0", "1", std::to_string(k), report::num(stats::entropy(p))});
+    rows.push_back({"p (reference)", "0", "1", std::to_string(k), report::num(entropy_p)});
     rows.push_back({"(a) |v_i| → mean (angles only)", report::num(a.kl), a.top1_agree ? "1" : "0",
                     std::to_string(a.top_overlap), report::num(a.entropy_q)});
     rows.push_back({fmt::format("(b) angles permuted (norms only, mean of {})", c.permutations), report::num(mean(pk)),
@@ -215,21 +242,27 @@ void run(const Config& c, Context& ctx) {
     for (std::size_t s = 0; s < scales.size(); ++s)
       rows.push_back({fmt::format("(c) |h| × {}", scales[s]), report::num(sk[s]), st[s] ? "1" : "0",
                       fmt::format("{:.0f}", so[s]), report::num(se[s])});
-    md.paragraph(
-        fmt::format("|h| = {}; entropy of p = {} nats.", report::num(d.h_norm), report::num(stats::entropy(p))));
+    md.paragraph(fmt::format("|h| = {}; entropy of p = {} nats.", report::num(d.h_norm), report::num(entropy_p)));
     md.table({"distribution", "KL(p‖p')", "top-1 agrees", fmt::format("top-{} overlap", k), "entropy"}, rows);
     md.paragraph(
-        fmt::format("Sensitivities of log p_i for the top {} tokens (top-1 ∂log p/∂cos θ analytic {} against "
-                    "central difference {}):",
-                    top.size(), report::num(dc.front()), report::num(fd)));
+        fmt::format("Sensitivities of log p_i for the top {} tokens. Checked by central differences for the first "
+                    "{}: top-1 ∂log p/∂cos θ analytic {} against {}, ∂log p/∂|v| analytic {} against {}; largest "
+                    "relative error {} (∂/∂cos θ) and {} (∂/∂|v|).",
+                    top.size(), checked, report::num(dc.front()), report::num(fdc.front()), report::num(dn.front()),
+                    report::num(fdn.front()), report::num(fd_err_cos), report::num(fd_err_norm)));
     md.table({"token", "id", "p", "|v|", "cos θ", "∂log p/∂cos θ", "∂log p/∂|v|"}, srows);
     summary.push_back(
-        {std::to_string(pi + 1), pr.label, report::num(a.kl), report::num(mean(pk)), report::num(stats::entropy(p))});
+        {std::to_string(pi + 1), pr.label, report::num(a.kl), report::num(mean(pk)), report::num(entropy_p)});
     kl_mean_norm_sum += a.kl;
     kl_perm_sum += mean(pk);
   }
   md.heading(2, "Summary");
   md.table({"probe", "label", "KL angles only", "KL norms only", "entropy of p"}, summary);
+  md.paragraph(
+      fmt::format("Largest relative error of the analytic ∂log p/∂cos θ and ∂log p/∂|v| against central "
+                  "differences, over every probe: {}.",
+                  report::num(fd_worst)));
+  ctx.h5->attr("/", "fd_max_rel_error", fd_worst);
   ctx.plots->embed(
       md,
       ctx.plots->line_plot("entropy_vs_scale", {"Entropy of softmax(s·z) against the |h| scale s", "scale s",

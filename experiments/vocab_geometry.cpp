@@ -14,6 +14,7 @@
 #include "report/report.hpp"
 #include "stats/histogram.hpp"
 #include "stats/moments.hpp"
+#include "stats/random_cosine.hpp"
 
 #include <fmt/format.h>
 
@@ -185,12 +186,19 @@ void run(const Config& c, Context& ctx) {
   md.paragraph(
       fmt::format("Moments are exact, from the d×d Gram of the unit vectors (never the n×n matrix); "
                   "{} The Gaussian clouds have n' = {} vectors with the embeddings' mean μ and covariance C "
-                  "(from the PCA).",
-                  c.histogram ? "quantiles and extremes come from one blocked pass over all pairs." : "", ns));
+                  "(from the PCA). Histogram quantiles are given ± one bin width ({}); those of the random "
+                  "row are exact, from (1 + cos θ)/2 ~ Beta((d−1)/2, (d−1)/2).",
+                  c.histogram ? "quantiles and extremes come from one blocked pass over all pairs." : "", ns,
+                  fmt::format("{:g}", 2.0 / static_cast<double>(c.bins))));
   {
     std::vector<std::vector<std::string>> rows;
     std::vector<std::string> src;
     std::vector<double> mean, var, q01, q50, q99, mean_pass;
+    // A histogram quantile is an interpolation inside the bin holding its rank: it is within one bin
+    // width of the exact quantile, so it is printed as q ± w, to the decimals of w.
+    const double bin_w = 2.0 / static_cast<double>(c.bins);
+    const int q_dec = stats::decimals_for_error(bin_w);
+    const auto at_res = [&](double x) { return fmt::format("{:.{}f} ± {:.{}f}", x, q_dec, bin_w, q_dec); };
     for (const auto& s : clouds) {
       src.push_back(s.name);
       mean.push_back(s.moments.mean);
@@ -201,12 +209,16 @@ void run(const Config& c, Context& ctx) {
       q99.push_back(q(0.99));
       mean_pass.push_back(s.pass ? s.pass->mean() : std::nan(""));
       rows.push_back({s.name, std::to_string(s.n), report::num(s.moments.mean), report::num(s.moments.variance),
-                      report::num(dd * s.moments.variance), s.pass ? report::num(q(0.01)) : "—",
-                      s.pass ? report::num(q(0.5)) : "—", s.pass ? report::num(q(0.99)) : "—",
+                      report::num(dd * s.moments.variance), s.pass ? at_res(q(0.01)) : "—",
+                      s.pass ? at_res(q(0.5)) : "—", s.pass ? at_res(q(0.99)) : "—",
                       s.pass ? report::num(s.pass->min.cos) : "—", s.pass ? report::num(s.pass->max.cos) : "—"});
     }
-    rows.push_back({fmt::format("random N(0, I_{})", d), "∞", "0", report::num(1 / dd), "1",
-                    report::num(-2.326 / std::sqrt(dd)), "0", report::num(2.326 / std::sqrt(dd)), "", ""});
+    // The random baseline's quantiles are exact: (1 + cos θ)/2 ~ Beta((d−1)/2, (d−1)/2).
+    const double rq01 = d >= 2 ? stats::gaussian_cosine_quantile(d, 0.01) : std::nan("");
+    const double rq50 = d >= 2 ? stats::gaussian_cosine_quantile(d, 0.5) : std::nan("");
+    const double rq99 = d >= 2 ? stats::gaussian_cosine_quantile(d, 0.99) : std::nan("");
+    rows.push_back({fmt::format("random N(0, I_{})", d), "∞", "0", report::num(1 / dd), "1", report::num(rq01),
+                    report::num(rq50), report::num(rq99), "", ""});
     md.table({"vectors", "n", "mean cos", "Var cos", "d·Var", "q1%", "median", "q99%", "min", "max"}, rows);
     ctx.h5->write("/cosines/source", src, {"1", "the clouds compared: embeddings, N(μ, C), N(0, C)"});
     ctx.h5->write("/cosines/mean", mean, {"1", "mean cos θ over all pairs (exact, Gram moments)"});
@@ -218,6 +230,10 @@ void run(const Config& c, Context& ctx) {
     ctx.h5->write("/cosines/q99", q99, {"1", "99% quantile of cos θ (histogram; NaN: no pass)"});
     ctx.h5->attr("/cosines", "random_mean", 0.0);
     ctx.h5->attr("/cosines", "random_variance", 1 / dd);
+    ctx.h5->attr("/cosines", "random_q01", rq01);
+    ctx.h5->attr("/cosines", "random_median", rq50);
+    ctx.h5->attr("/cosines", "random_q99", rq99);
+    ctx.h5->attr("/cosines", "quantile_resolution", bin_w);
     ctx.h5->attr("/cosines", "gaussian_samples", static_cast<std::int64_t>(ns));
     const double e = clouds[0].moments.mean, gm = clouds[1].moments.mean, g0 = clouds[2].moments.mean;
     const double by_mean = e != 0 ? (gm - g0) / e : std::nan(""), by_gauss = e != 0 ? gm / e : std::nan("");

@@ -41,17 +41,6 @@ double clamp_cos(double c) { return std::min(1.0, std::max(-1.0, c)); }
 
 }  // namespace
 
-arma::vec cosine_pairs(const arma::fmat& E, const arma::uvec& a, const arma::uvec& b) {
-  if (a.n_elem != b.n_elem)
-    fail(Exit::usage, "cosine", "pairs", fmt::format("id lists differ in length (got {} and {})", a.n_elem, b.n_elem));
-  check_ids(E, a, "pairs");
-  check_ids(E, b, "pairs");
-  const arma::mat A = unit_columns(E, a), B = unit_columns(E, b);
-  arma::vec c(a.n_elem);
-  for (arma::uword i = 0; i < a.n_elem; ++i) c[i] = a[i] == b[i] ? 1.0 : clamp_cos(arma::dot(A.col(i), B.col(i)));
-  return c;
-}
-
 arma::mat local_cosine(const arma::fmat& E, const arma::uvec& ids) {
   check_ids(E, ids, "local set");
   const arma::mat X = unit_columns(E, ids);  // (d, m)
@@ -62,14 +51,23 @@ arma::mat local_cosine(const arma::fmat& E, const arma::uvec& ids) {
   return S;
 }
 
-double unit_distance_identity_error(const arma::fmat& E, const arma::uvec& ids) {
-  check_ids(E, ids, "local set");
-  const arma::mat X = unit_columns(E, ids);
+double unit_distance_identity_error(const arma::fmat& unit, const arma::mat& raw) {
+  if (unit.n_rows != raw.n_rows || unit.n_cols != raw.n_cols)
+    fail(
+        Exit::usage, "cosine", "unit_distance_identity_error",
+        fmt::format("shape mismatch (got unit {}×{} and raw {}×{})", unit.n_rows, unit.n_cols, raw.n_rows, raw.n_cols));
+  const arma::mat X = arma::conv_to<arma::mat>::from(unit);
+  arma::vec rn(raw.n_cols);
+  for (arma::uword j = 0; j < raw.n_cols; ++j) {
+    rn(j) = arma::norm(raw.col(j));
+    if (!std::isfinite(rn(j)) || rn(j) == 0.0)
+      data_error("cosine", fmt::format("raw column {}", j), "zero or non-finite vector has no cosine");
+  }
   double worst = 0.0;
   for (arma::uword j = 0; j < X.n_cols; ++j)
     for (arma::uword i = 0; i < j; ++i) {
       const double dist2 = arma::accu(arma::square(X.col(i) - X.col(j)));
-      const double cos = arma::dot(X.col(i), X.col(j));
+      const double cos = arma::dot(raw.col(i), raw.col(j)) / (rn(i) * rn(j));
       worst = std::max(worst, std::abs(dist2 - (2.0 - 2.0 * cos)));
     }
   return worst;

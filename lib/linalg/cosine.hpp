@@ -9,15 +9,16 @@
 
 namespace embedlab::linalg {
 
-// cos(E(:, a[i]), E(:, b[i])) for each i; a and b have the same length. Identical ids give exactly 1.
-arma::vec cosine_pairs(const arma::fmat& E, const arma::uvec& a, const arma::uvec& b);
-
 // Local cosine matrix S for the token list `ids` (m): S is (m, m) double, symmetric,
 // S(i, j) = cos(E(:, ids[i]), E(:, ids[j])) clamped to [-1, 1], diagonal exactly 1.
 arma::mat local_cosine(const arma::fmat& E, const arma::uvec& ids);
 
-// max over all pairs i < j of the token list of | ||x̂_i - x̂_j||² - (2 - 2 cos_ij) |, every term
-// computed in double from the float columns (a numeric check of the identity; ~1e-15 expected).
-double unit_distance_identity_error(const arma::fmat& E, const arma::uvec& ids);
+// max over all pairs i < j of | ||x̂_i - x̂_j||² - (2 - 2 cos θ_ij) | where x̂ are the unit columns
+// the analysis used (float, d × m) and cos θ_ij = r_i·r_j / (|r_i||r_j|) comes from the raw columns
+// r (double, d × m, any scale) they were normalised from. Both sides from the same unit vectors
+// would agree by algebra whatever the normalisation did; against the raw data the error is the
+// float rounding of x̂ (~1e-7) and exposes a wrong unit vector. Sizes must match, raw columns be
+// non-zero and finite (else Error).
+double unit_distance_identity_error(const arma::fmat& unit, const arma::mat& raw);
 
 }  // namespace embedlab::linalg

@@ -29,24 +29,6 @@ std::string row_name(const NormalizeOptions& o, arma::uword j) {
 
 }  // namespace
 
-arma::vec row_norms(const arma::fmat& E) {
-  arma::vec norms(E.n_cols);
-  for (arma::uword j = 0; j < E.n_cols; ++j) norms[j] = column_norm(E.colptr(j), E.n_rows);
-  return norms;
-}
-
-std::vector<BadRow> find_bad_rows(const arma::fmat& E) {
-  std::vector<BadRow> bad;
-  for (arma::uword j = 0; j < E.n_cols; ++j) {
-    const float* x = E.colptr(j);
-    if (!column_finite(x, E.n_rows))
-      bad.push_back({j, "non-finite"});
-    else if (column_norm(x, E.n_rows) == 0.0)
-      bad.push_back({j, "zero"});
-  }
-  return bad;
-}
-
 Normalized normalize_rows(const arma::fmat& E, const NormalizeOptions& options) {
   const arma::uword d = E.n_rows, n = E.n_cols;
   Normalized out;

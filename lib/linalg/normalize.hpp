@@ -33,12 +33,6 @@ struct Normalized {
   std::vector<BadRow> excluded;  // rows left out (policy exclude), ascending index
 };
 
-// ||E(:, j)|| for all j, accumulated in double. Non-finite entries give NaN or Inf.
-arma::vec row_norms(const arma::fmat& E);
-
-// Zero columns (norm exactly 0) and columns holding NaN/Inf, ascending index.
-std::vector<BadRow> find_bad_rows(const arma::fmat& E);
-
 // Unit columns of E under `options.policy`:
 //   fail    -> Error(Exit::data) `source: rows: N bad rows (Z zero, F non-finite): row 3 'foo' zero, ...`
 //              naming the first few;

@@ -190,6 +190,5 @@ Kendall kendall(const arma::vec& x, const arma::vec& y) {
 }
 
 double kendall_tau_a(const arma::vec& x, const arma::vec& y) { return kendall(x, y).tau_a; }
-double kendall_tau_b(const arma::vec& x, const arma::vec& y) { return kendall(x, y).tau_b; }
 
 }  // namespace embedlab::stats

@@ -28,7 +28,6 @@ struct Kendall {
 };
 Kendall kendall(const arma::vec& x, const arma::vec& y);
 double kendall_tau_a(const arma::vec& x, const arma::vec& y);
-double kendall_tau_b(const arma::vec& x, const arma::vec& y);
 
 // Kendall's tau against a fixed x for many y (permutation tests): the sort of x and its ties are
 // computed once; each `operator()(y)` then costs one O(n log n) pass over y.

@@ -39,33 +39,6 @@ void Histogram::add(const arma::fvec& x) {
   for (const float v : x) add(static_cast<double>(v));
 }
 
-void Histogram::merge(const Histogram& o) {
-  if (o.lo_ != lo_ || o.hi_ != hi_ || o.counts_.size() != counts_.size())
-    fail(Exit::usage, "stats", "Histogram::merge",
-         fmt::format("range/bins differ (got [{}, {}] x {}, expected [{}, {}] x {})", o.lo_, o.hi_, o.counts_.size(),
-                     lo_, hi_, counts_.size()));
-  for (std::size_t b = 0; b < counts_.size(); ++b) counts_[b] += o.counts_[b];
-  underflow_ += o.underflow_;
-  overflow_ += o.overflow_;
-  total_ += o.total_;
-}
-
-double Histogram::quantile(double q) const {
-  if (!(q >= 0.0 && q <= 1.0))
-    fail(Exit::usage, "stats", "Histogram::quantile", fmt::format("q = {} (expected in [0, 1])", q));
-  if (total_ == 0) fail(Exit::usage, "stats", "Histogram::quantile", "empty histogram");
-  const double target = q * static_cast<double>(total_);
-  double cum = static_cast<double>(underflow_);
-  if (underflow_ > 0 && target <= cum) return lo_;
-  for (std::size_t b = 0; b < counts_.size(); ++b) {
-    if (counts_[b] == 0) continue;
-    const double c = static_cast<double>(counts_[b]);
-    if (cum + c >= target) return bin_lo(b) + std::max(0.0, target - cum) / c * width_;
-    cum += c;
-  }
-  return hi_;
-}
-
 double quantile(std::vector<double> v, double q) {
   if (!(q >= 0.0 && q <= 1.0)) fail(Exit::usage, "stats", "quantile", fmt::format("q = {} (expected in [0, 1])", q));
   if (v.empty()) fail(Exit::usage, "stats", "quantile", "empty sample");
@@ -82,6 +55,13 @@ double quantile(std::vector<double> v, double q) {
 
 double quantile(const arma::vec& values, double q) {
   return quantile(std::vector<double>(values.begin(), values.end()), q);
+}
+
+int decimals_for_error(double err) {
+  if (!std::isfinite(err) || !(err > 0))
+    fail(Exit::usage, "stats", "decimals_for_error", fmt::format("error {} (expected finite and > 0)", err));
+  // The small slack keeps an exact power of ten (0.001) at its own place despite log10 rounding.
+  return std::max(0, static_cast<int>(std::ceil(-std::log10(err) - 1e-9)));
 }
 
 }  // namespace embedlab::stats

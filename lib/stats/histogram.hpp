@@ -1,6 +1,6 @@
 #pragma once
-// Fixed-range histograms (streaming, mergeable) with approximate quantiles, and exact sample
-// quantiles.
+// Fixed-range histograms, exact sample quantiles, and the printing resolution of a value known to
+// a bin width.
 #include <armadillo>
 
 #include <cstdint>
@@ -18,8 +18,6 @@ class Histogram {
   void add(double x);
   void add(const arma::vec& x);
   void add(const arma::fvec& x);
-  // Adds another histogram's counts; throws Error(usage) unless range and bins are identical.
-  void merge(const Histogram& other);
 
   double lo() const { return lo_; }
   double hi() const { return hi_; }
@@ -31,18 +29,17 @@ class Histogram {
   std::uint64_t overflow() const { return overflow_; }
   std::uint64_t total() const { return total_; }  // in range + underflow + overflow
 
-  // Quantile q in [0, 1] over all counted values, assuming values are spread uniformly inside
-  // each bin (linear interpolation of the cumulative count). Underflow values sit at lo, overflow
-  // values at hi, so a quantile falling among them returns lo or hi. q = 0 / 1 give the left edge
-  // of the first / right edge of the last non-empty bin. Error is at most one bin width for
-  // quantiles inside [lo, hi]. Throws Error(usage) when empty.
-  double quantile(double q) const;
-
  private:
   double lo_, hi_, width_;
   std::vector<std::uint64_t> counts_;
   std::uint64_t underflow_ = 0, overflow_ = 0, total_ = 0;
 };
+
+// Decimal places at which to print a value known to ± err (a histogram quantile to its bin width):
+// those of err's first significant digit (0.005 → 3, 0.0008 → 4, 0.03 → 2; err >= 1 → 0), so no
+// digit is printed that the resolution does not support. err must be finite and > 0 (else
+// Error(usage)).
+int decimals_for_error(double err);
 
 // Exact sample quantile with linear interpolation between order statistics (numpy.quantile's
 // default, Hyndman–Fan type 7). Takes the values by copy (partially sorted in place).

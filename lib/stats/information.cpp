@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -32,17 +33,28 @@ double entropy(const arma::vec& p) {
   return h;
 }
 
-double kl_divergence(const arma::vec& p, const arma::vec& q) {
-  if (p.n_elem != q.n_elem)
-    fail(Exit::usage, "stats", "kl_divergence", fmt::format("length mismatch (got {} and {})", p.n_elem, q.n_elem));
-  const arma::vec pn = normalised(p, "kl_divergence"), qn = normalised(q, "kl_divergence");
+double kl_divergence_logits(const arma::vec& zp, const arma::vec& zq) {
+  if (zp.n_elem != zq.n_elem)
+    fail(Exit::usage, "stats", "kl_divergence_logits",
+         fmt::format("length mismatch (got {} and {})", zp.n_elem, zq.n_elem));
+  const arma::vec lp = log_softmax(zp), lq = log_softmax(zq);
+  constexpr double ninf = -std::numeric_limits<double>::infinity();
   double kl = 0.0;
-  for (std::size_t i = 0; i < pn.n_elem; ++i) {
-    if (pn[i] == 0.0) continue;
-    if (qn[i] == 0.0) return std::numeric_limits<double>::infinity();
-    kl += pn[i] * std::log(pn[i] / qn[i]);
+  for (std::size_t i = 0; i < lp.n_elem; ++i) {
+    if (lp[i] == ninf) continue;  // p_i = 0 exactly
+    if (lq[i] == ninf) return std::numeric_limits<double>::infinity();
+    kl += std::exp(lp[i]) * (lp[i] - lq[i]);
   }
-  return kl;
+  // Rounding can leave a KL of identical distributions a few ulps below 0.
+  return std::max(kl, 0.0);
+}
+
+double entropy_logits(const arma::vec& z) {
+  const arma::vec lp = log_softmax(z);
+  double h = 0.0;
+  for (const double l : lp)
+    if (l != -std::numeric_limits<double>::infinity()) h -= std::exp(l) * l;
+  return std::max(h, 0.0);
 }
 
 double logsumexp(const arma::vec& x) {

@@ -9,9 +9,14 @@ namespace embedlab::stats {
 // Error(data)). 0 log 0 = 0.
 double entropy(const arma::vec& p);
 
-// KL(p || q) = sum p log(p / q) (nats), both normalised first (as scipy.stats.entropy(p, q)).
-// Terms with p_i = 0 are 0; p_i > 0 with q_i = 0 gives +Inf.
-double kl_divergence(const arma::vec& p, const arma::vec& q);
+// KL(softmax(zp) || softmax(zq)) = sum p_i (log p_i - log q_i) (nats), computed from the
+// log-probabilities (log_softmax, max shifted out) so that a probability that underflows to 0 in
+// float or double never makes it infinite: log q_i stays finite for a finite logit. -Inf logits
+// mean probability exactly 0: a term with zp_i = -Inf is 0, zq_i = -Inf where zp_i is finite gives
+// +Inf (the true value). NaN/+Inf logits or a length mismatch throw (as logsumexp).
+double kl_divergence_logits(const arma::vec& zp, const arma::vec& zq);
+// Entropy of softmax(z), -sum p_i log p_i from the log-probabilities (-Inf logits contribute 0).
+double entropy_logits(const arma::vec& z);
 
 // log sum exp(x) with the max shifted out; -Inf entries are allowed (exp = 0), NaN/+Inf are not.
 double logsumexp(const arma::vec& x);

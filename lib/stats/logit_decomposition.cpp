@@ -85,12 +85,12 @@ std::size_t rank_of(const arma::vec& x, arma::uword i) {
   return above + 1;
 }
 
-DistributionShift compare_distributions(const arma::vec& p, const arma::vec& q, std::size_t k) {
+DistributionShift compare_distributions(const arma::vec& zp, const arma::vec& zq, std::size_t k) {
   DistributionShift s;
-  s.kl = kl_divergence(p, q);
-  s.entropy_p = entropy(p);
-  s.entropy_q = entropy(q);
-  const auto tp = top_k_indices(p, k), tq = top_k_indices(q, k);
+  s.kl = kl_divergence_logits(zp, zq);
+  s.entropy_p = entropy_logits(zp);
+  s.entropy_q = entropy_logits(zq);
+  const auto tp = top_k_indices(zp, k), tq = top_k_indices(zq, k);
   s.top1_agree = !tp.empty() && tp.front() == tq.front();
   for (const auto a : tp) s.top_overlap += std::count(tq.begin(), tq.end(), a) > 0 ? 1 : 0;
   return s;

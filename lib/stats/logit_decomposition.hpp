@@ -37,14 +37,16 @@ std::vector<arma::uword> top_k_indices(const arma::vec& x, std::size_t k);
 // 1 + the number of entries strictly larger than x[i] (rank 1 = the argmax).
 std::size_t rank_of(const arma::vec& x, arma::uword i);
 
-// p (reference) against q (altered) over the same support.
+// p = softmax(zp) (reference) against q = softmax(zq) (altered) over the same support, from the
+// logits: KL and entropies from log-probabilities (finite when a probability underflows), top-k by
+// logit (the order of the probabilities, without ties made by underflow).
 struct DistributionShift {
   double kl = 0;                        // KL(p‖q), nats
   bool top1_agree = false;              // same argmax (ties → lowest index)
   std::size_t top_overlap = 0;          // |top-k(p) ∩ top-k(q)|
   double entropy_p = 0, entropy_q = 0;  // nats
 };
-DistributionShift compare_distributions(const arma::vec& p, const arma::vec& q, std::size_t k);
+DistributionShift compare_distributions(const arma::vec& zp, const arma::vec& zq, std::size_t k);
 
 // For p = softmax(z) with z_i = |v_i||h| cos θ_i (p_i depends on its own z_i through z_i and the
 // normaliser): ∂log p_i/∂cos θ_i = |v_i||h|(1 − p_i) and ∂log p_i/∂|v_i| = |h| cos θ_i (1 − p_i).

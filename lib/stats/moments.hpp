@@ -14,23 +14,17 @@ struct Interval {
   double level = 0.0;
 };
 
-// Streaming mean / variance / skewness / kurtosis. `add` is Welford's update extended to the
-// third and fourth central moments; `merge` combines two accumulators exactly (Chan et al. /
-// Pébay 2008), so partial results over blocks or threads can be reduced in any grouping.
+// Mean / variance / kurtosis of a whole sample. (The streaming Welford/Pébay `add` and `merge`
+// went when nothing but their tests called them: every caller has the whole vector.)
 class Moments {
  public:
-  void add(double x);  // throws Error(data) on NaN/Inf
-  void add(const arma::vec& x);
-  void merge(const Moments& other);
-  // Two-pass (mean first, then central sums) over a whole vector: more accurate than streaming.
+  // Two-pass (mean first, then central sums) over a whole vector; throws Error(data) on NaN/Inf.
   static Moments of(const arma::vec& x);
 
   std::uint64_t count() const { return n_; }
-  double mean() const;                 // needs count() >= 1
-  double variance() const;             // unbiased, divides by n-1; needs count() >= 2
-  double population_variance() const;  // divides by n
-  double sd() const;                   // sqrt(variance())
-  double skewness() const;             // g1 = m3 / m2^1.5 (biased, scipy.stats.skew default)
+  double mean() const;      // needs count() >= 1
+  double variance() const;  // unbiased, divides by n-1; needs count() >= 2
+  double sd() const;        // sqrt(variance())
   // g2 = m4 / m2^2 - 3 (biased, = scipy.stats.kurtosis(fisher=True, bias=True)); 0 for a normal
   // population. NaN when all values are equal.
   double excess_kurtosis() const;
@@ -41,7 +35,6 @@ class Moments {
   std::uint64_t n_ = 0;
   double mean_ = 0.0;
   double m2_ = 0.0;  // sum (x - mean)^2
-  double m3_ = 0.0;  // sum (x - mean)^3
   double m4_ = 0.0;  // sum (x - mean)^4
   double min_ = 0.0;
   double max_ = 0.0;

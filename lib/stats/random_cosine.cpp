@@ -2,6 +2,9 @@
 
 #include "core/error.hpp"
 
+#include <fmt/format.h>
+#include <boost/math/distributions/beta.hpp>
+
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -120,6 +123,15 @@ arma::vec random_pair_cosines(RandomDistribution dist, std::uint64_t d, std::uin
   for (auto& t : pool) t.join();
   if (error) std::rethrow_exception(error);
   return out;
+}
+
+double gaussian_cosine_quantile(std::uint64_t d, double q) {
+  if (d < 2) fail(Exit::usage, "stats", "gaussian_cosine_quantile", fmt::format("dimension {} (expected d >= 2)", d));
+  if (!(q >= 0.0 && q <= 1.0))
+    fail(Exit::usage, "stats", "gaussian_cosine_quantile", fmt::format("level {} (expected 0 <= q <= 1)", q));
+  const double a = (static_cast<double>(d) - 1.0) / 2.0;
+  const boost::math::beta_distribution<double> law(a, a);
+  return std::clamp(2.0 * boost::math::quantile(law, q) - 1.0, -1.0, 1.0);
 }
 
 }  // namespace embedlab::stats

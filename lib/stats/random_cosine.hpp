@@ -24,4 +24,9 @@ std::string distribution_name(RandomDistribution d);
 arma::vec random_pair_cosines(RandomDistribution dist, std::uint64_t d, std::uint64_t n, const Rng& rng,
                               int threads = 1);
 
+// Exact quantile q in [0, 1] of cos θ between two independent N(0, I_d) vectors (the same law for
+// uniform directions on S^{d-1}): (1 + cos θ)/2 ~ Beta((d−1)/2, (d−1)/2), inverted by Boost.Math.
+// Needs d >= 2 (for d = 1, cos θ = ±1); otherwise, or for q outside [0, 1], Error(usage).
+double gaussian_cosine_quantile(std::uint64_t d, double q);
+
 }  // namespace embedlab::stats

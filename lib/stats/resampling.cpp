@@ -28,20 +28,6 @@ double permutation_p_value(double observed, const std::vector<double>& null) {
   return static_cast<double>(1 + ge) / static_cast<double>(1 + null.size());
 }
 
-std::vector<double> permutation_distribution(std::size_t n, std::size_t count, Rng& rng,
-                                             const std::function<double(std::span<const std::size_t>)>& stat) {
-  std::vector<double> out(count);
-  for (auto& v : out) v = stat(permutation(n, rng));
-  return out;
-}
-
-std::vector<double> bootstrap_distribution(std::size_t n, std::size_t count, Rng& rng,
-                                           const std::function<double(std::span<const std::size_t>)>& stat) {
-  std::vector<double> out(count);
-  for (auto& v : out) v = stat(bootstrap_sample(n, rng));
-  return out;
-}
-
 Interval percentile_interval(const std::vector<double>& samples, double level) {
   if (!(level > 0.0 && level < 1.0))
     fail(Exit::usage, "stats", "percentile_interval", fmt::format("level {} (expected in (0, 1))", level));

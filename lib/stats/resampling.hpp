@@ -19,13 +19,6 @@ std::vector<std::size_t> bootstrap_sample(std::size_t n, Rng& rng);
 // p = (1 + #{null >= observed}) / (1 + null.size()). NaN null values count as not exceeding.
 double permutation_p_value(double observed, const std::vector<double>& null);
 
-// `count` statistics, each computed by `stat` on permutation(n, rng).
-std::vector<double> permutation_distribution(std::size_t n, std::size_t count, Rng& rng,
-                                             const std::function<double(std::span<const std::size_t>)>& stat);
-// `count` statistics, each computed by `stat` on bootstrap_sample(n, rng).
-std::vector<double> bootstrap_distribution(std::size_t n, std::size_t count, Rng& rng,
-                                           const std::function<double(std::span<const std::size_t>)>& stat);
-
 // Percentile interval [q(a/2), q(1 - a/2)], a = 1 - level, of the finite values in `samples`
 // (type-7 quantiles). Throws Error(data) when no value is finite.
 Interval percentile_interval(const std::vector<double>& samples, double level);

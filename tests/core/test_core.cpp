@@ -25,6 +25,7 @@ BOOST_AUTO_TEST_CASE(checked_arithmetic_overflows_are_data_errors) {
   BOOST_CHECK_THROW(checked_add(~0ULL, 1, "f", "offset"), Error);
   try {
     checked_mul(~0ULL, 2, "model.safetensors", "tensor 'x'");
+    BOOST_FAIL("expected an error");
   } catch (const Error& e) {
     BOOST_TEST(e.exit_code() == 65);
     BOOST_TEST(std::string(e.what()).starts_with("model.safetensors: tensor 'x': size overflows"));

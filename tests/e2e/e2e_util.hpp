@@ -30,6 +30,19 @@ inline CommandResult run_command(const std::string& cmd, const TempDir& scratch)
 inline std::string bin(const std::string& name) { return std::string(EMBEDLAB_BIN_DIR) + "/" + name; }
 inline std::string source(const std::string& rel) { return std::string(EMBEDLAB_SOURCE_DIR) + "/" + rel; }
 
+// tests/data/gpt2-golden/tiny-gpt2 with the GPT-2 tokenizer files beside its weights (symlinks in
+// `scratch`), as `make fetch` lays out data/gpt2: word lookups read the tokenizer from the
+// checkpoint directory.
+inline std::string tiny_gpt2_with_tokenizer(const TempDir& scratch) {
+  namespace fs = std::filesystem;
+  const fs::path dir = scratch.path() / "tiny-gpt2-tok";
+  fs::create_directories(dir);
+  const std::string model = fixture("gpt2-golden/tiny-gpt2"), tok = fixture("gpt2-tokenizer");
+  for (const char* f : {"config.json", "model.safetensors"}) fs::create_symlink(fs::path(model) / f, dir / f);
+  for (const char* f : {"encoder.json", "vocab.bpe"}) fs::create_symlink(fs::path(tok) / f, dir / f);
+  return dir.string();
+}
+
 // The single run directory under results/<experiment>/ (excluding `latest`).
 inline std::string only_run_dir(const std::string& results, const std::string& experiment) {
   std::string found;

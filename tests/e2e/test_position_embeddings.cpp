@@ -41,6 +41,18 @@ BOOST_AUTO_TEST_CASE(gpt2_wpe_offsets_norms_spectrum) {
   BOOST_TEST(mean[1] > mean[100]);
   const auto pairs = r.read_doubles("/offset/pairs");
   BOOST_TEST(pairs[1] == 1023.0);
+  // The cosine matrix and the mean by offset recomputed here from the raw rows, in double.
+  {
+    const arma::mat U = arma::normalise(arma::conv_to<arma::mat>::from(t.data));
+    const arma::mat C = U.t() * U;
+    const auto S = r.read_doubles("/cosine/matrix");
+    BOOST_TEST(arma::abs(arma::mat(S.data(), 1024, 1024) - C).max() <= Tol<float>::eps);  // symmetric: order-free
+    for (const arma::uword k : {1u, 64u, 512u, 1023u}) {
+      double m = 0;
+      for (arma::uword i = 0; i + k < 1024; ++i) m += C(i, i + k) / static_cast<double>(1024 - k);
+      BOOST_TEST(std::abs(mean[k] - m) <= Tol<float>::eps, "offset " << k);
+    }
+  }
 
   BOOST_TEST(r.shape("/cosine/matrix") == (std::vector<std::uint64_t>{1024, 1024}), tt::per_element());
   BOOST_TEST(r.shape("/cosine/downsampled") == (std::vector<std::uint64_t>{256, 256}), tt::per_element());

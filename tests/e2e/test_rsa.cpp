@@ -3,7 +3,14 @@
 
 #include "e2e_util.hpp"
 #include "io/h5_results.hpp"
+#include "io/readers.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <numeric>
 #include <sstream>
 
 using namespace embedlab;
@@ -16,9 +23,105 @@ namespace {
 const std::string kFast =
     " --quiet --set report.plots=false --set compare.permutations=199 --set compare.bootstrap=100";
 
+// Average ranks (ties share the mean rank), from the definition.
+std::vector<double> ranks(const std::vector<double>& x) {
+  std::vector<std::size_t> o(x.size());
+  std::iota(o.begin(), o.end(), std::size_t{0});
+  std::sort(o.begin(), o.end(), [&](std::size_t a, std::size_t b) { return x[a] < x[b]; });
+  std::vector<double> r(x.size());
+  for (std::size_t i = 0; i < o.size();) {
+    std::size_t j = i;
+    while (j + 1 < o.size() && x[o[j + 1]] == x[o[i]]) ++j;
+    for (std::size_t k = i; k <= j; ++k) r[o[k]] = 0.5 * static_cast<double>(i + j) + 1.0;
+    i = j + 1;
+  }
+  return r;
+}
+
+double pearson(const std::vector<double>& a, const std::vector<double>& b) {
+  const double n = static_cast<double>(a.size());
+  const double ma = std::accumulate(a.begin(), a.end(), 0.0) / n, mb = std::accumulate(b.begin(), b.end(), 0.0) / n;
+  double sab = 0, saa = 0, sbb = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) * (a[i] - ma);
+    sbb += (b[i] - mb) * (b[i] - mb);
+  }
+  return sab / std::sqrt(saa * sbb);
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(rsa_e2e)
+
+BOOST_AUTO_TEST_CASE(two_spaces_gpt2_tokens_against_glove_words) {
+  // configs/rsa.ini's path: space_a a GPT-2 checkpoint (kind = tokens: " word" through the
+  // tokenizer, multi-token words dropped), space_b GloVe words. The RDMs and their Spearman are
+  // recomputed here from the raw rows: wte read from the safetensors file with ids from encoder.json,
+  // GloVe parsed from the text file.
+  EMBEDLAB_FIXTURE(encoder, "gpt2-tokenizer/encoder.json");
+  EMBEDLAB_FIXTURE(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");
+  TempDir dir;
+  const std::string model = tiny_gpt2_with_tokenizer(dir);
+  std::map<std::string, arma::vec> gv;
+  std::string list;
+  {
+    std::istringstream in(read_file(glove));
+    std::string line;
+    for (int i = 0; i < 40 && std::getline(in, line); ++i) {
+      std::istringstream ls(line);
+      std::string w;
+      ls >> w;
+      std::vector<double> v;
+      for (double x; ls >> x;) v.push_back(x);
+      gv[w] = arma::vec(v);
+      list += (i ? "," : "") + w;
+    }
+  }
+  const std::string results = dir.file("results");
+  const auto rc = run_command(
+      fmt::format("{} {} --results '{}'{} --set space_a.path='{}' --set space_b.path='{}' --set space_b.limit=0 "
+                  "--set words.from=list --set words.list={} --set compare.methods=spearman,pearson",
+                  bin("run_experiment"), source("configs/rsa.ini"), results, kFast, model, glove, list),
+      dir);
+  BOOST_REQUIRE_MESSAGE(rc.exit_code == 0, rc.err);
+  io::H5ResultReader r((fs::path(only_run_dir(results, "rsa")) / "results.h5").string());
+
+  std::ifstream ein(encoder);
+  const auto enc = nlohmann::json::parse(ein);
+  const auto idx = io::read_safetensors_index(model + "/model.safetensors");
+  const arma::mat E = arma::conv_to<arma::mat>::from(io::read_safetensors_tensor(idx, "transformer.wte.weight").data);
+  // Kept words are exactly the single-token ones ('Ġword' in encoder.json).
+  const auto words = r.read_strings("/rdm/words");
+  std::size_t single = 0;
+  for (const auto& [w, v] : gv) single += enc.contains("\u0120" + w) ? 1 : 0;
+  BOOST_TEST(words.size() == single);
+  BOOST_REQUIRE_GE(words.size(), 10u);
+  const std::size_t m = words.size();
+  arma::mat A(E.n_rows, m), B(50, m);
+  for (std::size_t i = 0; i < m; ++i) {
+    BOOST_REQUIRE(enc.contains("\u0120" + words[i]));
+    A.col(i) = arma::normalise(E.col(enc["\u0120" + words[i]].get<arma::uword>()));
+    B.col(i) = arma::normalise(gv.at(words[i]));
+  }
+  const arma::mat RA = 1.0 - A.t() * A, RB = 1.0 - B.t() * B;  // cosine RDMs
+  const auto ra = r.read_doubles("/rdm/a"), rb = r.read_doubles("/rdm/b");
+  BOOST_REQUIRE_EQUAL(ra.size(), m * m);
+  std::vector<double> ua, ub;
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < m; ++j) {
+      BOOST_TEST(std::abs(ra[i * m + j] - (i == j ? 0.0 : RA(i, j))) <= Tol<float>::eps);
+      BOOST_TEST(std::abs(rb[i * m + j] - (i == j ? 0.0 : RB(i, j))) <= Tol<float>::eps);
+      if (i < j) {
+        ua.push_back(RA(i, j));
+        ub.push_back(RB(i, j));
+      }
+    }
+  const auto stat = r.read_doubles("/compare/statistic");
+  BOOST_REQUIRE_EQUAL(stat.size(), 2u);
+  BOOST_TEST(stat[0] == pearson(ranks(ua), ranks(ub)), tt::tolerance(Tol<float>::loose));  // Spearman
+  BOOST_TEST(stat[1] == pearson(ua, ub), tt::tolerance(Tol<float>::loose));
+}
 
 BOOST_AUTO_TEST_CASE(halves_of_glove_subset) {
   EMBEDLAB_FIXTURE(glove, "glove-6B-50d-subset/glove.6B.50d.subset3091.txt");

@@ -3,8 +3,11 @@
 
 #include "e2e_util.hpp"
 #include "io/h5_results.hpp"
+#include "io/readers.hpp"
 
 #include <nlohmann/json.hpp>
+
+#include <fstream>
 
 using namespace embedlab;
 using namespace embedlab::test;
@@ -85,6 +88,70 @@ BOOST_AUTO_TEST_CASE(glove_subset_pairs_expectations_and_spectrum) {
   const std::string report = read_file((fs::path(run) / "report.md").string());
   BOOST_TEST(report.find("| cat:dog > cat:banana |") != std::string::npos);
   BOOST_TEST(report.find("wall time") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(gpt2_checkpoint_with_its_tokenizer) {
+  // configs/token_similarity.ini as shipped, on tiny-gpt2 (real vocabulary, random weights) laid
+  // out as data/gpt2 is (tokenizer files in the checkpoint directory).
+  EMBEDLAB_FIXTURE(encoder, "gpt2-tokenizer/encoder.json");
+  TempDir dir;
+  const std::string model = tiny_gpt2_with_tokenizer(dir);
+  const std::string run =
+      run_ts(dir, "configs/token_similarity.ini", fmt::format(" --set embeddings.path='{}'", model));
+  io::H5ResultReader r((fs::path(run) / "results.h5").string());
+  BOOST_TEST(r.attr_string("/words", "lookup") == "gpt2 tokenizer");
+
+  // Independent reference: token ids of " word" straight from encoder.json (byte-level BPE maps
+  // the space to 'Ġ'; every word of the config is one token), rows of wte from the safetensors file,
+  // cosines in double.
+  std::ifstream in(encoder);
+  const auto enc = nlohmann::json::parse(in);
+  const auto idx = io::read_safetensors_index(model + "/model.safetensors");
+  const arma::mat E = arma::conv_to<arma::mat>::from(io::read_safetensors_tensor(idx, "transformer.wte.weight").data);
+  const auto id_of = [&](const std::string& w) {
+    BOOST_REQUIRE_MESSAGE(enc.contains("\u0120" + w), "'Ġ" << w << "' not in encoder.json");
+    return enc["\u0120" + w].get<arma::uword>();
+  };
+  const auto cos_of = [&](const std::string& x, const std::string& y) {
+    const arma::vec a = E.col(id_of(x)), b = E.col(id_of(y));
+    return arma::dot(a, b) / (arma::norm(a) * arma::norm(b));
+  };
+  BOOST_TEST(id_of("cat") == 3797u);  // README: " cat" = 3797
+
+  const auto a = r.read_strings("/pairs/a"), b = r.read_strings("/pairs/b");
+  const auto cos = r.read_doubles("/pairs/cosine");
+  BOOST_REQUIRE_EQUAL(a.size(), 5u);  // cat:dog, cat:banana, dog:banana, king:queen, man:woman
+  for (std::size_t i = 0; i < a.size(); ++i)
+    BOOST_TEST(std::abs(cos[i] - cos_of(a[i], b[i])) <= Tol<float>::eps, a[i] << ":" << b[i]);
+
+  // The word → token mapping and the whole local matrix S.
+  const auto words = r.read_strings("/words/words");
+  const auto ids = r.read_doubles("/words/token_ids");
+  BOOST_REQUIRE_EQUAL(ids.size(), words.size());  // one token per word
+  for (std::size_t i = 0; i < words.size(); ++i) BOOST_TEST(ids[i] == static_cast<double>(id_of(words[i])), words[i]);
+  const auto shape = r.shape("/local/similarity");
+  BOOST_REQUIRE(shape.size() == 2u && shape[0] == 13u && shape[1] == 13u);
+  const auto S = r.read_doubles("/local/similarity");
+  for (std::size_t i = 0; i < 13; ++i)
+    for (std::size_t j = 0; j < 13; ++j)
+      BOOST_TEST(std::abs(S[i * 13 + j] - (i == j ? 1.0 : cos_of(words[i], words[j]))) <= Tol<float>::eps,
+                 words[i] << ", " << words[j]);
+  // Expectations are evaluated on these cosines (random weights: pass or fail, never n/a).
+  const auto lhs = r.read_doubles("/expectations/lhs"), pass = r.read_doubles("/expectations/pass");
+  BOOST_REQUIRE_EQUAL(lhs.size(), 3u);
+  BOOST_TEST(std::abs(lhs[0] - cos_of("cat", "dog")) <= Tol<float>::eps);
+  BOOST_TEST(pass[0] == (cos_of("cat", "dog") > cos_of("cat", "banana") ? 1.0 : 0.0));
+  // The identity against the loaded rows: float rounding of the unit vectors only.
+  BOOST_TEST(r.attr_double("/identity", "max_abs_error") < 10 * Tol<float>::eps);
+  // Neighbours over the whole vocabulary: the top one of ' cat' (itself excluded) is the argmax of
+  // the cosines computed here.
+  const arma::vec cat = arma::normalise(E.col(3797));
+  arma::vec all = (arma::normalise(E, 2, 0).t() * cat);
+  all(3797) = -2;
+  const auto nids = r.read_doubles("/neighbours/ids"), ncos = r.read_doubles("/neighbours/cosine");
+  const auto cat_row = static_cast<std::size_t>(std::find(words.begin(), words.end(), "cat") - words.begin());
+  BOOST_TEST(std::abs(ncos[cat_row * 10] - all.max()) <= Tol<float>::eps);
+  BOOST_TEST(std::abs(all(static_cast<arma::uword>(nids[cat_row * 10])) - all.max()) <= Tol<float>::eps);
 }
 
 BOOST_AUTO_TEST_CASE(oov_policy_error_and_skip) {

@@ -5,7 +5,9 @@
 #include "io/embedding.hpp"
 #include "io/h5_results.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 using namespace embedlab;
 using namespace embedlab::test;
@@ -53,6 +55,42 @@ BOOST_AUTO_TEST_CASE(glove_subset_histogram_baselines_abtt) {
   BOOST_REQUIRE_EQUAL(mean.size(), 3u);
   BOOST_TEST(mean[0] == gram_mean_cosine(emb.vectors), tt::tolerance(Tol<float>::eps));
   BOOST_TEST(std::abs(pass[0] - mean[0]) < Tol<float>::eps);  // the pass's own sums agree with the Gram
+  // Brute force over every pair (not through any Gram identity): mean, variance and the quantiles.
+  {
+    const arma::mat U = arma::normalise(arma::conv_to<arma::mat>::from(emb.vectors));
+    const arma::mat C = U.t() * U;
+    std::vector<double> all;
+    all.reserve(C.n_cols * (C.n_cols - 1) / 2);
+    for (arma::uword j = 0; j < C.n_cols; ++j)
+      for (arma::uword i = 0; i < j; ++i) all.push_back(C(i, j));
+    const double n = static_cast<double>(all.size());
+    double m = 0, v = 0;
+    for (const double c : all) m += c / n;
+    for (const double c : all) v += (c - m) * (c - m) / n;
+    BOOST_TEST(std::abs(mean[0] - m) < Tol<float>::eps);
+    BOOST_TEST(r.read_doubles("/cosines/variance")[0] == v, tt::tolerance(Tol<float>::loose));
+    // Histogram quantiles are within one bin width (2/400) of the exact type-7 quantiles.
+    std::sort(all.begin(), all.end());
+    const double w = r.attr_double("/cosines", "quantile_resolution");
+    BOOST_TEST(w == 2.0 / 400.0);
+    const auto exact = [&](double l) {
+      const double h = l * (n - 1);
+      const auto lo = static_cast<std::size_t>(std::floor(h));
+      return all[lo] + (h - static_cast<double>(lo)) * (all[std::min(lo + 1, all.size() - 1)] - all[lo]);
+    };
+    BOOST_TEST(std::abs(r.read_doubles("/cosines/q01")[0] - exact(0.01)) <= w);
+    BOOST_TEST(std::abs(r.read_doubles("/cosines/median")[0] - exact(0.5)) <= w);
+    BOOST_TEST(std::abs(r.read_doubles("/cosines/q99")[0] - exact(0.99)) <= w);
+  }
+  // The random baseline's quantiles are the exact Beta law at d = 50, against scipy:
+  // /usr/bin/python3 -c 'from scipy.stats import beta; print(2*beta.ppf(0.01, 24.5, 24.5)-1)'
+  BOOST_TEST(r.attr_double("/cosines", "random_q01") == -0.3249156493898546, tt::tolerance(Tol<double>::loose));
+  BOOST_TEST(r.attr_double("/cosines", "random_q99") == 0.3249156493898546, tt::tolerance(Tol<double>::loose));
+  BOOST_TEST(std::abs(r.attr_double("/cosines", "random_median")) <= Tol<double>::sum);
+  // The report prints histogram quantiles at the bin width's resolution: 3 decimals ± 0.005.
+  const std::string report = read_file((fs::path(run) / "report.md").string());
+  BOOST_TEST(report.find(fmt::format("{:.3f} ± 0.005", r.read_doubles("/cosines/median")[0])) != std::string::npos);
+  BOOST_TEST(report.find("| random N(0, I_50) |") != std::string::npos);
   // Every pair is counted once in the histogram.
   double total = 0;
   for (const double c : r.read_doubles("/cosines/counts")) total += c;

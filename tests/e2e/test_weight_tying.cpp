@@ -4,6 +4,7 @@
 
 #include "e2e_util.hpp"
 #include "io/h5_results.hpp"
+#include "io/readers.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +34,14 @@ nlohmann::json golden(const std::string& path) {
   return nlohmann::json::parse(in);
 }
 
+// A tensor of the checkpoint read from its file, in double: column i = row i on disk (C×V).
+arma::mat tensor_of(const std::string& model, const std::string& name) {
+  const auto idx = io::read_safetensors_index(model + "/model.safetensors");
+  return arma::conv_to<arma::mat>::from(io::read_safetensors_tensor(idx, name).data);
+}
+
+arma::vec vec_of(const nlohmann::json& j) { return arma::vec(j.get<std::vector<double>>()); }
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(weight_tying_e2e)
@@ -49,14 +58,19 @@ BOOST_AUTO_TEST_CASE(tied_micro_gpt2_logits_are_e_times_h) {
   BOOST_TEST(h5.attr_double("/tying", "max_abs_diff") == 0.0);
   BOOST_TEST(h5.attr_string("/", "headline").find("tied") == 0u);
   const auto gold = golden(gold_path);
+  const arma::mat E = tensor_of(model, "transformer.wte.weight");
   for (std::size_t c = 0; c < 3; ++c) {
     const auto& gc = gold["cases"][c];
     const std::string g = fmt::format("/prompts/{}", c);
     const double ref_tol = 10.0 * gc["max_abs_f32_vs_f64_logits"].get<double>() + 10.0 * Tol<float>::sum;
     BOOST_TEST(h5.read_doubles(g + "/input_ids") == gc["input_ids"].get<std::vector<double>>(), tt::per_element());
+    // Tying, independently of embedlab: the file's wte times Hugging Face's final hidden state is
+    // Hugging Face's logits (float64 both).
+    const arma::vec ref_h = vec_of(gc["last_hidden_f64"].back()), ref_z = vec_of(gc["last_logits_f64"]);
+    BOOST_TEST(arma::abs(E.t() * ref_h - ref_z).max() <= Tol<double>::loose * arma::abs(ref_z).max());
     // z = E·h (double) against the model's float32 logits.
     BOOST_TEST(h5.attr_double(g, "logits_max_abs_diff") <= ref_tol);
-    BOOST_TEST(h5.attr_double(g, "e_logits_max_abs_diff") == h5.attr_double(g, "logits_max_abs_diff"));
+    BOOST_TEST(h5.attr_double(g, "e_logits_max_abs_diff") <= ref_tol);
     BOOST_TEST(h5.attr_double(g, "decomposition_max_rel_error") <= Tol<float>::loose);
     BOOST_TEST(h5.attr_double(g, "decomposition_max_abs_error") <= Tol<float>::loose);
     // The top-1 is the model's greedy next token; the top logits are the reference's.
@@ -70,18 +84,24 @@ BOOST_AUTO_TEST_CASE(tied_micro_gpt2_logits_are_e_times_h) {
       BOOST_TEST(std::abs(logit[j] - last[static_cast<std::size_t>(top[j])]) <= ref_tol, "rank " << j);
       if (j > 0) BOOST_TEST(logit[j] <= logit[j - 1]);
     }
-    // z_i = |v_i||h| cos θ_i holds row by row in the table; h is the reference final hidden state.
+    // |v_i|, |h| and cos θ_i of the table against the file's rows and the reference h:
+    // cos θ_i = z_i / (|v_i||h|) from Hugging Face's z.
     const auto norm = h5.read_doubles(g + "/top_norm"), cos = h5.read_doubles(g + "/top_cos");
-    const double hn = h5.attr_double(g, "h_norm");
-    for (std::size_t j = 0; j < top.size(); ++j)
-      BOOST_TEST(norm[j] * hn * cos[j] == logit[j], tt::tolerance(Tol<float>::loose));
+    BOOST_TEST(h5.attr_double(g, "h_norm") == arma::norm(ref_h), tt::tolerance(Tol<float>::loose));
+    for (std::size_t j = 0; j < top.size(); ++j) {
+      const auto i = static_cast<arma::uword>(top[j]);
+      const double nv = arma::norm(E.col(i));
+      BOOST_TEST(norm[j] == nv, tt::tolerance(Tol<float>::eps));
+      BOOST_TEST(std::abs(cos[j] - ref_z(i) / (nv * arma::norm(ref_h))) <= Tol<float>::loose, "rank " << j);
+    }
     const auto h = h5.read_doubles(g + "/h");
-    const auto ref_h = gc["last_hidden_f64"].back().get<std::vector<double>>();
-    BOOST_REQUIRE_EQUAL(h.size(), ref_h.size());
+    BOOST_REQUIRE_EQUAL(h.size(), ref_h.n_elem);
     for (std::size_t i = 0; i < h.size(); ++i) BOOST_TEST(std::abs(h[i] - ref_h[i]) <= Tol<float>::loose);
+    // p_i = softmax(z)_i of Hugging Face's logits, computed here.
     const auto prob = h5.read_doubles(g + "/top_prob");
-    BOOST_TEST(prob[0] > 0.0);
-    BOOST_TEST(std::accumulate(prob.begin(), prob.end(), 0.0) <= 1.0 + Tol<double>::sum);
+    const arma::vec ref_p = arma::exp(ref_z - ref_z.max()) / arma::accu(arma::exp(ref_z - ref_z.max()));
+    for (std::size_t j = 0; j < top.size(); ++j)
+      BOOST_TEST(prob[j] == ref_p(static_cast<arma::uword>(top[j])), tt::tolerance(Tol<float>::loose));
     const double rho = h5.attr_double(g, "spearman_z_cos");
     BOOST_TEST((rho > 0.0 && rho <= 1.0), "Spearman(z, cos) = " << rho);
   }
@@ -101,12 +121,24 @@ BOOST_AUTO_TEST_CASE(untied_micro_gpt2_is_reported_untied) {
   BOOST_TEST(h5.attr_double("/tying", "max_abs_diff") > 0.0);
   BOOST_TEST(h5.attr_string("/", "headline").find("untied") == 0u);
   const auto gold = golden(gold_path);
+  const arma::mat E = tensor_of(model, "transformer.wte.weight"), W = tensor_of(model, "lm_head.weight");
+  BOOST_TEST(h5.attr_double("/tying", "max_abs_diff") == arma::abs(W - E).max(), tt::tolerance(Tol<double>::eps));
   for (std::size_t c = 0; c < 3; ++c) {
+    const auto& gc = gold["cases"][c];
     const std::string g = fmt::format("/prompts/{}", c);
-    const double ref_tol = 10.0 * gold["cases"][c]["max_abs_f32_vs_f64_logits"].get<double>() + 10.0 * Tol<float>::sum;
-    // W_out·h reproduces the logits, E·h does not.
+    const double ref_tol = 10.0 * gc["max_abs_f32_vs_f64_logits"].get<double>() + 10.0 * Tol<float>::sum;
+    // Independently of embedlab: Hugging Face's logits are lm_head·h, not wte·h.
+    const arma::vec ref_h = vec_of(gc["last_hidden_f64"].back()), ref_z = vec_of(gc["last_logits_f64"]);
+    BOOST_TEST(arma::abs(W.t() * ref_h - ref_z).max() <= Tol<double>::loose * arma::abs(ref_z).max());
+    const double e_gap = arma::abs(E.t() * ref_h - ref_z).max();
+    // W_out·h reproduces the logits; E·h misses them by the gap computed here.
     BOOST_TEST(h5.attr_double(g, "logits_max_abs_diff") <= ref_tol);
-    BOOST_TEST(h5.attr_double(g, "e_logits_max_abs_diff") > 100 * ref_tol);
+    BOOST_TEST(e_gap > 100 * ref_tol);
+    BOOST_TEST(std::abs(h5.attr_double(g, "e_logits_max_abs_diff") - e_gap) <= ref_tol + Tol<float>::loose * e_gap);
+    // The table's |v_i| are the output vectors' (lm_head), not wte's.
+    const auto top = h5.read_doubles(g + "/top_ids"), norm = h5.read_doubles(g + "/top_norm");
+    for (std::size_t j = 0; j < top.size(); ++j)
+      BOOST_TEST(norm[j] == arma::norm(W.col(static_cast<arma::uword>(top[j]))), tt::tolerance(Tol<float>::eps));
     BOOST_TEST(h5.attr_double(g, "decomposition_max_rel_error") <= Tol<float>::loose);
     BOOST_TEST(h5.read_doubles(g + "/top_ids")[0] == gold["cases"][c]["greedy_next8"][0].get<double>());
   }

@@ -267,6 +267,7 @@ BOOST_AUTO_TEST_CASE(malformed_encoder_json) {
     check_error([&] { Gpt2Tokenizer(f.dir.file("missing.json"), f.merges); }, {"missing.json"});
     try {
       Gpt2Tokenizer(f.dir.file("missing.json"), f.merges);
+      BOOST_FAIL("expected an error");
     } catch (const Error& e) {
       BOOST_TEST(e.exit_code() == 66);
     }

@@ -26,7 +26,6 @@ BOOST_AUTO_TEST_CASE(norms_and_unit_columns_hand_computed) {
   BOOST_TEST(r.unit(1, 0) == 0.8f);
   BOOST_TEST(r.unit(1, 1) == -1.0f);
   BOOST_TEST(r.unit(0, 2) == 1.0f);
-  BOOST_TEST(arma::approx_equal(row_norms(E), r.norms, "absdiff", 0.0));
 }
 
 BOOST_AUTO_TEST_CASE(unit_columns_have_norm_one_in_double) {
@@ -97,8 +96,7 @@ BOOST_AUTO_TEST_CASE(exclude_policy_lists_rows) {
   BOOST_TEST(r.excluded[2].index == 4u);
   BOOST_TEST(std::isnan(r.norms[3]));
   BOOST_TEST(r.norms[1] == 0.0);
-  const auto bad = find_bad_rows(E);
-  BOOST_TEST(bad.size() == 3u);
+  BOOST_TEST(r.excluded.size() == 3u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -43,6 +43,12 @@ BOOST_AUTO_TEST_CASE(matches_direct_product_and_reconstructs) {
   BOOST_TEST(arma::abs(d.z - direct).max() <= Tol<double>::sum * arma::abs(direct).max());
   BOOST_TEST(d.h_norm == arma::norm(arma::conv_to<arma::vec>::from(h)), tt::tolerance(Tol<double>::eps));
   BOOST_TEST(d.norms(7) == arma::norm(arma::conv_to<arma::vec>::from(W.col(7))), tt::tolerance(Tol<double>::eps));
+  // cos θ_i against arma's own double dot and norms of the raw (unnormalised) vectors.
+  const arma::mat Wd = arma::conv_to<arma::mat>::from(W);
+  const arma::vec hd = arma::conv_to<arma::vec>::from(h);
+  for (arma::uword i = 0; i < W.n_cols; ++i)
+    BOOST_TEST(d.cos(i) == arma::dot(Wd.col(i), hd) / (arma::norm(Wd.col(i)) * arma::norm(hd)),
+               tt::tolerance(Tol<double>::sum));
   BOOST_TEST(d.cos.max() <= 1.0);
   BOOST_TEST(d.cos.min() >= -1.0);
   const auto e = stats::reconstruction_error(d);
@@ -68,13 +74,18 @@ BOOST_AUTO_TEST_CASE(top_k_rank_and_shift) {
   BOOST_TEST(stats::rank_of(x, 1) == 1u);
   BOOST_TEST(stats::rank_of(x, 2) == 1u);  // tied with the argmax
   BOOST_TEST(stats::rank_of(x, 3) == 5u);
-  const arma::vec p = stats::softmax(x);
-  const auto same = stats::compare_distributions(p, p, 3);
+  const auto same = stats::compare_distributions(x, x, 3);
   BOOST_TEST(same.kl == 0.0);
   BOOST_TEST(same.top1_agree);
   BOOST_TEST(same.top_overlap == 3u);
-  const auto flat = stats::compare_distributions(p, stats::softmax(arma::vec(5, arma::fill::zeros)), 3);
-  BOOST_TEST(flat.kl > 0.0);
+  const auto flat = stats::compare_distributions(x, arma::vec(5, arma::fill::zeros), 3);
+  // KL(p‖uniform) = log 5 − H(p), with H(p) from p computed here.
+  arma::vec p = arma::exp(x - x.max());
+  p /= arma::accu(p);
+  const double hp = -arma::accu(p % arma::log(p));
+  BOOST_TEST(flat.entropy_p == hp, tt::tolerance(Tol<double>::eps));
+  BOOST_TEST(flat.kl == std::log(5.0) - hp, tt::tolerance(Tol<double>::eps));
+  BOOST_TEST(!flat.top1_agree);  // uniform q: the argmax is index 0
   BOOST_TEST(flat.entropy_q == std::log(5.0), tt::tolerance(Tol<double>::eps));
 }
 
