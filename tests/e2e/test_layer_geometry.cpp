@@ -66,7 +66,7 @@ BOOST_AUTO_TEST_CASE(final_states_match_the_hugging_face_goldens) {
   std::string corpus;
   for (const auto& c : gold["cases"]) {
     for (std::size_t i = 0; i < c["input_ids"].size(); ++i)
-      corpus += (i ? " " : "") + std::to_string(c["input_ids"][i].get<int>());
+      corpus += fmt::format("{}{}", i ? " " : "", c["input_ids"][i].get<int>());
     corpus += "\n";
   }
   write_text(dir.file("ids.txt"), corpus);
@@ -89,6 +89,44 @@ BOOST_AUTO_TEST_CASE(final_states_match_the_hugging_face_goldens) {
     }
   BOOST_TEST(row == shape[0]);
   BOOST_TEST(worst < 1e-4);
+}
+
+BOOST_AUTO_TEST_CASE(layer_states_match_a_truncated_checkpoint) {
+  // The first block of micro-gpt2 saved on its own (config n_layer = 1, tensors h.1.* and h.2.* dropped):
+  // its layers 0 and 1 are the full model's layers 0 and 1.
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/micro-gpt2");
+  TempDir dir;
+  const std::string cut = dir.file("cut"), py = dir.file("cut.py");
+  write_text(py,
+             "import json, struct, sys, os\n"
+             "src, dst = sys.argv[1], sys.argv[2]\n"
+             "os.makedirs(dst)\n"
+             "cfg = json.load(open(src + '/config.json')); cfg['n_layer'] = 1\n"
+             "json.dump(cfg, open(dst + '/config.json', 'w'))\n"
+             "b = open(src + '/model.safetensors', 'rb').read(); n = struct.unpack('<Q', b[:8])[0]\n"
+             "h = json.loads(b[8:8 + n]); data = b[8 + n:]\n"
+             "keep = {k: v for k, v in h.items() if k != '__metadata__' and '.h.1.' not in '.' + k and "
+             "'.h.2.' not in '.' + k}\n"
+             "out, off, hdr = b'', 0, {}\n"
+             "for k, v in keep.items():\n"
+             "    a, e = v['data_offsets']; out += data[a:e]\n"
+             "    hdr[k] = dict(v, data_offsets=[off, off + e - a]); off += e - a\n"
+             "j = json.dumps(hdr).encode(); j += b' ' * (-len(j) % 8)\n"
+             "open(dst + '/model.safetensors', 'wb').write(struct.pack('<Q', len(j)) + j + out)\n");
+  auto r = run_command(fmt::format("/usr/bin/python3 '{}' '{}' '{}'", py, model, cut), dir);
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.out + r.err);
+  write_text(dir.file("ids.txt"), "5 17 300 42 8\n100 2 3\n");
+  for (const auto& [m, out] : {std::pair{model, dir.file("full.h5")}, std::pair{cut, dir.file("cut.h5")}}) {
+    r = run_command(fmt::format("{} hidden --model '{}' --corpus '{}' --format ids --layers 0,1 --out '{}'",
+                                bin("embedlab"), m, dir.file("ids.txt"), out),
+                    dir);
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  }
+  io::H5ResultReader full(dir.file("full.h5")), part(dir.file("cut.h5"));
+  const auto a = full.read_doubles("/hidden"), b = part.read_doubles("/hidden");
+  BOOST_REQUIRE_EQUAL(a.size(), b.size());
+  BOOST_REQUIRE_EQUAL(a.size(), 8u * 2u * 48u);
+  for (std::size_t i = 0; i < a.size(); ++i) BOOST_TEST(a[i] == b[i]);
 }
 
 BOOST_AUTO_TEST_CASE(measures_match_the_float64_reference) {
@@ -183,9 +221,14 @@ BOOST_AUTO_TEST_CASE(a_sentence_longer_than_the_context_names_its_line_unless_tr
   BOOST_TEST(r.exit_code == 65);
   BOOST_TEST(r.err.find("line 3") != std::string::npos, r.err);
   BOOST_TEST(r.err.find("corpus.truncate") != std::string::npos, r.err);
-  r = run_command(cmd + " --set corpus.truncate=true", dir);
+  const std::string cut = fmt::format(
+      "{} {} --results '{}' --quiet {} --set measures.pairs=100 --set report.plots=false "
+      "--set corpus.truncate=true",
+      bin("run_experiment"), source("configs/layer_geometry.ini"), dir.file("cut"),
+      tiny_set(model, tok, dir.file("long.txt")));
+  r = run_command(cut, dir);
   BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  io::H5ResultReader h5((fs::path(only_run_dir(dir.file("results"), "layer_geometry")) / "results.h5").string());
+  io::H5ResultReader h5((fs::path(only_run_dir(dir.file("cut"), "layer_geometry")) / "results.h5").string());
   BOOST_TEST(h5.attr_double("/", "truncated_sentences") == 1.0);
   BOOST_TEST(h5.attr_double("/", "tokens") == 128.0 + 8.0);
 }
