@@ -15,6 +15,7 @@ const experiment::Registry& registry() {
       {"vocab_geometry", make_vocab_geometry},
       {"rsa", make_rsa},
       {"position_embeddings", make_position_embeddings},
+      {"layer_geometry", make_layer_geometry},
   };
   // clang-format on
   return table;

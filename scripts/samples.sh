@@ -60,6 +60,7 @@ gpt2=(--set model.path="$tiny" --set model.tokenizer="$tok")
 run weight_tying weight_tying.ini z_vs_cos_1.png "${gpt2[@]}"
 run softmax_sensitivity softmax_sensitivity.ini entropy_vs_scale.png "${gpt2[@]}"
 run logit_lens logit_lens.ini rank_vs_layer.png "${gpt2[@]}"
+run layer_geometry layer_geometry.ini anisotropy.png "${gpt2[@]}"
 # Word spaces: the GloVe 6B 50d subset (3,091 words) and gensim's benchmark files.
 run token_similarity glove_similarity.ini similarity.png --set embeddings.path="$glove"
 run vocab_geometry vocab_geometry.ini cosine_histogram.png --set embeddings.path="$glove"

@@ -22,6 +22,7 @@ const Command kCommands[] = {
     {"stats", "all-pairs cosine statistics and anisotropy of a whole matrix", embedlab::cli::cmd_stats},
     {"forward", "GPT-2 forward pass: top-k next tokens, final hidden state, greedy continuation",
      embedlab::cli::cmd_forward},
+    {"hidden", "hidden states of every token at chosen layers into an HDF5 file", embedlab::cli::cmd_hidden},
     {"analogy", "word arithmetic: nearest tokens to king - man + woman (3CosAdd/3CosMul, --unembed)",
      embedlab::cli::cmd_analogy},
     {"doesnt-match", "the word that fits least with the others (gensim doesnt_match)", embedlab::cli::cmd_doesnt_match},

@@ -3,6 +3,8 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 
+#include <fmt/format.h>
+
 #include <fcntl.h>
 #include <hdf5.h>
 #include <unistd.h>
@@ -156,6 +158,17 @@ void H5ResultWriter::write(const std::string& path, const arma::fmat& m, const D
 void H5ResultWriter::write(const std::string& path, const arma::Mat<std::int64_t>& m, const DatasetInfo& info) {
   const arma::Mat<std::int64_t> rm = m.t();
   impl_->dataset(path, H5T_STD_I64LE, H5T_NATIVE_INT64, {m.n_rows, m.n_cols}, rm.memptr(), info);
+}
+
+void H5ResultWriter::write_array(const std::string& path, const std::vector<float>& row_major,
+                                 const std::vector<std::uint64_t>& shape, const DatasetInfo& info) {
+  std::uint64_t n = 1;
+  for (auto d : shape) n *= d;
+  if (n != row_major.size())
+    fail(Exit::software, final_path_, path,
+         fmt::format("data does not fill the shape (got {} values, expected {})", row_major.size(), n));
+  const std::vector<hsize_t> dims(shape.begin(), shape.end());
+  impl_->dataset(path, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, dims, row_major.data(), info);
 }
 
 void H5ResultWriter::attr(const std::string& object, const std::string& name, const std::string& value) {

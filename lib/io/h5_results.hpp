@@ -37,6 +37,9 @@ class H5ResultWriter {
   void write(const std::string& path, const arma::mat& m, const DatasetInfo& info);   // [rows, cols]
   void write(const std::string& path, const arma::fmat& m, const DatasetInfo& info);  // [rows, cols]
   void write(const std::string& path, const arma::Mat<std::int64_t>& m, const DatasetInfo& info);
+  // An N-d float32 dataset of the given NumPy shape from row-major data (product of shape = size).
+  void write_array(const std::string& path, const std::vector<float>& row_major,
+                   const std::vector<std::uint64_t>& shape, const DatasetInfo& info);
   // Attributes on a group or dataset (the group is created when missing).
   void attr(const std::string& object, const std::string& name, const std::string& value);
   void attr(const std::string& object, const std::string& name, double value);

@@ -1,0 +1,285 @@
+// layer_geometry: the geometry of GPT-2's contextual hidden states layer by layer (Ethayarajh 2019,
+// "How contextual are contextualized word representations?"): anisotropy, self-similarity,
+// intra-sentence similarity and maximum explainable variance per layer, the trajectory of a token
+// through the layers (norm, cosine to the next layer, path length, IsoScore, rogue dimensions) and
+// the layer × layer linear CKA. Layer 0 = wte + wpe, layer l = the residual stream after block l.
+//
+// Memory: the corpus runs sentence by sentence through one reused session; each layer's states are
+// one C × N float matrix held once (model::corpus_states); every measure reads them in place.
+#include "core/error.hpp"
+#include "experiments/experiments.hpp"
+#include "experiments/gpt2_prompts.hpp"
+#include "io/corpus.hpp"
+#include "io/gpt2_checkpoint.hpp"
+#include "io/tokenizer.hpp"
+#include "io/word_lookup.hpp"
+#include "linalg/anisotropy.hpp"
+#include "linalg/contextual.hpp"
+#include "model/corpus_states.hpp"
+#include "model/gpt2.hpp"
+#include "report/report.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <optional>
+
+namespace embedlab::experiments {
+
+namespace {
+
+using experiment::Context;
+using experiment::Schema;
+namespace cx = linalg::contextual;
+
+struct Config {
+  std::string model_path, tokenizer_path, corpus_path, corpus_format;
+  bool truncate = false;
+  std::int64_t min_occurrences = 5, pairs = 100000;
+};
+
+void declare(Schema<Config>& s) {
+  s.path("model.path", &Config::model_path, "data/gpt2",
+         "GPT-2 checkpoint directory (config.json + model.safetensors; `make fetch` brings data/gpt2)")
+      .input();
+  s.path("model.tokenizer", &Config::tokenizer_path, "",
+         "tokenizer directory (vocab.json + merges.txt or encoder.json + vocab.bpe); empty: the model directory, "
+         "else gpt2-tokenizer/ or gpt2/ beside it or its parents, else data/gpt2")
+      .input();
+  s.path("corpus.path", &Config::corpus_path, "corpora/sample.txt",
+         "sentence corpus: one sentence per line (blank lines skipped)")
+      .input();
+  s.key("corpus.format", &Config::corpus_format, "text",
+        "text (encoded with the tokenizer) or ids (space-separated token ids per line, for models without one)")
+      .one_of({"text", "ids"});
+  s.key("corpus.truncate", &Config::truncate, "false",
+        "cut sentences longer than n_positions (false: such a sentence is an error naming its line)");
+  s.key("measures.min_occurrences", &Config::min_occurrences, "5",
+        "self-similarity and MEV use the words (token ids) occurring in at least this many different sentences")
+      .range(2, 1000000);
+  s.key("measures.pairs", &Config::pairs, "100000",
+        "occurrence pairs from different sentences drawn (seeded) for the anisotropy")
+      .range(16, 1000000000);
+}
+
+double mean_finite(const arma::vec& v) {
+  double s = 0;
+  std::size_t n = 0;
+  for (double x : v)
+    if (std::isfinite(x)) {
+      s += x;
+      ++n;
+    }
+  return n ? s / static_cast<double>(n) : arma::datum::nan;
+}
+
+std::vector<double> as_std(const arma::vec& v) { return {v.begin(), v.end()}; }
+
+// The weights, and the states of every layer held once: (L+1) × tokens × C float32, with the
+// corpus's byte count as the bound on its tokens (a GPT-2 token is at least one byte).
+void memory(const Config& c, const experiment::Shapes&, std::vector<experiment::Allocation>& out) {
+  namespace fs = std::filesystem;
+  gpt2_prompts::model_memory(gpt2_prompts::Keys{c.model_path, c.tokenizer_path, {}, {}}, 0, out);
+  std::error_code ec;
+  const auto bytes = fs::file_size(c.corpus_path, ec);
+  if (ec || c.model_path.empty() || !fs::exists(fs::path(c.model_path) / "config.json")) return;
+  const auto cfg = io::read_gpt2_config((fs::path(c.model_path) / "config.json").string());
+  const double tokens = c.corpus_format == "ids" ? static_cast<double>(bytes) / 2 : static_cast<double>(bytes);
+  out.push_back({4.0 * (cfg.n_layer + 1) * tokens * cfg.n_embd,
+                 fmt::format("hidden states of {} layers for at most {:.0f} corpus tokens, float32", cfg.n_layer + 1,
+                             tokens),
+                 "corpus.path", "use a shorter corpus"});
+}
+
+void run(const Config& c, Context& ctx) {
+  auto& md = *ctx.md;
+  const auto ckpt = io::load_gpt2(c.model_path);
+  for (const auto& s : ckpt.sources) ctx.inputs->push_back(s);
+  const model::Gpt2 m(ckpt);
+  std::optional<io::Gpt2Tokenizer> tok;
+  if (c.corpus_format == "text") {
+    const std::optional<std::string> dir =
+        c.tokenizer_path.empty() ? io::find_gpt2_tokenizer_dir(c.model_path) : c.tokenizer_path;
+    if (!dir)
+      fail(Exit::config, "model.tokenizer", c.model_path,
+           "a text corpus needs a tokenizer, and none was found (the model directory, gpt2-tokenizer/ or gpt2/ "
+           "beside it or its parents, data/gpt2; set model.tokenizer, or corpus.format = ids)");
+    tok.emplace(io::Gpt2Tokenizer::from_dir(*dir));
+    if (tok->vocab_size() != m.vocab_size())
+      fail(Exit::config, "model.tokenizer", *dir,
+           fmt::format("tokenizer vocabulary does not match the model (got {}, expected {})", tok->vocab_size(),
+                       m.vocab_size()));
+    for (auto& f : io::WordLookup::tokenizer_files(*dir)) ctx.inputs->push_back(std::move(f));
+  }
+  const auto corpus =
+      io::read_corpus(c.corpus_path, c.corpus_format == "text" ? io::CorpusFormat::text : io::CorpusFormat::ids,
+                      tok ? &*tok : nullptr, m.n_positions(), c.truncate, m.vocab_size());
+  ctx.inputs->push_back(corpus.source);
+  if (corpus.sentences.size() < 2)
+    data_error(c.corpus_path, "corpus", fmt::format("needs at least 2 sentences (got {})", corpus.sentences.size()));
+
+  std::vector<std::vector<int>> ids;
+  std::vector<std::int64_t> lines;
+  for (const auto& s : corpus.sentences) {
+    ids.push_back(s.ids);
+    lines.push_back(s.line);
+  }
+  const int L = m.n_layer();
+  std::vector<int> all_layers;
+  for (int l = 0; l <= L; ++l) all_layers.push_back(l);
+  const auto st = model::corpus_states(m, ids, all_layers, false);
+  const auto N = static_cast<arma::uword>(st.token.size());
+  const auto C = static_cast<arma::uword>(m.n_embd());
+  const std::size_t n_states = static_cast<std::size_t>(L) + 1;
+
+  const auto pairs = cx::draw_pairs(st.sentence, static_cast<std::size_t>(c.pairs), ctx.rng);
+  const auto groups = cx::group_words(st.token, st.sentence, static_cast<std::size_t>(c.min_occurrences));
+  const std::size_t W = groups.word.size();
+
+  arma::vec aniso(n_states), aniso_se(n_states), self(n_states), intra(n_states), mev(n_states), norm(n_states),
+      iso(n_states), rogue_share(n_states);
+  arma::vec next_cos(static_cast<arma::uword>(L));
+  std::vector<std::int64_t> rogue_dim(n_states);
+  arma::mat self_w(n_states, W), mev_w(n_states, W), intra_s(n_states, corpus.sentences.size());
+  arma::vec path(N, arma::fill::zeros);
+  for (std::size_t l = 0; l < n_states; ++l) {
+    const arma::fmat& H = st.hidden[l];
+    const auto pc = cx::pair_cosine(H, pairs);
+    aniso(l) = pc.mean;
+    aniso_se(l) = pc.se;
+    const arma::uword top = pc.contribution.index_max();
+    rogue_dim[l] = static_cast<std::int64_t>(top);
+    rogue_share(l) = pc.mean != 0 ? pc.contribution(top) / pc.mean : arma::datum::nan;
+    const arma::vec ss = cx::self_similarity(H, groups, st.sentence);
+    const arma::vec mv = cx::max_explainable_variance(H, groups);
+    const arma::vec is = cx::intra_sentence(H, st.sentence);
+    if (W) {
+      self_w.row(l) = ss.t();
+      mev_w.row(l) = mv.t();
+    }
+    intra_s.row(l) = is.t();
+    self(l) = mean_finite(ss);
+    mev(l) = mean_finite(mv);
+    intra(l) = mean_finite(is);
+    norm(l) = arma::mean(cx::norms(H));
+    iso(l) = (N >= C && C >= 2) ? linalg::iso_score(H, ctx.threads) : arma::datum::nan;
+    if (l + 1 < n_states) {
+      next_cos(l) = arma::mean(cx::matched_cosine(H, st.hidden[l + 1]));
+      path += cx::matched_distance(H, st.hidden[l + 1]);
+    }
+  }
+  std::vector<const arma::fmat*> layer_ptrs;
+  for (const auto& H : st.hidden) layer_ptrs.push_back(&H);
+  const arma::mat cka = cx::linear_cka_matrix(layer_ptrs);
+
+  // ---- results ----
+  auto& h5 = *ctx.h5;
+  h5.write("/layers/layer", std::vector<std::int64_t>(all_layers.begin(), all_layers.end()),
+           {"layer", "layer index: 0 = wte + wpe, l = residual stream after block l"});
+  h5.write("/layers/anisotropy", aniso, {"cosine", "mean cos of sampled occurrence pairs from different sentences"});
+  h5.write("/layers/anisotropy_se", aniso_se, {"cosine", "standard error of the anisotropy (sd / sqrt(pairs))"});
+  h5.write("/layers/self_similarity", self, {"cosine", "mean over words of the mean cos across their contexts"});
+  h5.write("/layers/self_similarity_adjusted", arma::vec(self - aniso), {"cosine", "self_similarity minus anisotropy"});
+  h5.write("/layers/intra_sentence", intra,
+           {"cosine", "mean over sentences (≥ 2 tokens) of the mean cos of a token with the sentence's mean state"});
+  h5.write("/layers/intra_sentence_adjusted", arma::vec(intra - aniso), {"cosine", "intra_sentence minus anisotropy"});
+  h5.write("/layers/mev", mev, {"1", "mean over words of sigma_1^2 / sum sigma_i^2 of the occurrences x C matrix"});
+  h5.write("/layers/mean_norm", norm, {"1", "mean Euclidean norm of the states"});
+  h5.write("/layers/next_layer_cosine", next_cos,
+           {"cosine", "(L,) mean cos(h_l, h_{l+1}) of the same token, l = 0..L-1"});
+  h5.write("/layers/isoscore", iso, {"1", "IsoScore of the layer's states (NaN when tokens < n_embd)"});
+  h5.write("/layers/rogue_dimension", rogue_dim,
+           {"dimension", "dimension with the largest contribution to the anisotropy"});
+  h5.write("/layers/rogue_share", rogue_share,
+           {"1", "that dimension's share of the anisotropy, mean(u_i v_i) / mean cos (Timkey & van Schijndel 2021)"});
+  h5.write("/layers/layer_similarity", cka, {"1", "(L+1, L+1) linear CKA between layers over all occurrences"});
+  h5.write("/layers/self_similarity_per_word", self_w, {"cosine", "(L+1, words) self-similarity of each word"});
+  h5.write("/layers/mev_per_word", mev_w, {"1", "(L+1, words) maximum explainable variance of each word"});
+  h5.write("/layers/intra_sentence_per_sentence", intra_s,
+           {"cosine", "(L+1, sentences) intra-sentence similarity (NaN for a 1-token sentence)"});
+  h5.write("/words/token_id", groups.word, {"token id", "the words of self_similarity and mev"});
+  std::vector<std::int64_t> word_n;
+  for (const auto& o : groups.occurrences) word_n.push_back(static_cast<std::int64_t>(o.size()));
+  h5.write("/words/occurrences", word_n, {"count", "occurrences of each word"});
+  h5.write("/tokens/token_id", st.token, {"token id", "token of each occurrence, corpus order"});
+  h5.write("/tokens/sentence", st.sentence, {"index", "sentence of each occurrence"});
+  h5.write("/tokens/position", st.position, {"position", "position of each occurrence in its sentence"});
+  h5.write("/tokens/path_length", path, {"1", "sum over l of |h_{l+1} - h_l| per token"});
+  h5.write("/sentences/line", lines, {"line", "1-based line of each sentence in the corpus file"});
+  arma::Mat<std::int64_t> pair_idx(pairs.a.size(), 2);
+  for (std::size_t k = 0; k < pairs.a.size(); ++k) {
+    pair_idx(k, 0) = static_cast<std::int64_t>(pairs.a[k]);
+    pair_idx(k, 1) = static_cast<std::int64_t>(pairs.b[k]);
+  }
+  h5.write("/anisotropy_pairs", pair_idx, {"index", "(pairs, 2) the occurrence indices of the anisotropy's pairs"});
+  h5.attr("/layers", "pairs", static_cast<std::int64_t>(pairs.a.size()));
+  h5.attr("/layers", "min_occurrences", c.min_occurrences);
+  h5.attr("/", "sentences", static_cast<std::int64_t>(corpus.sentences.size()));
+  h5.attr("/", "tokens", static_cast<std::int64_t>(N));
+  h5.attr("/", "words", static_cast<std::int64_t>(W));
+  h5.attr("/", "truncated_sentences", static_cast<std::int64_t>(corpus.truncated));
+
+  // ---- report ----
+  md.heading(2, "Layer by layer");
+  md.paragraph(fmt::format(
+      "{} sentences, {} tokens ({} truncated to {} positions), {} layers of width {}. Layer 0 is wte + wpe, layer l "
+      "the residual stream after block l. Anisotropy: {} seeded pairs of occurrences from different sentences. "
+      "Self-similarity and MEV: {} words (token ids) occurring in ≥ {} different sentences. A word is one token id "
+      "(words of several tokens are not joined). Mean path length Σ_l |h_(l+1) − h_l| per token: {}.",
+      corpus.sentences.size(), N, corpus.truncated, m.n_positions(), L, C, pairs.a.size(), W, c.min_occurrences,
+      report::num(arma::mean(path))));
+  std::vector<std::vector<std::string>> rows;
+  for (std::size_t l = 0; l < n_states; ++l)
+    rows.push_back({std::to_string(l), fmt::format("{} ± {}", report::num(aniso(l)), report::num(aniso_se(l))),
+                    report::num(self(l)), report::num(self(l) - aniso(l)), report::num(intra(l)),
+                    report::num(intra(l) - aniso(l)), report::num(mev(l)), report::num(norm(l)),
+                    l + 1 < n_states ? report::num(next_cos(l)) : "", report::num(iso(l)),
+                    fmt::format("{} ({})", rogue_dim[l], report::num(rogue_share(l)))});
+  md.table({"layer", "anisotropy ± se", "self-sim", "self-sim − A", "intra-sent", "intra − A", "MEV", "mean |h|",
+            "cos(h_l, h_l+1)", "IsoScore", "rogue dim (share)"},
+           rows);
+  std::vector<double> x(all_layers.begin(), all_layers.end());
+  auto plot = [&](const std::string& name, const std::string& title, const std::string& ylabel,
+                  std::vector<report::Series> series, const std::string& caption) {
+    report::PlotSpec spec{title, "layer", ylabel, false, false, std::move(series)};
+    spec.integer_x = true;
+    ctx.plots->embed(md, ctx.plots->line_plot(name, spec), caption);
+  };
+  plot("anisotropy", "Anisotropy: mean cos of random occurrence pairs", "mean cos",
+       {{"anisotropy", x, as_std(aniso), "linespoints"}}, "Anisotropy per layer");
+  plot("self_similarity", "Self-similarity of a word across contexts", "mean cos",
+       {{"raw", x, as_std(self), "linespoints"}, {"minus anisotropy", x, as_std(self - aniso), "linespoints"}},
+       "Self-similarity per layer, raw and minus the anisotropy");
+  plot("intra_sentence", "Intra-sentence similarity", "mean cos",
+       {{"raw", x, as_std(intra), "linespoints"}, {"minus anisotropy", x, as_std(intra - aniso), "linespoints"}},
+       "Intra-sentence similarity per layer, raw and minus the anisotropy");
+  plot("mev", "Maximum explainable variance", "σ₁² / Σσ²", {{"MEV", x, as_std(mev), "linespoints"}},
+       "Share of a word's variance explained by its first principal direction");
+  plot("mean_norm", "Mean state norm", "|h|", {{"mean |h|", x, as_std(norm), "linespoints"}}, "Mean |h_l| per layer");
+  plot("next_layer_cosine", "cos(h_l, h_l+1) of the same token", "mean cos",
+       {{"cos(h_l, h_l+1)", std::vector<double>(x.begin(), x.end() - 1), as_std(next_cos), "linespoints"}},
+       "Mean cosine between a token's state and its state one layer up (at layer l)");
+  plot("isoscore", "IsoScore", "IsoScore", {{"IsoScore", x, as_std(iso), "linespoints"}}, "IsoScore per layer");
+  plot("rogue_share", "Share of the anisotropy from the top dimension", "share",
+       {{"top dimension", x, as_std(rogue_share), "linespoints"}}, "Rogue-dimension share per layer");
+  std::vector<std::string> labels;
+  for (int l : all_layers) labels.push_back(std::to_string(l));
+  ctx.plots->embed(md, ctx.plots->heatmap("layer_similarity", "Linear CKA between layers", cka, labels, 0, 1),
+                   "Layer × layer linear CKA over all occurrences");
+  h5.attr("/", "headline",
+          fmt::format("{} tokens, {} layers: anisotropy {} at layer 0 → {} at layer {}; self-similarity {} → {}", N, L,
+                      report::num(aniso(0)), report::num(aniso(L)), L, report::num(self(0)), report::num(self(L))));
+}
+
+}  // namespace
+
+std::unique_ptr<experiment::Experiment> make_layer_geometry() {
+  return std::make_unique<experiment::Declared<Config>>(
+      "layer_geometry",
+      "GPT-2 hidden states layer by layer: anisotropy, self-similarity, intra-sentence similarity, MEV, "
+      "trajectories, layer × layer CKA",
+      experiment::Stage::none, declare, run, memory);
+}
+
+}  // namespace embedlab::experiments

@@ -1,0 +1,230 @@
+#include "linalg/contextual.hpp"
+
+#include "core/error.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+namespace embedlab::linalg::contextual {
+
+namespace {
+
+double clamp_cos(double c) { return std::clamp(c, -1.0, 1.0); }
+
+// Column j of H in double.
+arma::vec col(const arma::fmat& H, arma::uword j) { return arma::conv_to<arma::vec>::from(H.col(j)); }
+
+// Column j of H as a unit vector in double (zero stays zero).
+arma::vec unit_col(const arma::fmat& H, arma::uword j) {
+  arma::vec v = col(H, j);
+  const double n = arma::norm(v);
+  if (n > 0) v /= n;
+  return v;
+}
+
+void check_sizes(const arma::fmat& H, std::size_t n, const char* what) {
+  if (H.n_cols != n)
+    fail(Exit::software, "contextual", what,
+         fmt::format("states and occurrences differ (got {} columns, expected {})", H.n_cols, n));
+}
+
+}  // namespace
+
+Pairs draw_pairs(const std::vector<std::int64_t>& sentence, std::size_t n, Rng& rng) {
+  Pairs p;
+  const std::size_t N = sentence.size();
+  if (N == 0 || sentence.front() == sentence.back())
+    fail(Exit::data, "contextual", "anisotropy", "needs occurrences in at least two sentences");
+  p.a.reserve(n);
+  p.b.reserve(n);
+  while (p.a.size() < n) {
+    const auto i = static_cast<arma::uword>(rng.below(N)), j = static_cast<arma::uword>(rng.below(N));
+    if (sentence[i] == sentence[j]) continue;
+    p.a.push_back(i);
+    p.b.push_back(j);
+  }
+  return p;
+}
+
+PairCosine pair_cosine(const arma::fmat& H, const Pairs& p) {
+  PairCosine r;
+  r.contribution.zeros(H.n_rows);
+  const std::size_t n = p.a.size();
+  if (n == 0) return r;
+  double sum = 0, sum2 = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    const arma::vec u = unit_col(H, p.a[k]), v = unit_col(H, p.b[k]);
+    const arma::vec uv = u % v;
+    const double c = clamp_cos(arma::accu(uv));
+    r.contribution += uv;
+    sum += c;
+    sum2 += c * c;
+  }
+  const double dn = static_cast<double>(n);
+  r.mean = sum / dn;
+  r.contribution /= dn;
+  const double var = n > 1 ? std::max(0.0, (sum2 - dn * r.mean * r.mean) / (dn - 1)) : 0.0;
+  r.se = std::sqrt(var / dn);
+  return r;
+}
+
+WordGroups group_words(const std::vector<std::int64_t>& word, const std::vector<std::int64_t>& sentence,
+                       std::size_t min_sentences) {
+  std::map<std::int64_t, std::vector<arma::uword>> by_word;
+  for (std::size_t j = 0; j < word.size(); ++j) by_word[word[j]].push_back(static_cast<arma::uword>(j));
+  WordGroups g;
+  for (auto& [w, occ] : by_word) {
+    std::size_t distinct = 0;
+    for (std::size_t k = 0; k < occ.size(); ++k)
+      if (k == 0 || sentence[occ[k]] != sentence[occ[k - 1]]) ++distinct;  // occ is in corpus order
+    if (distinct < std::max<std::size_t>(min_sentences, 2)) continue;
+    g.word.push_back(w);
+    g.occurrences.push_back(std::move(occ));
+  }
+  return g;
+}
+
+arma::vec self_similarity(const arma::fmat& H, const WordGroups& g, const std::vector<std::int64_t>& sentence) {
+  check_sizes(H, sentence.size(), "self_similarity");
+  arma::vec out(g.word.size());
+  for (std::size_t w = 0; w < g.word.size(); ++w) {
+    // Σ over ordered pairs in different sentences of û_i·û_j = |Σ û|² − Σ_s |Σ_{i∈s} û_i|², and the
+    // number of such pairs n² − Σ_s n_s² (the occurrences are in corpus order, so grouped by sentence).
+    const auto& occ = g.occurrences[w];
+    arma::vec total(H.n_rows, arma::fill::zeros), part(H.n_rows, arma::fill::zeros);
+    double within = 0, within_pairs = 0, count = 0, in_sentence = 0;
+    for (std::size_t k = 0; k < occ.size(); ++k) {
+      if (k > 0 && sentence[occ[k]] != sentence[occ[k - 1]]) {
+        within += arma::dot(part, part);
+        within_pairs += in_sentence * in_sentence;
+        part.zeros();
+        in_sentence = 0;
+      }
+      const arma::vec u = unit_col(H, occ[k]);
+      total += u;
+      part += u;
+      in_sentence += 1;
+      count += 1;
+    }
+    within += arma::dot(part, part);
+    within_pairs += in_sentence * in_sentence;
+    const double pairs = count * count - within_pairs;
+    out(w) = pairs > 0 ? clamp_cos((arma::dot(total, total) - within) / pairs) : arma::datum::nan;
+  }
+  return out;
+}
+
+arma::vec max_explainable_variance(const arma::fmat& H, const WordGroups& g) {
+  arma::vec out(g.word.size());
+  for (std::size_t w = 0; w < g.word.size(); ++w) {
+    const auto& occ = g.occurrences[w];
+    arma::mat X(H.n_rows, occ.size());  // C × n, the transpose of the occurrences × C matrix
+    for (std::size_t k = 0; k < occ.size(); ++k) X.col(k) = col(H, occ[k]);
+    // σ² of X are the eigenvalues of the smaller Gram matrix.
+    const arma::mat G = X.n_cols <= X.n_rows ? arma::mat(X.t() * X) : arma::mat(X * X.t());
+    const double trace = arma::trace(G);
+    if (!(trace > 0)) {
+      out(w) = arma::datum::nan;
+      continue;
+    }
+    const arma::vec ev = arma::eig_sym(G);
+    out(w) = std::clamp(ev.max() / trace, 0.0, 1.0);
+  }
+  return out;
+}
+
+arma::vec intra_sentence(const arma::fmat& H, const std::vector<std::int64_t>& sentence) {
+  check_sizes(H, sentence.size(), "intra_sentence");
+  std::vector<double> out;
+  std::size_t start = 0;
+  const std::size_t N = sentence.size();
+  while (start < N) {
+    std::size_t end = start;
+    while (end < N && sentence[end] == sentence[start]) ++end;
+    if (end - start < 2) {
+      out.push_back(arma::datum::nan);
+    } else {
+      arma::vec mean(H.n_rows, arma::fill::zeros);
+      for (std::size_t j = start; j < end; ++j) mean += col(H, j);
+      mean /= static_cast<double>(end - start);
+      const double mn = arma::norm(mean);
+      double sum = 0;
+      for (std::size_t j = start; j < end; ++j) {
+        const arma::vec h = col(H, j);
+        const double hn = arma::norm(h);
+        sum += (hn > 0 && mn > 0) ? clamp_cos(arma::dot(h, mean) / (hn * mn)) : 0.0;
+      }
+      out.push_back(sum / static_cast<double>(end - start));
+    }
+    start = end;
+  }
+  return arma::vec(out);
+}
+
+arma::vec norms(const arma::fmat& H) {
+  arma::vec out(H.n_cols);
+  for (arma::uword j = 0; j < H.n_cols; ++j) out(j) = arma::norm(col(H, j));
+  return out;
+}
+
+arma::vec matched_cosine(const arma::fmat& A, const arma::fmat& B) {
+  check_sizes(B, A.n_cols, "matched_cosine");
+  arma::vec out(A.n_cols);
+  for (arma::uword j = 0; j < A.n_cols; ++j) out(j) = clamp_cos(arma::dot(unit_col(A, j), unit_col(B, j)));
+  return out;
+}
+
+arma::vec matched_distance(const arma::fmat& A, const arma::fmat& B) {
+  check_sizes(B, A.n_cols, "matched_distance");
+  arma::vec out(A.n_cols);
+  for (arma::uword j = 0; j < A.n_cols; ++j) out(j) = arma::norm(col(B, j) - col(A, j));
+  return out;
+}
+
+arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& layers) {
+  const std::size_t L = layers.size();
+  arma::mat out(L, L, arma::fill::zeros);
+  if (L == 0) return out;
+  const arma::uword N = layers[0]->n_cols;
+  for (const auto* X : layers) check_sizes(*X, N, "layer_similarity");
+  // Column means (over occurrences) in double; blocks of occurrences are centred in double, so the
+  // C_a × C_b cross products Σ_j (x_j − μ_x)(y_j − μ_y)ᵀ are accumulated in double without forming
+  // a centred copy of a whole layer.
+  std::vector<arma::vec> mean(L);
+  for (std::size_t l = 0; l < L; ++l) {
+    mean[l].zeros(layers[l]->n_rows);
+    for (arma::uword j = 0; j < N; ++j) mean[l] += col(*layers[l], j);
+    mean[l] /= static_cast<double>(N);
+  }
+  constexpr arma::uword kBlock = 512;
+  auto centred = [&](std::size_t l, arma::uword j0, arma::uword j1) {
+    arma::mat B = arma::conv_to<arma::mat>::from(layers[l]->cols(j0, j1 - 1));
+    B.each_col() -= mean[l];
+    return B;
+  };
+  arma::mat cross2(L, L);  // ‖X_c Y_cᵀ‖_F² (columns = occurrences)
+  for (std::size_t a = 0; a < L; ++a)
+    for (std::size_t b = a; b < L; ++b) {
+      arma::mat G(layers[a]->n_rows, layers[b]->n_rows, arma::fill::zeros);
+      for (arma::uword j0 = 0; j0 < N; j0 += kBlock) {
+        const arma::uword j1 = std::min(N, j0 + kBlock);
+        const arma::mat Xa = centred(a, j0, j1);
+        if (a == b)
+          G += Xa * Xa.t();
+        else
+          G += Xa * centred(b, j0, j1).t();
+      }
+      cross2(a, b) = cross2(b, a) = arma::accu(arma::square(G));
+    }
+  for (std::size_t a = 0; a < L; ++a)
+    for (std::size_t b = 0; b < L; ++b) {
+      const double den = std::sqrt(cross2(a, a)) * std::sqrt(cross2(b, b));
+      out(a, b) = den > 0 ? std::clamp(cross2(a, b) / den, 0.0, 1.0) : 0.0;
+    }
+  return out;
+}
+
+}  // namespace embedlab::linalg::contextual

@@ -1,0 +1,59 @@
+#pragma once
+// Geometry of contextual hidden states (Ethayarajh 2019, "How contextual are contextualized word
+// representations?"), one layer at a time. Every function takes the states of one layer as H (C, N):
+// column j = occurrence j of the corpus, in corpus order; `sentence` (N) gives the sentence index of
+// each occurrence (nondecreasing) and `word` (N) its word (a token id). Everything accumulates in
+// double and clamps cosines to [-1, 1]; a zero state has no direction and counts as cosine 0.
+#include "core/rng.hpp"
+
+#include <armadillo>
+
+#include <cstdint>
+#include <vector>
+
+namespace embedlab::linalg::contextual {
+
+// Occurrence pairs (a[k], b[k]) drawn uniformly among the ordered pairs from different sentences
+// (independent draws with rejection of same-sentence pairs). Needs at least two sentences.
+struct Pairs {
+  std::vector<arma::uword> a, b;
+};
+Pairs draw_pairs(const std::vector<std::int64_t>& sentence, std::size_t n, Rng& rng);
+
+// The anisotropy A = mean cos over the pairs with its standard error (sd / √n) and, per dimension i,
+// its contribution CC_i = mean of û_i·v̂_i (Σ_i CC_i = A; Timkey & van Schijndel 2021's rogue
+// dimensions are the few i with an outsized CC_i).
+struct PairCosine {
+  double mean = 0, se = 0;
+  arma::vec contribution;  // C
+};
+PairCosine pair_cosine(const arma::fmat& H, const Pairs& p);
+
+// The words with occurrences in at least min_sentences distinct sentences (ascending word id) and
+// their occurrence columns (corpus order).
+struct WordGroups {
+  std::vector<std::int64_t> word;
+  std::vector<std::vector<arma::uword>> occurrences;
+};
+WordGroups group_words(const std::vector<std::int64_t>& word, const std::vector<std::int64_t>& sentence,
+                       std::size_t min_sentences);
+
+// Per word: the mean cos(h_i, h_j) over ordered pairs i ≠ j of its occurrences in different sentences.
+arma::vec self_similarity(const arma::fmat& H, const WordGroups& g, const std::vector<std::int64_t>& sentence);
+// Per word: σ₁² / Σσ² of the (uncentred) occurrences × C matrix.
+arma::vec max_explainable_variance(const arma::fmat& H, const WordGroups& g);
+// Per sentence: mean over its tokens of cos(h_t, mean_t' h_t'); NaN for a sentence of one token.
+arma::vec intra_sentence(const arma::fmat& H, const std::vector<std::int64_t>& sentence);
+
+// Per occurrence: ‖h_j‖; cos(A_j, B_j) of the same occurrence in two layers; ‖B_j − A_j‖.
+arma::vec norms(const arma::fmat& H);
+arma::vec matched_cosine(const arma::fmat& A, const arma::fmat& B);
+arma::vec matched_distance(const arma::fmat& A, const arma::fmat& B);
+
+// Linear CKA between the layers, each (C_l, N) over the same N occurrences:
+// ‖Y_cᵀX_c‖_F² / (‖X_cᵀX_c‖_F ‖Y_cᵀY_c‖_F) with rows = occurrences and columns centred (Kornblith et
+// al. 2019). The (L, L) symmetric matrix, diagonal 1 (0 for a layer of constant states).
+// A small private implementation until lib/rsa's CKA lands (the comparison issue); then dedupe.
+arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& layers);
+
+}  // namespace embedlab::linalg::contextual

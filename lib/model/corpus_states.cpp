@@ -1,0 +1,56 @@
+#include "model/corpus_states.hpp"
+
+#include "core/error.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace embedlab::model {
+
+CorpusStates corpus_states(const Gpt2& model, std::span<const std::vector<int>> sentences,
+                           const std::vector<int>& layers, bool with_final) {
+  CorpusStates r;
+  r.layers = layers;
+  std::sort(r.layers.begin(), r.layers.end());
+  r.layers.erase(std::unique(r.layers.begin(), r.layers.end()), r.layers.end());
+  for (int l : r.layers)
+    if (l < 0 || l > model.n_layer())
+      fail(Exit::usage, "hidden states", "layers",
+           fmt::format("layer out of range (got {}, expected 0..{})", l, model.n_layer()));
+  std::size_t n = 0, longest = 0;
+  for (const auto& s : sentences) {
+    model.check_ids(s);
+    n += s.size();
+    longest = std::max(longest, s.size());
+  }
+  const auto C = static_cast<arma::uword>(model.n_embd());
+  r.hidden.assign(r.layers.size(), arma::fmat());
+  for (auto& h : r.hidden) h.set_size(C, n);
+  if (with_final) r.final_hidden.set_size(C, n);
+  r.token.reserve(n);
+  r.sentence.reserve(n);
+  r.position.reserve(n);
+  if (n == 0) return r;
+  Gpt2Session session(model, static_cast<int>(longest));
+  std::vector<arma::fmat> hidden;
+  arma::uword col = 0;
+  for (std::size_t s = 0; s < sentences.size(); ++s) {
+    const auto& ids = sentences[s];
+    session.reset();
+    session.feed(ids, Logits::none, &hidden);  // hidden[l] is C × T
+    const auto T = static_cast<arma::uword>(ids.size());
+    for (std::size_t k = 0; k < r.layers.size(); ++k)
+      r.hidden[k].cols(col, col + T - 1) = hidden[static_cast<std::size_t>(r.layers[k])];
+    if (with_final) r.final_hidden.cols(col, col + T - 1) = session.final_hidden();
+    for (arma::uword t = 0; t < T; ++t) {
+      r.token.push_back(ids[t]);
+      r.sentence.push_back(static_cast<std::int64_t>(s));
+      r.position.push_back(static_cast<std::int64_t>(t));
+    }
+    col += T;
+  }
+  return r;
+}
+
+}  // namespace embedlab::model

@@ -1,0 +1,236 @@
+// End to end: `embedlab hidden` (shapes through h5py, the last layer against the Hugging Face goldens)
+// and configs/layer_geometry.ini on tiny-gpt2 and the shipped sample corpus against the float64
+// reference of scripts/gen_layer_geometry_reference.py, plus invariants and the corpus errors.
+#include <boost/test/unit_test.hpp>
+
+#include "e2e_util.hpp"
+#include "io/h5_results.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+
+using namespace embedlab;
+using namespace embedlab::test;
+namespace fs = std::filesystem;
+namespace tt = boost::test_tools;
+
+namespace {
+
+std::string tiny_set(const std::string& model, const std::string& tok, const std::string& corpus) {
+  return fmt::format("--set model.path='{}' --set model.tokenizer='{}' --set corpus.path='{}'", model, tok, corpus);
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(layer_geometry_e2e)
+
+BOOST_AUTO_TEST_CASE(hidden_dump_opens_in_h5py_with_the_stated_shapes) {
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/tiny-gpt2");
+  EMBEDLAB_FIXTURE(tok, "gpt2-tokenizer");
+  TempDir dir;
+  const std::string out = dir.file("h.h5");
+  auto r = run_command(fmt::format("{} hidden --model '{}' --tokenizer '{}' --corpus '{}' --layers 0,2 --out '{}'",
+                                   bin("embedlab"), model, tok, source("corpora/sample.txt"), out),
+                       dir);
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const std::string py = dir.file("check.py");
+  write_text(py,
+             "import sys, h5py, numpy as np\n"
+             "f = h5py.File(sys.argv[1], 'r')\n"
+             "n = f['/token_ids'].shape[0]\n"
+             "assert n > 100, n\n"
+             "assert f['/hidden'].shape == (n, 2, 64) and f['/hidden'].dtype == np.float32, f['/hidden']\n"
+             "assert f['/final'].shape == (n, 64) and f['/final'].dtype == np.float32\n"
+             "assert f['/sentence'].shape == (n,) and f['/position'].shape == (n,)\n"
+             "assert f['/layers'].dtype == np.int64 and list(f['/layers'][()]) == [0, 2]\n"
+             "assert f['/sentence'][()].max() == 49 and f['/position'][()][0] == 0\n"
+             "print('ok', n)\n");
+  r = run_command(fmt::format("/usr/bin/python3 '{}' '{}'", py, out), dir);
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.out + r.err);
+  BOOST_TEST(r.out.starts_with("ok"));
+}
+
+BOOST_AUTO_TEST_CASE(final_states_match_the_hugging_face_goldens) {
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/micro-gpt2");
+  EMBEDLAB_FIXTURE(gold_path, "gpt2-golden/micro-gpt2.golden.json");
+  std::ifstream in(gold_path);
+  const auto gold = nlohmann::json::parse(in);
+  TempDir dir;
+  std::string corpus;
+  for (const auto& c : gold["cases"]) {
+    for (std::size_t i = 0; i < c["input_ids"].size(); ++i)
+      corpus += fmt::format("{}{}", i ? " " : "", c["input_ids"][i].get<int>());
+    corpus += "\n";
+  }
+  write_text(dir.file("ids.txt"), corpus);
+  const auto r = run_command(fmt::format("{} hidden --model '{}' --corpus '{}' --format ids --out '{}'",
+                                         bin("embedlab"), model, dir.file("ids.txt"), dir.file("h.h5")),
+                             dir);
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  io::H5ResultReader h5(dir.file("h.h5"));
+  const auto shape = h5.shape("/final");
+  BOOST_REQUIRE_EQUAL(shape.size(), 2u);
+  const auto C = shape[1];
+  const auto fin = h5.read_doubles("/final");
+  std::size_t row = 0;
+  double worst = 0;
+  for (const auto& c : gold["cases"])
+    for (const auto& pos : c["last_hidden_f64"]) {
+      BOOST_REQUIRE_EQUAL(pos.size(), C);
+      for (std::size_t i = 0; i < C; ++i) worst = std::max(worst, std::abs(fin[row * C + i] - pos[i].get<double>()));
+      ++row;
+    }
+  BOOST_TEST(row == shape[0]);
+  BOOST_TEST(worst < 1e-4);
+}
+
+BOOST_AUTO_TEST_CASE(layer_states_match_a_truncated_checkpoint) {
+  // The first block of micro-gpt2 saved on its own (config n_layer = 1, tensors h.1.* and h.2.* dropped):
+  // its layers 0 and 1 are the full model's layers 0 and 1.
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/micro-gpt2");
+  TempDir dir;
+  const std::string cut = dir.file("cut"), py = dir.file("cut.py");
+  write_text(py,
+             "import json, struct, sys, os\n"
+             "src, dst = sys.argv[1], sys.argv[2]\n"
+             "os.makedirs(dst)\n"
+             "cfg = json.load(open(src + '/config.json')); cfg['n_layer'] = 1\n"
+             "json.dump(cfg, open(dst + '/config.json', 'w'))\n"
+             "b = open(src + '/model.safetensors', 'rb').read(); n = struct.unpack('<Q', b[:8])[0]\n"
+             "h = json.loads(b[8:8 + n]); data = b[8 + n:]\n"
+             "keep = {k: v for k, v in h.items() if k != '__metadata__' and '.h.1.' not in '.' + k and "
+             "'.h.2.' not in '.' + k}\n"
+             "out, off, hdr = b'', 0, {}\n"
+             "for k, v in keep.items():\n"
+             "    a, e = v['data_offsets']; out += data[a:e]\n"
+             "    hdr[k] = dict(v, data_offsets=[off, off + e - a]); off += e - a\n"
+             "j = json.dumps(hdr).encode(); j += b' ' * (-len(j) % 8)\n"
+             "open(dst + '/model.safetensors', 'wb').write(struct.pack('<Q', len(j)) + j + out)\n");
+  auto r = run_command(fmt::format("/usr/bin/python3 '{}' '{}' '{}'", py, model, cut), dir);
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.out + r.err);
+  write_text(dir.file("ids.txt"), "5 17 300 42 8\n100 2 3\n");
+  for (const auto& [m, out] : {std::pair{model, dir.file("full.h5")}, std::pair{cut, dir.file("cut.h5")}}) {
+    r = run_command(fmt::format("{} hidden --model '{}' --corpus '{}' --format ids --layers 0,1 --out '{}'",
+                                bin("embedlab"), m, dir.file("ids.txt"), out),
+                    dir);
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  }
+  io::H5ResultReader full(dir.file("full.h5")), part(dir.file("cut.h5"));
+  const auto a = full.read_doubles("/hidden"), b = part.read_doubles("/hidden");
+  BOOST_REQUIRE_EQUAL(a.size(), b.size());
+  BOOST_REQUIRE_EQUAL(a.size(), 8u * 2u * 48u);
+  for (std::size_t i = 0; i < a.size(); ++i) BOOST_TEST(a[i] == b[i]);
+}
+
+BOOST_AUTO_TEST_CASE(measures_match_the_float64_reference) {
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/tiny-gpt2");
+  EMBEDLAB_FIXTURE(tok, "gpt2-tokenizer");
+  EMBEDLAB_FIXTURE(ref_path, "layer_geometry/tiny-gpt2-sample.reference.json");
+  std::ifstream in(ref_path);
+  const auto ref = nlohmann::json::parse(in);
+  TempDir dir;
+  const auto r = run_command(fmt::format("{} {} --results '{}' --quiet {} --set measures.pairs=4000",
+                                         bin("run_experiment"), source("configs/layer_geometry.ini"),
+                                         dir.file("results"), tiny_set(model, tok, source("corpora/sample.txt"))),
+                             dir);
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const std::string run = only_run_dir(dir.file("results"), "layer_geometry");
+  io::H5ResultReader h5((fs::path(run) / "results.h5").string());
+  BOOST_TEST(h5.read_doubles("/anisotropy_pairs").size() == 2u * ref["pairs"].get<std::size_t>());
+  const auto check = [&](const std::string& ds, const std::string& key, double tol) {
+    const auto got = h5.read_doubles("/layers/" + ds);
+    const auto& want = ref[key];
+    BOOST_REQUIRE_MESSAGE(got.size() == want.size(), ds);
+    for (std::size_t l = 0; l < got.size(); ++l) {
+      if (want[l].is_null()) {
+        BOOST_TEST(std::isnan(got[l]));
+        continue;
+      }
+      BOOST_TEST_CONTEXT(ds << " layer " << l) { BOOST_TEST(std::abs(got[l] - want[l].get<double>()) < tol); }
+    }
+  };
+  check("anisotropy", "anisotropy", 1e-9);
+  check("anisotropy_se", "anisotropy_se", 1e-9);
+  check("self_similarity", "self_similarity", 1e-9);
+  check("intra_sentence", "intra_sentence", 1e-9);
+  check("mev", "mev", 1e-9);
+  check("mean_norm", "mean_norm", 1e-7);
+  check("next_layer_cosine", "next_layer_cosine", 1e-9);
+  check("isoscore", "isoscore", 1e-4);
+  const auto cka = h5.read_doubles("/layers/layer_similarity");
+  const std::size_t K = ref["layers"].size();
+  BOOST_REQUIRE_EQUAL(cka.size(), K * K);
+  for (std::size_t a = 0; a < K; ++a) {
+    BOOST_TEST(cka[a * K + a] == 1.0, tt::tolerance(1e-12));
+    for (std::size_t b = 0; b < K; ++b)
+      BOOST_TEST(std::abs(cka[a * K + b] - ref["layer_similarity"][a][b].get<double>()) < 1e-8);
+  }
+  const auto path = h5.read_doubles("/tokens/path_length");
+  BOOST_REQUIRE_EQUAL(path.size(), ref["path_length"].size());
+  for (std::size_t j = 0; j < path.size(); ++j)
+    BOOST_TEST(std::abs(path[j] - ref["path_length"][j].get<double>()) < 1e-6 * (1 + path[j]));
+  const auto self_adj = h5.read_doubles("/layers/self_similarity_adjusted");
+  const auto aniso = h5.read_doubles("/layers/anisotropy"), self = h5.read_doubles("/layers/self_similarity");
+  for (std::size_t l = 0; l < K; ++l) BOOST_TEST(self_adj[l] == self[l] - aniso[l], tt::tolerance(1e-12));
+  // layer 0 = wte + wpe: its anisotropy is the mean cosine of those embedding rows for the drawn pairs
+  BOOST_TEST(std::abs(aniso[0] - ref["layer0_from_embeddings"].get<double>()) < 1e-6);
+  const std::string report = read_file((fs::path(run) / "report.md").string());
+  BOOST_TEST(report.find("| layer | anisotropy ± se | self-sim |") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(identical_contexts_give_self_similarity_one) {
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/tiny-gpt2");
+  EMBEDLAB_FIXTURE(tok, "gpt2-tokenizer");
+  TempDir dir;
+  std::string corpus;
+  for (int i = 0; i < 6; ++i) corpus += "The river bank was quiet in the morning.\n";
+  write_text(dir.file("same.txt"), corpus);
+  const auto r =
+      run_command(fmt::format("{} {} --results '{}' --quiet {} --set measures.pairs=200 --set report.plots=false",
+                              bin("run_experiment"), source("configs/layer_geometry.ini"), dir.file("results"),
+                              tiny_set(model, tok, dir.file("same.txt"))),
+                  dir);
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  io::H5ResultReader h5((fs::path(only_run_dir(dir.file("results"), "layer_geometry")) / "results.h5").string());
+  const auto self = h5.read_doubles("/layers/self_similarity"), mev = h5.read_doubles("/layers/mev");
+  BOOST_REQUIRE_EQUAL(self.size(), 3u);
+  for (std::size_t l = 0; l < self.size(); ++l) {
+    BOOST_TEST(self[l] == 1.0, tt::tolerance(1e-6));
+    BOOST_TEST(mev[l] == 1.0, tt::tolerance(1e-6));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_sentence_longer_than_the_context_names_its_line_unless_truncated) {
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/tiny-gpt2");
+  EMBEDLAB_FIXTURE(tok, "gpt2-tokenizer");
+  TempDir dir;
+  std::string longline;
+  for (int i = 0; i < 150; ++i) longline += " cat";
+  write_text(dir.file("long.txt"), "The dog ran.\n\n" + longline + "\nThe cat sat.\n");
+  const std::string cmd = fmt::format(
+      "{} {} --results '{}' --quiet {} --set measures.pairs=100 --set report.plots=false", bin("run_experiment"),
+      source("configs/layer_geometry.ini"), dir.file("results"), tiny_set(model, tok, dir.file("long.txt")));
+  auto r = run_command(cmd, dir);
+  BOOST_TEST(r.exit_code == 65);
+  BOOST_TEST(r.err.find("line 3") != std::string::npos, r.err);
+  BOOST_TEST(r.err.find("corpus.truncate") != std::string::npos, r.err);
+  const std::string cut = fmt::format(
+      "{} {} --results '{}' --quiet {} --set measures.pairs=100 --set report.plots=false "
+      "--set corpus.truncate=true",
+      bin("run_experiment"), source("configs/layer_geometry.ini"), dir.file("cut"),
+      tiny_set(model, tok, dir.file("long.txt")));
+  r = run_command(cut, dir);
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  io::H5ResultReader h5((fs::path(only_run_dir(dir.file("cut"), "layer_geometry")) / "results.h5").string());
+  BOOST_TEST(h5.attr_double("/", "truncated_sentences") == 1.0);
+  BOOST_TEST(h5.attr_double("/", "tokens") == 128.0 + 8.0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
