@@ -17,6 +17,7 @@ std::unique_ptr<experiment::Experiment> make_logit_lens();
 std::unique_ptr<experiment::Experiment> make_token_similarity();
 std::unique_ptr<experiment::Experiment> make_vocab_geometry();
 std::unique_ptr<experiment::Experiment> make_rsa();
+std::unique_ptr<experiment::Experiment> make_compare();
 std::unique_ptr<experiment::Experiment> make_position_embeddings();
 std::unique_ptr<experiment::Experiment> make_layer_geometry();
 

@@ -14,6 +14,7 @@ const experiment::Registry& registry() {
       {"token_similarity", make_token_similarity},
       {"vocab_geometry", make_vocab_geometry},
       {"rsa", make_rsa},
+      {"compare", make_compare},
       {"position_embeddings", make_position_embeddings},
       {"layer_geometry", make_layer_geometry},
   };

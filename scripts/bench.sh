@@ -85,6 +85,16 @@ else
   echo "peer skipped: gensim"
 fi
 
+section "compare: CKA / Procrustes at 50257×768, permutations of linear CKA, 2 threads"
+tee_run "$tmp/cmp" "$bin/bench_compare" --threads 2
+if has numpy; then tee_run "$tmp/cmp_np" "$py" scripts/bench_compare_numpy.py; else echo "peer skipped: numpy"; fi
+row "whole-vocabulary linear + debiased CKA + Procrustes, 50257×768 pair (s)" "$(get whole "$tmp/cmp")" "<=" 2 \
+  "NumPy (same definitions, Gram form) $(n "$(get np_whole "$tmp/cmp_np")") s: speed-up $(n "$(div "$(get np_whole "$tmp/cmp_np")" "$(get whole "$tmp/cmp")")")"
+row "a permutation of linear CKA, % of SGEMM peak" "$(get perm_pct "$tmp/cmp")" ">=" 80 \
+  "$(n "$(get perm_seconds "$tmp/cmp")") s each, $(n "$(get perm_gflops "$tmp/cmp")") GFLOP/s; SGEMM $(n "$(get sgemm_gflops "$tmp/cmp")") GFLOP/s; NumPy $(n "$(get np_perm "$tmp/cmp_np")") s"
+row "1000 permutations, GloVe subset halves (s)" "$(get glove_perms "$tmp/cmp")" "<=" 1 \
+  "linear + debiased CKA, Procrustes, SVCCA; NumPy $(n "$(get np_glove_perms "$tmp/cmp_np")") s: speed-up $(n "$(div "$(get np_glove_perms "$tmp/cmp_np")" "$(get glove_perms "$tmp/cmp")")")"
+
 section "summary"
 echo "| benchmark | value | target | verdict | note |"
 echo "|---|---|---|---|---|"

@@ -20,5 +20,6 @@ int cmd_similar(int argc, char** argv);
 int cmd_neighbors(int argc, char** argv);
 int cmd_stats(int argc, char** argv);
 int cmd_hidden(int argc, char** argv);
+int cmd_compare(int argc, char** argv);
 
 }  // namespace embedlab::cli

@@ -26,6 +26,8 @@ const Command kCommands[] = {
     {"analogy", "word arithmetic: nearest tokens to king - man + woman (3CosAdd/3CosMul, --unembed)",
      embedlab::cli::cmd_analogy},
     {"doesnt-match", "the word that fits least with the others (gensim doesnt_match)", embedlab::cli::cmd_doesnt_match},
+    {"compare", "how alike two spaces are: CKA, mutual k-NN, Procrustes, SVCCA, RSA (with permutation nulls)",
+     embedlab::cli::cmd_compare},
 };
 
 void usage(std::FILE* out) {
