@@ -337,17 +337,18 @@ PartitionIsotropy mu_viswanath(const arma::fmat& W, int workers_req) {
   if (!W.is_finite()) data_error("mu_viswanath", "matrix", "non-finite entries");
   const arma::uword d = W.n_rows, n = W.n_cols;
   const GramStats g = gram_stats(W, nullptr, workers_req);
+  constexpr arma::uword kBlock = 2048;
+  const arma::uword blocks = (n + kBlock - 1) / kBlock;
+  const int workers = std::min<int>(worker_count(workers_req), static_cast<int>(blocks));  // before single
+  // LAPACK on one OpenBLAS thread: a threaded eigen-solver rounds differently with the thread count
+  BlasSingleThread single;
   const EigenDecomposition e = eigen_symmetric(g.gram);  // descending, signs fixed
   PartitionIsotropy p;
   p.eigenvalues = e.values;
   // Per column block B: (max, Σ exp(x − max)) of the projections onto +c_i and −c_i, merged in block
   // order after the workers finish (bit-identical for any worker count).
-  constexpr arma::uword kBlock = 2048;
-  const arma::uword blocks = (n + kBlock - 1) / kBlock;
   arma::mat mx(2 * d, blocks), sm(2 * d, blocks);
   std::atomic<arma::uword> next{0};
-  const int workers = std::min<int>(worker_count(workers_req), static_cast<int>(blocks));
-  BlasSingleThread single;
   run_workers(workers, [&](int) {
     for (arma::uword B = next++; B < blocks; B = next++) {
       const arma::uword c0 = B * kBlock, m = std::min(kBlock, n - c0);
