@@ -7,6 +7,7 @@
 #include "io/word_lookup.hpp"
 #include "linalg/allpairs.hpp"
 #include "linalg/anisotropy.hpp"
+#include "linalg/diagnostics.hpp"
 #include "linalg/normalize.hpp"
 #include "linalg/probes.hpp"
 #include "linalg/spectra.hpp"
@@ -38,6 +39,8 @@ struct Config {
   std::int64_t samples = 0;
   std::vector<std::int64_t> abtt;
   std::int64_t central = 0, k = 0;
+  std::int64_t diag_k = 10;
+  bool diag_csls = false, diag_standardized = true;
 };
 
 void declare(Schema<Config>& s) {
@@ -57,6 +60,135 @@ void declare(Schema<Config>& s) {
   s.key("central.count", &Config::central, "10", "most and least central tokens listed (by cos to the mean direction)")
       .range(1, 1000);
   s.key("central.k", &Config::k, "8", "neighbours shown for each listed token").range(1, 100);
+  s.key("diagnostics.k", &Config::diag_k, "10",
+        "k of the hubness N_k (how many rows have a row among their k nearest) and of CSLS's r (mean cos to the k "
+        "nearest)")
+      .range(1, 1000);
+  s.key("diagnostics.csls", &Config::diag_csls, "false",
+        "also the hubness of the CSLS neighbours (2cos(x, y) − r(x) − r(y); one more blocked top-k pass)");
+  s.key("diagnostics.standardized", &Config::diag_standardized, "true",
+        "also the rogue dimensions of the standardized cosine (each dimension z-scored before normalising)");
+}
+
+// Hubness, CSLS, rogue dimensions, intrinsic dimension and isotropy (linalg/diagnostics.hpp).
+void diagnostics_section(const Config& c, Context& ctx, const io::WordLookup& names) {
+  auto& md = *ctx.md;
+  const auto& data = *ctx.data;
+  const arma::fmat& U = data.unit;
+  const arma::uword n = U.n_cols;
+  md.heading(2, "Diagnostics: hubs, rogue dimensions, intrinsic dimension, isotropy");
+  if (n < 3) {
+    md.paragraph(fmt::format("Skipped: the diagnostics need at least 3 rows (got {}).", n));
+    return;
+  }
+  linalg::DiagnosticsOptions o;
+  o.k = static_cast<arma::uword>(c.diag_k);
+  o.csls = c.diag_csls;
+  o.standardized = c.diag_standardized;
+  o.tile = static_cast<arma::uword>(c.tile);
+  o.workers = ctx.threads;
+  const auto pairs = static_cast<std::uint64_t>(n) * (n - 1) / 2;
+  auto p1 = std::make_shared<Progress>("kNN (diagnostics)", pairs, "pairs");
+  auto p2 = std::make_shared<std::unique_ptr<Progress>>();  // started with the CSLS pass
+  o.progress = [p1](std::uint64_t done, std::uint64_t) { p1->update(done); };
+  o.csls_progress = [p1, p2, pairs](std::uint64_t done, std::uint64_t) {
+    if (!*p2) {
+      p1->finish();
+      *p2 = std::make_unique<Progress>("CSLS kNN (diagnostics)", pairs, "pairs");
+    }
+    (*p2)->update(done);
+  };
+  const linalg::Diagnostics g = linalg::diagnostics(U, data.emb.vectors, o);
+  p1->finish();
+  if (*p2) (*p2)->finish();
+
+  auto& h5 = *ctx.h5;
+  auto i64 = [](const arma::uvec& v) { return std::vector<std::int64_t>(v.begin(), v.end()); };
+  h5.attr("/diagnostics", "k", static_cast<std::int64_t>(g.hubness.k));
+  h5.attr("/diagnostics", "csls", static_cast<std::int64_t>(c.diag_csls));
+  h5.attr("/diagnostics", "standardized", static_cast<std::int64_t>(c.diag_standardized));
+  auto write_hubness = [&](const std::string& grp, const linalg::Hubness& h, const linalg::Knn& knn,
+                           const std::string& by) {
+    h5.attr(grp, "k", static_cast<std::int64_t>(h.k));
+    h5.attr(grp, "skewness", h.skewness);
+    h5.attr(grp, "antihub_share", h.antihub_share);
+    h5.attr(grp, "hub_share", h.hub_share);
+    h5.attr(grp, "robin_hood", h.robin_hood);
+    h5.attr(grp, "rescanned_rows", static_cast<std::int64_t>(knn.rescanned));
+    h5.write(grp + "/counts", i64(h.counts),
+             {"rows", "N_k(x): rows having x among their k nearest by " + by + " (self excluded, ties: lower row)"});
+  };
+  write_hubness("/diagnostics/hubness", g.hubness, g.knn, "cosine");
+  h5.write("/diagnostics/hubness/csls_r", g.csls_r, {"1", "r(x): mean cos of x to its k nearest rows (CSLS)"});
+  if (g.csls_hubness) write_hubness("/diagnostics/hubness_csls", *g.csls_hubness, *g.csls_knn, "CSLS");
+  auto write_rogue = [&](const std::string& grp, const linalg::RogueDimensions& r, const std::string& what) {
+    h5.attr(grp, "mean_cosine", r.mean_cosine);
+    h5.write(grp + "/contribution", r.contribution,
+             {"1", "((Σ_i u_ij)² − Σ_i u_ij²)/(n(n−1)): dimension j's part of the mean " + what + " over pairs"});
+    h5.write(grp + "/dims", i64(r.dims), {"1", "the 3 dimensions of largest contribution, descending"});
+    h5.write(grp + "/share", r.share, {"1", "their contribution / mean " + what});
+  };
+  write_rogue("/diagnostics/rogue_dimensions", g.rogue, "cosine");
+  if (g.rogue_standardized)
+    write_rogue("/diagnostics/rogue_dimensions_standardized", *g.rogue_standardized, "standardized cosine");
+  h5.attr("/diagnostics/intrinsic_dimension", "twonn", g.twonn.dimension);
+  h5.attr("/diagnostics/intrinsic_dimension", "rows_used", static_cast<std::int64_t>(g.twonn.rows_used));
+  h5.attr("/diagnostics/intrinsic_dimension", "rows_r1_zero", static_cast<std::int64_t>(g.twonn.rows_r1_zero));
+  h5.write("/diagnostics/intrinsic_dimension/r1", g.twonn.r1, {"1", "‖û − v̂‖ to the nearest row (by cosine)"});
+  h5.write("/diagnostics/intrinsic_dimension/r2", g.twonn.r2, {"1", "‖û − v̂‖ to the second nearest row"});
+  h5.attr("/diagnostics/isotropy", "mu_viswanath", g.isotropy.mu);
+  h5.attr("/diagnostics/isotropy", "isoscore", g.iso_score);
+  h5.write("/diagnostics/isotropy/eigenvalues", g.isotropy.eigenvalues,
+           {"1", "eigenvalues of WᵀW (raw rows), descending"});
+  h5.write("/diagnostics/isotropy/log_z_plus", g.isotropy.log_z_plus,
+           {"1", "log Σ_i exp(cᵀw_i) for each unit eigenvector c (log-sum-exp)"});
+  h5.write("/diagnostics/isotropy/log_z_minus", g.isotropy.log_z_minus, {"1", "the same for −c"});
+
+  const auto& h = g.hubness;
+  auto dims = [](const linalg::RogueDimensions& r) {
+    std::string s;
+    for (arma::uword e = 0; e < r.dims.n_elem; ++e)
+      s += fmt::format("{}{} ({})", e ? ", " : "", r.dims[e], report::num(r.share[e], 3));
+    return s;
+  };
+  md.paragraph(fmt::format(
+      "Over all n = {} unit rows (the n×n matrix is never formed): N_k(x) counts the rows that have x among their "
+      "k = {} nearest by cosine, from one exact top-k pass (float tiles, candidates re-ranked in double; {} rows "
+      "searched again). CSLS scores 2cos(x, y) − r(x) − r(y), r = mean cos to the k nearest (Conneau et al. 2018). "
+      "Rogue dimensions: each dimension's share of the mean cosine (Timkey & van Schijndel 2021). TwoNN: Facco et "
+      "al. 2017. μ: min_c Z(c)/max_c Z(c) over the ± unit eigenvectors of WᵀW, Z(c) = Σ exp(cᵀw) on the raw rows "
+      "(Mu & Viswanath 2018; 1 = isotropic).",
+      n, h.k, g.knn.rescanned));
+  std::vector<std::vector<std::string>> rows{
+      {"hubness: skewness of N_k", report::num(h.skewness),
+       g.csls_hubness ? report::num(g.csls_hubness->skewness) : "—", "0 without hubs; > 1 strong hubness"},
+      {"hubness: share of anti-hubs (N_k = 0)", report::num(h.antihub_share),
+       g.csls_hubness ? report::num(g.csls_hubness->antihub_share) : "—", "rows nobody has as a neighbour"},
+      {fmt::format("hubness: share of hubs (N_k > {})", 2 * h.k), report::num(h.hub_share),
+       g.csls_hubness ? report::num(g.csls_hubness->hub_share) : "—", ""},
+      {"hubness: Robin Hood index", report::num(h.robin_hood),
+       g.csls_hubness ? report::num(g.csls_hubness->robin_hood) : "—", "share of k-occurrences to move for equal N_k"},
+      {"rogue dimensions: top 3 (share of mean cos)", dims(g.rogue), "",
+       fmt::format("mean cos {}", report::num(g.rogue.mean_cosine))},
+  };
+  if (g.rogue_standardized)
+    rows.push_back({"rogue dimensions, standardized cosine", dims(*g.rogue_standardized), "",
+                    fmt::format("mean cos {}", report::num(g.rogue_standardized->mean_cosine))});
+  rows.push_back({"intrinsic dimension (TwoNN)", report::num(g.twonn.dimension), "",
+                  fmt::format("{} rows with a duplicate (r1 = 0) left out", g.twonn.rows_r1_zero)});
+  rows.push_back({"isotropy μ (Mu & Viswanath)", report::num(g.isotropy.mu), "", "1 = isotropic"});
+  rows.push_back({"IsoScore", report::num(g.iso_score), "", "1 = isotropic"});
+  md.table({"diagnostic", "cosine", "CSLS", "note"}, rows);
+
+  // The strongest hubs, with their N_k under CSLS.
+  const arma::uvec order = arma::stable_sort_index(h.counts, "descend");
+  std::vector<std::vector<std::string>> hubs;
+  for (arma::uword e = 0; e < std::min<arma::uword>(10, n); ++e) {
+    const arma::uword i = order[e];
+    hubs.push_back({std::to_string(i), fmt::format("'{}'", names.display(i)), std::to_string(h.counts[i]),
+                    g.csls_hubness ? std::to_string(g.csls_hubness->counts[i]) : "—", report::num(g.csls_r[i])});
+  }
+  md.table({"row", "token", "N_k", "N_k (CSLS)", "r (mean cos to k nearest)"}, hubs);
 }
 
 struct CloudStats {
@@ -333,6 +465,10 @@ void run(const Config& c, Context& ctx) {
   }
 
   laps.lap("anisotropy (IsoScore)");
+
+  diagnostics_section(c, ctx, names);
+  laps.lap(c.diag_csls ? "diagnostics: kNN pass + CSLS pass, rogue dimensions, TwoNN, isotropy"
+                       : "diagnostics: kNN pass, rogue dimensions, TwoNN, isotropy");
 
   // --- all-but-the-top --------------------------------------------------------------------------
   {

@@ -95,6 +95,13 @@ row "a permutation of linear CKA, % of SGEMM peak" "$(get perm_pct "$tmp/cmp")" 
 row "1000 permutations, GloVe subset halves (s)" "$(get glove_perms "$tmp/cmp")" "<=" 1 \
   "linear + debiased CKA, Procrustes, SVCCA; NumPy $(n "$(get np_glove_perms "$tmp/cmp_np")") s: speed-up $(n "$(div "$(get np_glove_perms "$tmp/cmp_np")" "$(get glove_perms "$tmp/cmp")")")"
 
+section "diagnostics: hubness, CSLS, rogue dimensions, TwoNN, isotropy on the seeded 50257×768, 2 threads"
+tee_run "$tmp/diag" "$bin/bench_diagnostics" --threads 2
+row "diagnostics / one all-rows top-10 pass" "$(get ratio "$tmp/diag")" "<=" 2 \
+  "$(n "$(get diagnostics "$tmp/diag")") s vs $(n "$(get topk "$tmp/diag")") s; $(get rescanned "$tmp/diag") rows rescanned"
+row "diagnostics with CSLS hubness / one top-10 pass" "$(get ratio_csls "$tmp/diag")" "<=" 2.5 \
+  "$(n "$(get diagnostics_csls "$tmp/diag")") s (two exact top-k passes)"
+
 section "summary"
 echo "| benchmark | value | target | verdict | note |"
 echo "|---|---|---|---|---|"

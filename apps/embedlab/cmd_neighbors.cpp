@@ -1,12 +1,16 @@
-// embedlab neighbors FILE --all --k K --out FILE.h5 [--format F] [--tensor T] [--threads N]
+// embedlab neighbors FILE --all --k K --out FILE.h5 [--csls [--csls-k K]] [--format F] [--tensor T] [--threads N]
 //
 // All-rows top-k by cosine with symmetric tiles (the n×n matrix is never formed): datasets `ids`
-// (n×k int64) and `cos` (n×k float32), plus `tokens` when the file has a vocabulary.
+// (n×k int64) and `cos` (n×k float32), plus `tokens` when the file has a vocabulary. With --csls the
+// neighbours are ranked by CSLS(x, y) = 2cos(x, y) − r(x) − r(y), r = mean cos to the --csls-k
+// nearest (Conneau et al. 2018): one exact top-k pass for r, one for the CSLS lists
+// (linalg::knn_exact); `csls` (n×k float64) and `csls_r` (n) are added.
 #include "apps/embedlab/command_line.hpp"
 #include "apps/embedlab/commands.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "io/h5_results.hpp"
+#include "linalg/diagnostics.hpp"
 #include "linalg/topk.hpp"
 
 #include <fmt/format.h>
@@ -25,7 +29,9 @@ int cmd_neighbors(int argc, char** argv) {
                                                                            "output HDF5 file (must not exist)")(
       "format", po::value<std::string>()->default_value("auto"), "input format")(
       "tensor", po::value<std::string>()->default_value(""), "safetensors tensor / HDF5 dataset")(
-      "threads", po::value<int>(), "worker threads (default: all cores)");
+      "csls", "rank by CSLS 2cos(x, y) − r(x) − r(y) instead of cosine (r: mean cos to the --csls-k nearest)")(
+      "csls-k", po::value<unsigned>()->default_value(10), "k of CSLS's r")("threads", po::value<int>(),
+                                                                           "worker threads (default: all cores)");
   const auto parsed = parse_command(argc, argv, "neighbors", opts, "file");
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
@@ -33,30 +39,63 @@ int cmd_neighbors(int argc, char** argv) {
     throw Error(Exit::usage, "neighbors: expected FILE --all --out FILE.h5 (see embedlab neighbors --help)");
   const unsigned k = vm["k"].as<unsigned>();
   if (k < 1) throw Error(Exit::usage, "neighbors: --k: must be at least 1 (got 0)");
+  const unsigned csls_k = vm["csls-k"].as<unsigned>();
+  if (csls_k < 1) throw Error(Exit::usage, "neighbors: --csls-k: must be at least 1 (got 0)");
+  const bool csls = vm.count("csls") > 0;
   const std::string out = vm["out"].as<std::string>();
   if (std::filesystem::exists(out))  // nothing already written is overwritten
     fail(Exit::cant_create, out, "", "output file exists (remove it or choose another --out)");
 
   const UnitRows in = load_unit_rows(vm);
   const arma::fmat& U = in.unit;
-
-  linalg::TopKOptions to;
-  to.k = k;
-  Progress progress("neighbors", static_cast<std::uint64_t>(U.n_cols) * U.n_cols / 2, "pairs");
-  to.progress = [&](std::uint64_t done, std::uint64_t) { progress.update(done); };
-  const linalg::TopK top = linalg::topk_all(U, to);
-  progress.finish();
+  if (csls && U.n_cols < 2)
+    throw Error(Exit::data, fmt::format("{}: rows: --csls needs at least 2 rows (got {})", in.path, U.n_cols));
 
   io::H5ResultWriter w(out);
-  w.write("/ids", arma::conv_to<arma::Mat<std::int64_t>>::from(top.ids),
-          {"1", "row ids of the k nearest rows by cosine, best first (self excluded, ties: lower id)"});
-  w.write("/cos", top.cos, {"1", "cosines of the neighbours in /ids"});
+  arma::uword k_out = 0;
+  if (csls) {
+    linalg::KnnOptions ko;
+    ko.k = csls_k;
+    Progress p1("neighbors (CSLS r)", static_cast<std::uint64_t>(U.n_cols) * U.n_cols / 2, "pairs");
+    ko.progress = [&](std::uint64_t done, std::uint64_t) { p1.update(done); };
+    const linalg::Knn base = linalg::knn_exact(U, ko);
+    p1.finish();
+    const arma::vec r = linalg::csls_radius(base, base.ids.n_cols);
+    ko.k = k;
+    Progress p2("neighbors (CSLS)", static_cast<std::uint64_t>(U.n_cols) * U.n_cols / 2, "pairs");
+    ko.progress = [&](std::uint64_t done, std::uint64_t) { p2.update(done); };
+    const linalg::Knn top = linalg::knn_exact(U, ko, &r);
+    p2.finish();
+    arma::fmat cos(top.ids.n_rows, top.ids.n_cols);
+    for (arma::uword i = 0; i < cos.n_rows; ++i)
+      for (arma::uword e = 0; e < cos.n_cols; ++e)
+        cos(i, e) = static_cast<float>(linalg::pair_cosine(U, i, top.ids(i, e)));
+    w.write("/ids", arma::conv_to<arma::Mat<std::int64_t>>::from(top.ids),
+            {"1", "row ids of the k nearest rows by CSLS, best first (self excluded, ties: lower id)"});
+    w.write("/cos", cos, {"1", "cosines of the neighbours in /ids"});
+    w.write("/csls", top.score, {"1", "CSLS(x, y) = 2cos(x, y) − r(x) − r(y) of the neighbours in /ids"});
+    w.write("/csls_r", r, {"1", "r(x): mean cos of row x to its csls_k nearest rows"});
+    w.attr("/", "csls_k", static_cast<std::int64_t>(base.ids.n_cols));
+    k_out = top.ids.n_cols;
+  } else {
+    linalg::TopKOptions to;
+    to.k = k;
+    Progress progress("neighbors", static_cast<std::uint64_t>(U.n_cols) * U.n_cols / 2, "pairs");
+    to.progress = [&](std::uint64_t done, std::uint64_t) { progress.update(done); };
+    const linalg::TopK top = linalg::topk_all(U, to);
+    progress.finish();
+    w.write("/ids", arma::conv_to<arma::Mat<std::int64_t>>::from(top.ids),
+            {"1", "row ids of the k nearest rows by cosine, best first (self excluded, ties: lower id)"});
+    w.write("/cos", top.cos, {"1", "cosines of the neighbours in /ids"});
+    k_out = top.ids.n_cols;
+  }
   if (!in.emb.tokens.empty()) w.write("/tokens", in.emb.tokens, {"1", "token of each row"});
   w.attr("/", "source", in.emb.source.path);
   w.attr("/", "source_sha256", in.emb.source.sha256);
-  w.attr("/", "k", static_cast<std::int64_t>(top.ids.n_cols));
+  w.attr("/", "k", static_cast<std::int64_t>(k_out));
+  w.attr("/", "ranking", std::string(csls ? "csls" : "cosine"));
   w.commit();
-  fmt::print("{}: {} rows × k = {} → {}\n", in.path, top.ids.n_rows, top.ids.n_cols, out);
+  fmt::print("{}: {} rows × k = {}{} → {}\n", in.path, U.n_cols, k_out, csls ? " (CSLS)" : "", out);
   return 0;
 }
 

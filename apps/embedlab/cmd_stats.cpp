@@ -1,13 +1,16 @@
-// embedlab stats FILE [--json] [--format F] [--tensor T] [--bins B] [--threads N]
+// embedlab stats FILE [--json] [--format F] [--tensor T] [--bins B] [--k K] [--standardized] [--threads N]
 //
 // All-pairs cosine statistics of the whole matrix (moments exactly from the Gram matrix; min, max
-// and quantiles from one blocked pass over the upper triangle) and the anisotropy numbers.
+// and quantiles from one blocked pass over the upper triangle), the anisotropy numbers and the
+// diagnostics of linalg/diagnostics.hpp (hubness, rogue dimensions, TwoNN, isotropy; one exact
+// top-k pass).
 #include "apps/embedlab/command_line.hpp"
 #include "apps/embedlab/commands.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "linalg/allpairs.hpp"
 #include "linalg/anisotropy.hpp"
+#include "linalg/diagnostics.hpp"
 
 #include <fmt/format.h>
 #include <boost/program_options.hpp>
@@ -23,15 +26,18 @@ int cmd_stats(int argc, char** argv) {
       "format", po::value<std::string>()->default_value("auto"), "input format")(
       "tensor", po::value<std::string>()->default_value(""), "safetensors tensor / HDF5 dataset")(
       "bins", po::value<unsigned>()->default_value(2000), "histogram bins on [-1, 1] for the quantiles")(
+      "k", po::value<unsigned>()->default_value(10), "k of the hubness N_k (and of CSLS's r)")(
+      "standardized", "also the rogue dimensions of the standardized cosine (dimensions z-scored first)")(
       "threads", po::value<int>(), "worker threads (default: all cores)");
   const auto parsed = parse_command(argc, argv, "stats", opts, "file");
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   if (!vm.count("file")) throw Error(Exit::usage, "stats: expected FILE (see embedlab stats --help)");
   if (vm["bins"].as<unsigned>() < 1) throw Error(Exit::usage, "stats: --bins: must be at least 1 (got 0)");
+  if (vm["k"].as<unsigned>() < 1) throw Error(Exit::usage, "stats: --k: must be at least 1 (got 0)");
   const UnitRows in = load_unit_rows(vm);
   const arma::fmat& U = in.unit;
-  if (U.n_cols < 2) throw Error(Exit::data, fmt::format("{}: rows: need at least 2 rows (got {})", in.path, U.n_cols));
+  if (U.n_cols < 3) throw Error(Exit::data, fmt::format("{}: rows: need at least 3 rows (got {})", in.path, U.n_cols));
 
   const linalg::PairMoments moments = linalg::pair_moments(U);
   const linalg::Anisotropy an = linalg::anisotropy(U);
@@ -41,6 +47,18 @@ int cmd_stats(int argc, char** argv) {
   ao.progress = [&](std::uint64_t done, std::uint64_t) { progress.update(done); };
   const linalg::AllPairsStats s = linalg::all_pairs(U, ao);
   progress.finish();
+  linalg::DiagnosticsOptions dopt;
+  dopt.k = vm["k"].as<unsigned>();
+  dopt.standardized = vm.count("standardized") > 0;
+  Progress knn_progress("kNN", static_cast<std::uint64_t>(U.n_cols) * (U.n_cols - 1) / 2, "pairs");
+  dopt.progress = [&](std::uint64_t done, std::uint64_t) { knn_progress.update(done); };
+  const linalg::Diagnostics g = linalg::diagnostics(U, in.emb.vectors, dopt);
+  knn_progress.finish();
+  auto rogue_json = [](const linalg::RogueDimensions& r) {
+    return nlohmann::ordered_json{{"dims", std::vector<arma::uword>(r.dims.begin(), r.dims.end())},
+                                  {"share", std::vector<double>(r.share.begin(), r.share.end())},
+                                  {"mean_cosine", r.mean_cosine}};
+  };
   auto name = [&](arma::uword j) { return in.emb.token_name(j); };
   const double d = static_cast<double>(U.n_rows);
 
@@ -63,6 +81,16 @@ int cmd_stats(int argc, char** argv) {
     j["anisotropy"] = {{"mean_cosine", an.mean_cosine},
                        {"mean_unit_norm", an.mean_unit_norm},
                        {"top_singular_value_share", an.top_sv_share}};
+    j["hubness"] = {{"k", g.hubness.k},
+                    {"skewness", g.hubness.skewness},
+                    {"antihub_share", g.hubness.antihub_share},
+                    {"hub_share", g.hubness.hub_share},
+                    {"robin_hood", g.hubness.robin_hood}};
+    j["rogue_dimensions"] = rogue_json(g.rogue);
+    if (g.rogue_standardized) j["rogue_dimensions"]["standardized"] = rogue_json(*g.rogue_standardized);
+    j["intrinsic_dimension"] = {
+        {"twonn", g.twonn.dimension}, {"rows_used", g.twonn.rows_used}, {"rows_r1_zero", g.twonn.rows_r1_zero}};
+    j["isotropy"] = {{"mu_viswanath", g.isotropy.mu}, {"isoscore", g.iso_score}};
     fmt::print("{}\n", j.dump(2));
     return 0;
   }
@@ -75,6 +103,21 @@ int cmd_stats(int argc, char** argv) {
              s.quantile(0.01), s.quantile(0.25), s.quantile(0.5), s.quantile(0.75), s.quantile(0.99), 2.0 / ao.bins);
   fmt::print("anisotropy: mean cosine {:.6f}, |mean unit vector| {:.6f}, top singular value share {:.6f}\n",
              an.mean_cosine, an.mean_unit_norm, an.top_sv_share);
+  const auto& h = g.hubness;
+  fmt::print("hubness (k = {}): skewness of N_k {:.4f}, anti-hubs {:.4f}, hubs (N_k > {}) {:.4f}, Robin Hood {:.4f}\n",
+             h.k, h.skewness, h.antihub_share, 2 * h.k, h.hub_share, h.robin_hood);
+  auto rogue_text = [](const linalg::RogueDimensions& r) {
+    std::string t;
+    for (arma::uword e = 0; e < r.dims.n_elem; ++e)
+      t += fmt::format("{}{} ({:.4f})", e ? ", " : "", r.dims[e], r.share[e]);
+    return t;
+  };
+  fmt::print("rogue dimensions (share of the mean cosine): {}\n", rogue_text(g.rogue));
+  if (g.rogue_standardized)
+    fmt::print("rogue dimensions, standardized cosine: {}\n", rogue_text(*g.rogue_standardized));
+  fmt::print("intrinsic dimension (TwoNN) {:.4f} ({} rows with r1 = 0 left out)\n", g.twonn.dimension,
+             g.twonn.rows_r1_zero);
+  fmt::print("isotropy: mu (Mu & Viswanath) {:.6g}, IsoScore {:.6f}\n", g.isotropy.mu, g.iso_score);
   return 0;
 }
 

@@ -106,26 +106,26 @@ float clamp1(float v) { return v < -1.0f ? -1.0f : (v > 1.0f ? 1.0f : v); }
 
 // Column segment c[0, m) with rows r0.. (heap rows r0 + i, candidate id `id`); `skip` is a row
 // whose candidate must be ignored (self), or none.
-void feed_rows(Heaps& h, const float* c, std::size_t m, arma::uword r0, arma::uword id,
-               const arma::uword* self_of_row) {
+void feed_rows(Heaps& h, const float* c, std::size_t m, arma::uword r0, arma::uword id, const arma::uword* self_of_row,
+               bool clamp) {
   const float* thr = h.thresholds() + r0;
   for (std::size_t s = 0; s < m; s += kChunk) {
     const std::size_t len = std::min(kChunk, m - s);
     if (!chunk_hits_vec(c + s, thr + s, len)) continue;
     for (std::size_t i = s; i < s + len; ++i) {
-      const float v = clamp1(c[i]);
+      const float v = clamp ? clamp1(c[i]) : c[i];
       if (v >= thr[i] && !(self_of_row && self_of_row[r0 + i] == id)) h.offer(r0 + i, v, id);
     }
   }
 }
 
 // Column segment c[0, m) as candidates ids i0 + i for the single heap row `r`.
-void feed_one(Heaps& h, const float* c, std::size_t m, arma::uword r, arma::uword i0) {
+void feed_one(Heaps& h, const float* c, std::size_t m, arma::uword r, arma::uword i0, bool clamp) {
   for (std::size_t s = 0; s < m; s += kChunk) {
     const std::size_t len = std::min(kChunk, m - s);
     if (!chunk_hits_scalar(c + s, h.threshold(r), len)) continue;
     for (std::size_t i = s; i < s + len; ++i) {
-      const float v = clamp1(c[i]);
+      const float v = clamp ? clamp1(c[i]) : c[i];
       if (v >= h.threshold(r)) h.offer(r, v, i0 + i);
     }
   }
@@ -135,6 +135,21 @@ void check_args(const arma::fmat& U, const TopKOptions& o, const char* what) {
   if (o.k < 1) fail(Exit::usage, what, "k", "must be at least 1 (got 0)");
   if (o.tile < 16) fail(Exit::usage, what, "tile", fmt::format("too small (got {}, expected >= 16)", o.tile));
   if (!U.is_finite()) data_error(what, "matrix", "non-finite entries (normalise with linalg::normalize_rows first)");
+  if (o.csls_r && o.csls_r->n_elem != U.n_cols)
+    fail(Exit::usage, what, "csls_r",
+         fmt::format("one entry per column (got {}, expected {})", o.csls_r->n_elem, U.n_cols));
+  if (o.csls_r && !o.csls_r->is_finite()) fail(Exit::usage, what, "csls_r", "non-finite entries");
+}
+
+// CSLS scores in place: C(i, j) (column-major, leading dimension ld) becomes 2·clamp(C(i, j)) − ri[i] − rj[j]
+// for the rows i < rows_of(j).
+template <class RowsOf>
+void to_csls(float* C, std::size_t ld, arma::uword mj, const float* ri, const float* rj, RowsOf rows_of) {
+  for (arma::uword j = 0; j < mj; ++j) {
+    float* c = C + static_cast<std::size_t>(j) * ld;
+    const arma::uword m = rows_of(j);
+    for (arma::uword i = 0; i < m; ++i) c[i] = 2.0f * clamp1(c[i]) - ri[i] - rj[j];
+  }
 }
 
 }  // namespace
@@ -158,6 +173,7 @@ TopK topk_all(const arma::fmat& U, const TopKOptions& options) {
     for (arma::uword J = I; J < nb; ++J) tiles.push_back({I, J});
 
   Heaps heaps(n, k);
+  const arma::fvec* csls = options.csls_r;
   std::unique_ptr<std::mutex[]> block_mu(new std::mutex[nb]);
   std::mutex progress_mu;
   const std::uint64_t total = static_cast<std::uint64_t>(n) * (n - 1) / 2;
@@ -181,17 +197,20 @@ TopK topk_all(const arma::fmat& U, const TopKOptions& options) {
                     static_cast<int>(d), 1.0f, U.colptr(i0), static_cast<int>(d), U.colptr(j0), static_cast<int>(d),
                     0.0f, C.data(), static_cast<int>(b));
       }
+      if (csls)  // the CSLS score is symmetric too, so the one tile still feeds both sides
+        to_csls(C.data(), b, mj, csls->memptr() + i0, csls->memptr() + j0,
+                [&](arma::uword j) { return diag ? j : mi; });
       {
         // Row side: C(i, j) is a candidate j0 + j for row i0 + i.
         std::lock_guard<std::mutex> lock(block_mu[I]);
         for (arma::uword j = diag ? 1 : 0; j < mj; ++j)
-          feed_rows(heaps, C.data() + static_cast<std::size_t>(j) * b, diag ? j : mi, i0, j0 + j, nullptr);
+          feed_rows(heaps, C.data() + static_cast<std::size_t>(j) * b, diag ? j : mi, i0, j0 + j, nullptr, !csls);
       }
       {
         // Column side: C(i, j) is a candidate i0 + i for row j0 + j.
         std::lock_guard<std::mutex> lock(block_mu[J]);
         for (arma::uword j = diag ? 1 : 0; j < mj; ++j)
-          feed_one(heaps, C.data() + static_cast<std::size_t>(j) * b, diag ? j : mi, j0 + j, i0);
+          feed_one(heaps, C.data() + static_cast<std::size_t>(j) * b, diag ? j : mi, j0 + j, i0, !csls);
       }
       std::lock_guard<std::mutex> lock(progress_mu);
       done += diag ? static_cast<std::uint64_t>(mi) * (mi - 1) / 2 : static_cast<std::uint64_t>(mi) * mj;
@@ -222,6 +241,9 @@ TopK topk_queries(const arma::fmat& U, const arma::uvec& queries, const TopKOpti
   const std::size_t tiles = static_cast<std::size_t>(qb) * nb;
 
   Heaps heaps(q, k);
+  const arma::fvec* csls = options.csls_r;
+  arma::fvec rq;  // r of the queries, in query order
+  if (csls) rq = csls->elem(queries);
   std::unique_ptr<std::mutex[]> block_mu(new std::mutex[qb]);
   std::mutex progress_mu;
   const std::uint64_t total = static_cast<std::uint64_t>(q) * n;
@@ -241,10 +263,11 @@ TopK topk_queries(const arma::fmat& U, const arma::uvec& queries, const TopKOpti
       cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(mi), static_cast<int>(mj),
                   static_cast<int>(d), 1.0f, Q.colptr(i0), static_cast<int>(d), U.colptr(j0), static_cast<int>(d), 0.0f,
                   C.data(), static_cast<int>(b));
+      if (csls) to_csls(C.data(), b, mj, rq.memptr() + i0, csls->memptr() + j0, [&](arma::uword) { return mi; });
       {
         std::lock_guard<std::mutex> lock(block_mu[I]);
         for (arma::uword j = 0; j < mj; ++j)
-          feed_rows(heaps, C.data() + static_cast<std::size_t>(j) * b, mi, i0, j0 + j, self);
+          feed_rows(heaps, C.data() + static_cast<std::size_t>(j) * b, mi, i0, j0 + j, self, !csls);
       }
       std::lock_guard<std::mutex> lock(progress_mu);
       done += static_cast<std::uint64_t>(mi) * mj;

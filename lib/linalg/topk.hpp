@@ -19,6 +19,10 @@ struct TopKOptions {
   int workers = 0;           // <= 0: the OpenBLAS thread setting
   bool exclude_self = true;  // queries only (the all-rows search always excludes self)
   ProgressFn progress;       // optional; units are query×database pairs computed
+  // CSLS (Conneau et al. 2018) instead of cosine when set: row i ranks candidate j by
+  // 2·cos(i, j) − r[i] − r[j] (r has one entry per column of U, e.g. the mean cosine of each
+  // column to its k nearest); TopK::cos then holds these scores (float, not clamped).
+  const arma::fvec* csls_r = nullptr;
 };
 
 struct TopK {
