@@ -14,6 +14,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 
 namespace embedlab::experiments {
@@ -166,6 +167,48 @@ arma::vec word_vector(const io::Embeddings& emb, const std::vector<arma::uword>&
 }
 
 std::string fmt_or_dash(double v) { return std::isfinite(v) ? report::num(v) : "—"; }
+
+// The two spaces as read, the matched words' copies (double, both sides, raw and centred), and the
+// n×n kernels of rbf_cka / rsa_spearman (two float64 matrices and their permuted copies) when the
+// metrics ask for them and the words are within compare.max_pairwise_rows.
+void memory(const Config& c, const experiment::Shapes& shapes, std::vector<experiment::Allocation>& out) {
+  const auto space = [&](const std::string& name, const std::string& path, const std::string& format,
+                         const std::string& tensor, std::int64_t limit) {
+    io::LoadOptions lo;
+    lo.path = path;
+    lo.format = format;
+    lo.tensor = tensor;
+    if (limit > 0) lo.limit = static_cast<std::uint64_t>(limit);
+    const auto s = shapes.of(lo);
+    const bool cut = s.read_rows > s.rows;
+    out.push_back({4.0 * static_cast<double>(s.dim) * static_cast<double>(s.read_rows + (cut ? s.rows : 0)),
+                   fmt::format("{} as read, {} float32 ({})", name, experiment::dims(s.read_rows, s.dim), s.how),
+                   cut ? name + ".path" : name + ".limit", cut ? "use a smaller file" : "set or lower it"});
+    return s;
+  };
+  const auto a = space("space_a", c.a_path, c.a_format, c.a_tensor, c.a_limit);
+  std::optional<experiment::MatrixShape> b;
+  if (!c.halves) b = space("space_b", c.b_path, c.b_format, c.b_tensor, c.b_limit);
+  const std::uint64_t m = c.from == "list"
+                              ? c.words.size()
+                              : std::min<std::uint64_t>((c.from == "space_a" || c.halves || !b ? a : *b).rows,
+                                                        static_cast<std::uint64_t>(c.count));
+  const std::string key = c.from == "list" ? "words.list" : "words.count";
+  const double dims = static_cast<double>(a.dim) + (b ? static_cast<double>(b->dim) : 0.0);
+  out.push_back({4 * 8 * static_cast<double>(m) * dims,
+                 fmt::format("the {} matched words of both spaces, raw and centred, float64", m), key,
+                 c.from == "list" ? "shorten it" : "lower it"});
+  const bool pairwise =
+      std::any_of(c.metrics.begin(), c.metrics.end(),
+                  [](const std::string& x) { return x == "all" || x == "rbf_cka" || x == "rsa_spearman"; }) ||
+      c.metrics.empty();
+  if (pairwise && m <= static_cast<std::uint64_t>(c.max_pairwise)) {
+    const double mm = static_cast<double>(m) * static_cast<double>(m);
+    out.push_back({4 * 8 * mm,
+                   fmt::format("rbf_cka / rsa_spearman kernels of {} words: 4 × {} float64", m, experiment::dims(m, m)),
+                   "compare.max_pairwise_rows", "lower it"});
+  }
+}
 
 void run(const Config& c, Context& ctx) {
   auto& md = *ctx.md;
@@ -406,7 +449,7 @@ std::unique_ptr<experiment::Experiment> make_compare() {
       "compare",
       "similarity of two spaces (or two halves of one): CKA, mutual k-NN, Procrustes, SVCCA, RSA with permutation "
       "nulls",
-      experiment::Stage::none, declare, run);
+      experiment::Stage::none, declare, run, memory);
 }
 
 }  // namespace embedlab::experiments

@@ -86,10 +86,10 @@ void memory(const Config& c, const experiment::Shapes&, std::vector<experiment::
   if (ec || c.model_path.empty() || !fs::exists(fs::path(c.model_path) / "config.json")) return;
   const auto cfg = io::read_gpt2_config((fs::path(c.model_path) / "config.json").string());
   const double tokens = c.corpus_format == "ids" ? static_cast<double>(bytes) / 2 : static_cast<double>(bytes);
-  out.push_back({4.0 * (cfg.n_layer + 1) * tokens * cfg.n_embd,
-                 fmt::format("hidden states of {} layers for at most {:.0f} corpus tokens, float32", cfg.n_layer + 1,
-                             tokens),
-                 "corpus.path", "use a shorter corpus"});
+  out.push_back(
+      {4.0 * (cfg.n_layer + 1) * tokens * cfg.n_embd,
+       fmt::format("hidden states of {} layers for at most {:.0f} corpus tokens, float32", cfg.n_layer + 1, tokens),
+       "corpus.path", "use a shorter corpus"});
 }
 
 void run(const Config& c, Context& ctx) {

@@ -111,6 +111,12 @@ BOOST_AUTO_TEST_CASE(dry_run_states_the_estimate_of_every_shipped_config) {
       {"position_embeddings.ini", fmt::format("--set embeddings.path='{}' --set embeddings.tensor=wpe.weight", wpe),
        "1024×1024 float64"},
       {"random_variance.ini", "", "random-pair cosines"},
+      {"layer_geometry.ini", gpt2, "GPT-2 weights"},
+      {"compare_halves.ini", fmt::format("--set space_a.path='{}' --set space_a.format=glove", glove),
+       "kernels of 2000 words"},
+      {"compare_wiki_twitter.ini",
+       fmt::format("--set space_a.path='{}' --set space_b.path='{}' --set words.count=1000", glove, glove),
+       "kernels of 1000 words"},
   };
   std::size_t shipped = 0;
   for (const auto& e : fs::directory_iterator(source("configs")))
