@@ -41,12 +41,10 @@ std::size_t utf8_len(std::string_view s, std::size_t i) {
   return len;
 }
 
-// HTML is never meant in a report: '<' and '&' (and '>', a blockquote at a line start) as entities.
+// No HTML from user text: '<' and '&' as entities.
 void append_html_safe(std::string& out, char c) {
   if (c == '<')
     out += "&lt;";
-  else if (c == '>')
-    out += "&gt;";
   else if (c == '&')
     out += "&amp;";
   else
@@ -118,7 +116,7 @@ std::string visible_text(std::string_view s) {
 std::string literal(const std::string& s) {
   std::string out;
   for (const char c : visible_text(s)) {
-    if (c == '<' || c == '>' || c == '&')
+    if (c == '<' || c == '&')
       append_html_safe(out, c);
     else if (std::ispunct(static_cast<unsigned char>(c)))
       out += '\\', out += c;  // CommonMark: any ASCII punctuation may be backslash-escaped
@@ -135,8 +133,10 @@ void Markdown::heading(int level, const std::string& text) {
     one_line += c == '\n' ? std::string("\\n") : c == '\r' ? std::string("\\r") : std::string(1, c);
   text_ += std::string(level, '#') + " " + html_safe(one_line) + "\n\n";
 }
-void Markdown::paragraph(const std::string& text) { text_ += html_safe(text) + "\n\n"; }
-void Markdown::bullet(const std::string& text) { text_ += "- " + html_safe(text) + "\n"; }
+// Paragraphs and bullets are the writer's Markdown (and HTML: the provenance <details> block); user
+// text inside them goes through literal().
+void Markdown::paragraph(const std::string& text) { text_ += text + "\n\n"; }
+void Markdown::bullet(const std::string& text) { text_ += "- " + text + "\n"; }
 void Markdown::code(const std::string& text, const std::string& lang) {
   // The fence is longer than any run of backquotes inside, so the text cannot close it.
   std::size_t run = 0, longest = 0;

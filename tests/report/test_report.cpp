@@ -151,7 +151,7 @@ BOOST_AUTO_TEST_CASE(table_cells_show_text_literally) {
   BOOST_TEST_REQUIRE(lines.size() == 7u);
   BOOST_TEST(lines[6].empty());
   BOOST_TEST(lines[2] == "| a\\|b | 1 |");
-  BOOST_TEST(lines[3] == "| &lt;script&gt;alert(1)&lt;/script&gt; | 2 |");
+  BOOST_TEST(lines[3] == "| &lt;script>alert(1)&lt;/script> | 2 |");
   BOOST_TEST(lines[4] == "| line1\\\\nline2\\\\r | 3 |");
   BOOST_TEST(lines[5] == "| \\`code\\` and \\\\\\| and &amp; and **bold** | 4 |");
   // Each row has exactly three unescaped pipes (the cell borders).
@@ -166,15 +166,15 @@ BOOST_AUTO_TEST_CASE(table_cells_show_text_literally) {
 BOOST_AUTO_TEST_CASE(prose_passes_no_html_and_code_cannot_escape_its_fence) {
   Markdown md;
   md.heading(2, "Prompt 1: <img src=x onerror=alert(1)>\nnext");
-  md.paragraph("see `E` & <b>bold</b>");
+  md.paragraph("see " + embedlab::report::literal("`E` & <b>bold</b>"));
   md.code("```\n<not html>\n````");
   const std::string& t = md.text();
   BOOST_TEST(t.find("<img") == std::string::npos);
   BOOST_TEST(t.find("<b>") == std::string::npos);
-  BOOST_TEST(t.find("## Prompt 1: &lt;img src=x onerror=alert(1)&gt;\\nnext\n") == 0u);
-  BOOST_TEST(t.find("see `E` &amp; &lt;b&gt;bold&lt;/b&gt;") != std::string::npos);
+  BOOST_TEST(t.find("## Prompt 1: &lt;img src=x onerror=alert(1)>\\nnext\n") == 0u);
+  BOOST_TEST(t.find("see \\`E\\` &amp; &lt;b\\>bold&lt;\\/b\\>") != std::string::npos);
   BOOST_TEST(t.find("`````\n```\n<not html>\n````\n`````\n") != std::string::npos);
-  BOOST_TEST(embedlab::report::literal("*a* `b` [c](d) <e>") == "\\*a\\* \\`b\\` \\[c\\]\\(d\\) &lt;e&gt;");
+  BOOST_TEST(embedlab::report::literal("*a* `b` [c](d) <e>") == "\\*a\\* \\`b\\` \\[c\\]\\(d\\) &lt;e\\>");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
