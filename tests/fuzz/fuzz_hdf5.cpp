@@ -7,6 +7,8 @@
 #include "fuzz_main.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  return embedlab::fuzz::guarded(
-      [&] { embedlab::fuzz::read_hdf5_file(embedlab::fuzz::scratch_file("input.h5", data, size)); });
+  return embedlab::fuzz::guarded([&] {
+    const bool named = size > 0 && (data[size - 1] & 1) != 0;
+    embedlab::fuzz::read_hdf5_file(embedlab::fuzz::scratch_file("input.h5", data, size), named);
+  });
 }

@@ -90,13 +90,12 @@ inline void read_word2vec_bin_file(const std::string& path) {
   }
 }
 
-// The obvious dataset, then a named one (the path-walking check of every link on the way).
-inline void read_hdf5_file(const std::string& path) {
-  for (const char* dataset : {"", "/embeddings"}) {
-    try {
-      (void)io::read_hdf5(path, dataset);
-    } catch (const Error&) {
-    }
+// One isolated read per input (each forks a child): the obvious dataset, or for inputs whose last
+// byte is odd a named one (the check of every link on the way to it).
+inline void read_hdf5_file(const std::string& path, bool named) {
+  try {
+    (void)io::read_hdf5(path, named ? "/embeddings" : "");
+  } catch (const Error&) {
   }
 }
 

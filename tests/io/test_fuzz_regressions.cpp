@@ -54,7 +54,12 @@ BOOST_AUTO_TEST_CASE(safetensors) { replay("safetensors", fuzz::read_safetensors
 BOOST_AUTO_TEST_CASE(npy) { replay("npy", fuzz::read_npy_file); }
 BOOST_AUTO_TEST_CASE(word_text) { replay("word_text", fuzz::read_word_text_file); }
 BOOST_AUTO_TEST_CASE(word2vec_bin) { replay("word2vec_bin", fuzz::read_word2vec_bin_file); }
-BOOST_AUTO_TEST_CASE(hdf5) { replay("hdf5", fuzz::read_hdf5_file); }
+BOOST_AUTO_TEST_CASE(hdf5) {
+  replay("hdf5", [](const std::string& path) {
+    fuzz::read_hdf5_file(path, false);
+    fuzz::read_hdf5_file(path, true);
+  });
+}
 
 BOOST_AUTO_TEST_CASE(tokenizer_round_trip) {
   EMBEDLAB_FIXTURE(dir, "gpt2-tokenizer");
