@@ -7,6 +7,7 @@
 // Memory: the corpus runs sentence by sentence through one reused session; each layer's states are
 // one C × N float matrix held once (model::corpus_states); every measure reads them in place.
 #include "core/error.hpp"
+#include "core/threads.hpp"
 #include "experiments/experiments.hpp"
 #include "experiments/gpt2_prompts.hpp"
 #include "io/corpus.hpp"
@@ -143,6 +144,9 @@ void run(const Config& c, Context& ctx) {
   std::vector<std::int64_t> rogue_dim(n_states);
   arma::mat self_w(n_states, W), mev_w(n_states, W), intra_s(n_states, corpus.sentences.size());
   arma::vec path(N, arma::fill::zeros);
+  // MEV's SVDs and IsoScore's eigen-decomposition on one BLAS thread: LAPACK's threaded paths round
+  // differently with the thread count, and these results are promised bit-identical across --threads.
+  const BlasSingleThread one_blas_thread;
   for (std::size_t l = 0; l < n_states; ++l) {
     const arma::fmat& H = st.hidden[l];
     const auto pc = cx::pair_cosine(H, pairs);
