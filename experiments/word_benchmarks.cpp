@@ -30,9 +30,9 @@ struct Config {
 };
 
 void declare(Schema<Config>& s) {
-  s.key("benchmarks.word_pairs", &Config::pair_files, "data/benchmarks/wordsim353.tsv, data/benchmarks/simlex999.txt",
+  s.key("benchmarks.word_pairs", &Config::pair_files, "benchmarks/wordsim353.tsv, benchmarks/simlex999.txt",
         "word-pair files (word1<TAB>word2<TAB>score, # comments); empty: none");
-  s.path("benchmarks.analogies", &Config::analogies, "data/benchmarks/questions-words.txt",
+  s.path("benchmarks.analogies", &Config::analogies, "benchmarks/questions-words.txt",
          "word2vec analogy questions (`: section` headers, `a b c d` lines); empty: none")
       .input();
   s.key("benchmarks.methods", &Config::methods, "3cosadd, 3cosmul", "analogy methods").one_of({"3cosadd", "3cosmul"});

@@ -42,37 +42,4 @@ arma::fmat gaussian_like(const Pca& p, arma::uword n, Rng& rng, bool with_mean) 
   return arma::conv_to<arma::fmat>::from(X);
 }
 
-arma::mat block_average(const arma::mat& M, arma::uword max_side) {
-  if (max_side == 0) throw Error(Exit::usage, "block_average: max_side must be at least 1");
-  const arma::uword br = std::max<arma::uword>(1, (M.n_rows + max_side - 1) / max_side);
-  const arma::uword bc = std::max<arma::uword>(1, (M.n_cols + max_side - 1) / max_side);
-  const arma::uword r = (M.n_rows + br - 1) / br, c = (M.n_cols + bc - 1) / bc;
-  arma::mat out(r, c);
-  for (arma::uword J = 0; J < c; ++J)
-    for (arma::uword I = 0; I < r; ++I) {
-      const arma::uword i1 = std::min(M.n_rows, (I + 1) * br) - 1, j1 = std::min(M.n_cols, (J + 1) * bc) - 1;
-      out(I, J) = arma::mean(arma::vectorise(M.submat(I * br, J * bc, i1, j1)));
-    }
-  return out;
-}
-
-OffsetProfile offset_profile(const arma::mat& S) {
-  if (S.n_rows != S.n_cols || S.n_rows == 0)
-    throw Error(Exit::usage,
-                fmt::format("offset_profile: need a non-empty square matrix (got {}x{})", S.n_rows, S.n_cols));
-  const arma::uword n = S.n_rows;
-  OffsetProfile p;
-  p.mean.zeros(n);
-  p.sd.zeros(n);
-  p.count.zeros(n);
-  for (arma::uword k = 0; k < n; ++k) {
-    const arma::vec diag = S.diag(static_cast<arma::sword>(k));  // S(i, i + k)
-    const double m = arma::mean(diag);
-    p.mean[k] = m;
-    p.sd[k] = std::sqrt(arma::mean(arma::square(diag - m)));
-    p.count[k] = n - k;
-  }
-  return p;
-}
-
 }  // namespace embedlab::linalg

@@ -20,17 +20,4 @@ arma::vec cosines_to(const arma::fmat& U, const arma::vec& v);
 // Returns (d, n) float. Deterministic given the rng state; n >= 1.
 arma::fmat gaussian_like(const Pca& p, arma::uword n, Rng& rng, bool with_mean = true);
 
-// M (r, c) averaged over blocks so that neither side exceeds max_side: block edges are
-// ceil(r / max_side) × ceil(c / max_side) (the last block may be smaller and is averaged over its
-// own cells). max_side >= 1.
-arma::mat block_average(const arma::mat& M, arma::uword max_side);
-
-// For a square S (n, n): mean[k] = mean of S(i, i + k) over i = 0..n-1-k, k = 0..n-1 (the mean
-// similarity of positions k apart), count[k] = n − k.
-struct OffsetProfile {
-  arma::vec mean, sd;  // sd: population standard deviation over the n − k pairs (0 for k = n − 1)
-  arma::uvec count;
-};
-OffsetProfile offset_profile(const arma::mat& S);
-
 }  // namespace embedlab::linalg

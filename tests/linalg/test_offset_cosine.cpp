@@ -23,8 +23,8 @@ BOOST_AUTO_TEST_CASE(equals_the_formed_matrix) {
   o.workers = 1;
   const auto got = linalg::offset_cosine_stats(U, o);
   const arma::mat S = linalg::local_cosine(U, arma::regspace<arma::uvec>(0, U.n_cols - 1));
-  const auto want = linalg::offset_profile(S);
-  const arma::mat img = linalg::block_average(S, 40);
+  const auto want = embedlab::test::offset_profile(S);
+  const arma::mat img = embedlab::test::block_average(S, 40);
   BOOST_REQUIRE_EQUAL(got.mean.n_elem, 301u);
   for (arma::uword k = 0; k < 301; ++k) {
     BOOST_TEST(got.mean[k] == want.mean[k], tt::tolerance(Tol<double>::sum));
