@@ -3,6 +3,7 @@
 // spaces represent, each against a permutation null (rows of space_b shuffled) with its p-value,
 // null mean and sd, z-score, and a bootstrap interval over words (lib/rsa/similarity_metrics).
 #include "experiments/experiments.hpp"
+#include "experiments/word_spaces.hpp"
 #include "io/word_lookup.hpp"
 #include "report/report.hpp"
 #include "rsa/similarity_metrics.hpp"
@@ -46,28 +47,14 @@ struct Config {
   std::int64_t null_bins = 0;
 };
 
-using StrM = std::string Config::*;
-using IntM = std::int64_t Config::*;
-
-// The same [space_a] / [space_b] keys as the rsa experiment.
-void declare_space(Schema<Config>& s, const std::string& sec, StrM path, StrM format, StrM tensor, StrM kind,
-                   IntM limit) {
-  s.path(sec + ".path", path, "",
-         "embedding source: GPT-2 checkpoint dir, .safetensors, .npy, .h5, GloVe/word2vec text (.gz ok), .bin")
-      .input();
-  s.key(sec + ".format", format, "auto", "file format (auto decides from the path)")
-      .one_of({"auto", "gpt2", "safetensors", "npy", "hdf5", "glove", "word2vec", "word2vec-bin"});
-  s.key(sec + ".tensor", tensor, "", "safetensors tensor / HDF5 dataset (GPT-2 dirs: wte, wpe or lm_head)");
-  s.key(sec + ".kind", kind, "auto",
-        "how words find rows: tokens (the GPT-2 tokenizer of the checkpoint dir), words (direct lookup), auto "
-        "(tokens when the checkpoint dir holds tokenizer files, else words)")
-      .one_of({"auto", "tokens", "words"});
-  s.key(sec + ".limit", limit, "0", "read only the first N rows of word formats (0 = all)").min(0);
-}
+word_spaces::Keys keys_a(const Config& c) { return {c.a_path, c.a_format, c.a_tensor, c.a_kind, c.a_limit}; }
+word_spaces::Keys keys_b(const Config& c) { return {c.b_path, c.b_format, c.b_tensor, c.b_kind, c.b_limit}; }
 
 void declare(Schema<Config>& s) {
-  declare_space(s, "space_a", &Config::a_path, &Config::a_format, &Config::a_tensor, &Config::a_kind, &Config::a_limit);
-  declare_space(s, "space_b", &Config::b_path, &Config::b_format, &Config::b_tensor, &Config::b_kind, &Config::b_limit);
+  word_spaces::declare(s, "space_a", &Config::a_path, &Config::a_format, &Config::a_tensor, &Config::a_kind,
+                       &Config::a_limit, "");
+  word_spaces::declare(s, "space_b", &Config::b_path, &Config::b_format, &Config::b_tensor, &Config::b_kind,
+                       &Config::b_limit, "");
   s.key("compare.halves", &Config::halves, "false",
         "compare the first and second half of the dimensions of space_a (space_b is not read)");
   s.key("words.from", &Config::from, "space_a",
@@ -119,76 +106,15 @@ void declare(Schema<Config>& s) {
   });
 }
 
-struct Loaded {
-  std::string name;
-  io::Embeddings emb;
-  std::unique_ptr<io::WordLookup> lookup;
-};
-
-Loaded load_space(const std::string& name, const std::string& path, const std::string& format,
-                  const std::string& tensor, const std::string& kind, std::int64_t limit, Context& ctx) {
-  Loaded s;
-  s.name = name;
-  io::LoadOptions lo;
-  lo.path = path;
-  lo.format = format;
-  lo.tensor = tensor;
-  if (limit > 0) lo.limit = static_cast<std::uint64_t>(limit);
-  s.emb = io::load_embeddings(lo);
-  ctx.inputs->push_back(s.emb.source);
-  std::optional<std::string> dir;
-  if (kind != "words") {
-    dir = io::WordLookup::tokenizer_dir_for(s.emb.source);
-    if (!dir && kind == "tokens")
-      throw Error(Exit::config,
-                  fmt::format("{}.kind: tokens needs a GPT-2 checkpoint directory with tokenizer files (got '{}')",
-                              name, path));
-    if (dir)
-      for (auto& f : io::WordLookup::tokenizer_files(*dir)) ctx.inputs->push_back(std::move(f));
-  }
-  // A source without a vocabulary (a bare tensor, a checkpoint without tokenizer files) names its
-  // rows "#0", "#1", …: two such sources are matched row by row.
-  std::vector<std::string> names = s.emb.tokens;
-  if (names.empty())
-    for (arma::uword j = 0; j < s.emb.rows(); ++j) names.push_back(s.emb.token_name(j));
-  s.lookup = std::make_unique<io::WordLookup>(names, dir);
-  return s;
-}
-
-bool alphabetic(const std::string& w) {
-  return !w.empty() && std::all_of(w.begin(), w.end(), [](char ch) { return ch >= 'a' && ch <= 'z'; });
-}
-
-// The vector of a usable word (d): its row, or the mean of its pieces' rows, in double.
-arma::vec word_vector(const io::Embeddings& emb, const std::vector<arma::uword>& cols) {
-  arma::vec v(emb.dim(), arma::fill::zeros);
-  for (const auto col : cols) v += arma::conv_to<arma::vec>::from(emb.vectors.col(col));
-  return v / static_cast<double>(cols.size());
-}
-
 std::string fmt_or_dash(double v) { return std::isfinite(v) ? report::num(v) : "—"; }
 
 // The two spaces as read, the matched words' copies (double, both sides, raw and centred), and the
 // n×n kernels of rbf_cka / rsa_spearman (two float64 matrices and their permuted copies) when the
 // metrics ask for them and the words are within compare.max_pairwise_rows.
 void memory(const Config& c, const experiment::Shapes& shapes, std::vector<experiment::Allocation>& out) {
-  const auto space = [&](const std::string& name, const std::string& path, const std::string& format,
-                         const std::string& tensor, std::int64_t limit) {
-    io::LoadOptions lo;
-    lo.path = path;
-    lo.format = format;
-    lo.tensor = tensor;
-    if (limit > 0) lo.limit = static_cast<std::uint64_t>(limit);
-    const auto s = shapes.of(lo);
-    const bool cut = s.read_rows > s.rows;
-    out.push_back({4.0 * static_cast<double>(s.dim) * static_cast<double>(s.read_rows + (cut ? s.rows : 0)),
-                   fmt::format("{} as read, {} float32 ({})", name, experiment::dims(s.read_rows, s.dim), s.how),
-                   cut ? name + ".path" : name + ".limit", cut ? "use a smaller file" : "set or lower it"});
-    return s;
-  };
-  const auto a = space("space_a", c.a_path, c.a_format, c.a_tensor, c.a_limit);
+  const auto a = word_spaces::memory("space_a", keys_a(c), shapes, out);
   std::optional<experiment::MatrixShape> b;
-  if (!c.halves) b = space("space_b", c.b_path, c.b_format, c.b_tensor, c.b_limit);
+  if (!c.halves) b = word_spaces::memory("space_b", keys_b(c), shapes, out);
   const std::uint64_t m = c.from == "list"
                               ? c.words.size()
                               : std::min<std::uint64_t>((c.from == "space_a" || c.halves || !b ? a : *b).rows,
@@ -212,9 +138,10 @@ void memory(const Config& c, const experiment::Shapes& shapes, std::vector<exper
 
 void run(const Config& c, Context& ctx) {
   auto& md = *ctx.md;
-  std::vector<Loaded> spaces;
-  spaces.push_back(load_space("space_a", c.a_path, c.a_format, c.a_tensor, c.a_kind, c.a_limit, ctx));
-  if (!c.halves) spaces.push_back(load_space("space_b", c.b_path, c.b_format, c.b_tensor, c.b_kind, c.b_limit, ctx));
+  // A source without a vocabulary names its rows "#0", "#1", …: two such sources are matched row by row.
+  std::vector<word_spaces::Space> spaces;
+  spaces.push_back(word_spaces::load("space_a", keys_a(c), word_spaces::Unnamed::numbered, ctx));
+  if (!c.halves) spaces.push_back(word_spaces::load("space_b", keys_b(c), word_spaces::Unnamed::numbered, ctx));
   const auto& A = spaces[0];
 
   // Words: space_a's rows (taken directly) or a list; every space must represent a word by usable
@@ -232,12 +159,9 @@ void run(const Config& c, Context& ctx) {
     for (std::size_t s = 0; s < spaces.size(); ++s)
       res[s] = spaces[s].lookup->resolve(candidates, policy, spaces[s].name + " words");
   } else {
-    const arma::uword n = c.count > 0 ? std::min<arma::uword>(A.emb.rows(), static_cast<arma::uword>(c.count))
-                                      : static_cast<arma::uword>(A.emb.rows());
-    for (arma::uword j = 0; j < n; ++j) {
-      std::string w = A.lookup->display(j);
-      if (A.lookup->uses_tokenizer() && !w.empty() && w[0] == ' ') w.erase(0, 1);
-      candidates.push_back(w);
+    candidates = word_spaces::first_rows(A, c.count);
+    for (arma::uword j = 0; j < candidates.size(); ++j) {
+      const std::string& w = candidates[j];
       io::WordColumns wc;
       wc.word = w;
       wc.columns = {j};
@@ -253,7 +177,7 @@ void run(const Config& c, Context& ctx) {
   std::vector<std::vector<std::string>> examples;
   for (std::size_t w = 0; w < candidates.size(); ++w) {
     std::string reason;
-    if (c.alpha_only && !alphabetic(candidates[w]))
+    if (c.alpha_only && !word_spaces::alphabetic(candidates[w]))
       reason = "not a-z only";
     else if (seen_words.count(candidates[w]))
       reason = "repeated word";
@@ -298,7 +222,8 @@ void run(const Config& c, Context& ctx) {
   std::vector<arma::mat> M;
   for (std::size_t s = 0; s < spaces.size(); ++s) {
     arma::mat x(spaces[s].emb.dim(), n);
-    for (arma::uword i = 0; i < n; ++i) x.col(i) = word_vector(spaces[s].emb, res[s][kept[i]].columns);
+    for (arma::uword i = 0; i < n; ++i)
+      x.col(i) = io::WordLookup::mean_vector(spaces[s].emb.vectors, res[s][kept[i]].columns);
     M.push_back(std::move(x));
   }
   std::vector<std::string> names = {"space_a", "space_b"};

@@ -3,6 +3,7 @@
 // space. Each space gives an RDM of the kept words; the RDMs are compared by the configured
 // statistics with a Mantel permutation p-value and a bootstrap-over-items interval.
 #include "experiments/experiments.hpp"
+#include "experiments/word_spaces.hpp"
 #include "io/word_lookup.hpp"
 #include "report/report.hpp"
 #include "rsa/compare.hpp"
@@ -40,29 +41,14 @@ struct Config {
   double confidence = 0;
 };
 
-using StrM = std::string Config::*;
-using IntM = std::int64_t Config::*;
-
-void declare_space(Schema<Config>& s, const std::string& sec, StrM path, StrM format, StrM tensor, StrM kind,
-                   IntM limit, const std::string& default_path) {
-  s.path(sec + ".path", path, default_path,
-         "embedding source: GPT-2 checkpoint dir, .safetensors, .npy, .h5, GloVe/word2vec text (.gz ok), .bin")
-      .input();
-  s.key(sec + ".format", format, "auto", "file format (auto decides from the path)")
-      .one_of({"auto", "gpt2", "safetensors", "npy", "hdf5", "glove", "word2vec", "word2vec-bin"});
-  s.key(sec + ".tensor", tensor, "", "safetensors tensor / HDF5 dataset (GPT-2 dirs: wte, wpe or lm_head)");
-  s.key(sec + ".kind", kind, "auto",
-        "how words find rows: tokens (the GPT-2 tokenizer of the checkpoint dir), words (direct lookup), auto "
-        "(tokens when the checkpoint dir holds tokenizer files, else words)")
-      .one_of({"auto", "tokens", "words"});
-  s.key(sec + ".limit", limit, "0", "read only the first N rows of word formats (0 = all)").min(0);
-}
+word_spaces::Keys keys_a(const Config& c) { return {c.a_path, c.a_format, c.a_tensor, c.a_kind, c.a_limit}; }
+word_spaces::Keys keys_b(const Config& c) { return {c.b_path, c.b_format, c.b_tensor, c.b_kind, c.b_limit}; }
 
 void declare(Schema<Config>& s) {
-  declare_space(s, "space_a", &Config::a_path, &Config::a_format, &Config::a_tensor, &Config::a_kind, &Config::a_limit,
-                "data/gpt2");
-  declare_space(s, "space_b", &Config::b_path, &Config::b_format, &Config::b_tensor, &Config::b_kind, &Config::b_limit,
-                "");
+  word_spaces::declare(s, "space_a", &Config::a_path, &Config::a_format, &Config::a_tensor, &Config::a_kind,
+                       &Config::a_limit, "data/gpt2");
+  word_spaces::declare(s, "space_b", &Config::b_path, &Config::b_format, &Config::b_tensor, &Config::b_kind,
+                       &Config::b_limit, "");
   s.key("rsa.halves", &Config::halves, "false",
         "compare the first and second half of the dimensions of space_a (space_b is not read)");
   s.key("words.list", &Config::words, "", "the candidate words (words.from = list)");
@@ -101,56 +87,6 @@ void declare(Schema<Config>& s) {
   });
 }
 
-struct Loaded {
-  std::string name;
-  io::Embeddings emb;
-  std::unique_ptr<io::WordLookup> lookup;
-};
-
-Loaded load_space(const std::string& name, const std::string& path, const std::string& format,
-                  const std::string& tensor, const std::string& kind, std::int64_t limit, Context& ctx) {
-  Loaded s;
-  s.name = name;
-  io::LoadOptions lo;
-  lo.path = path;
-  lo.format = format;
-  lo.tensor = tensor;
-  if (limit > 0) lo.limit = static_cast<std::uint64_t>(limit);
-  s.emb = io::load_embeddings(lo);
-  ctx.inputs->push_back(s.emb.source);
-  std::optional<std::string> dir;
-  if (kind != "words") {
-    dir = io::WordLookup::tokenizer_dir_for(s.emb.source);
-    if (!dir && kind == "tokens")
-      throw Error(Exit::config, fmt::format("{}.kind: tokens needs a GPT-2 checkpoint directory with tokenizer files "
-                                            "(got '{}')",
-                                            name, path));
-    if (dir)
-      for (auto& f : io::WordLookup::tokenizer_files(*dir)) ctx.inputs->push_back(std::move(f));
-  }
-  if (!dir && s.emb.tokens.empty())
-    throw Error(Exit::data, fmt::format("{}: {} has no token strings to look words up in", name, path));
-  s.lookup = std::make_unique<io::WordLookup>(s.emb.tokens, dir);
-  return s;
-}
-
-// The candidate words of a space: its first `count` rows as words (token bytes without the
-// leading space for a GPT-2 vocabulary).
-std::vector<std::string> first_rows(const Loaded& s, std::int64_t count) {
-  std::vector<std::string> out;
-  const arma::uword n = std::min<arma::uword>(s.emb.rows(), static_cast<arma::uword>(count));
-  for (arma::uword j = 0; j < n; ++j) {
-    std::string w = s.lookup->display(j);
-    if (s.lookup->uses_tokenizer() && !w.empty() && w[0] == ' ') w.erase(0, 1);
-    out.push_back(w);
-  }
-  return out;
-}
-
-bool alphabetic(const std::string& w) {
-  return !w.empty() && std::all_of(w.begin(), w.end(), [](char ch) { return ch >= 'a' && ch <= 'z'; });
-}
-
 // The item vector of a usable word: its row, or the mean of its pieces' rows (d).
 arma::vec item_vector(const io::Embeddings& emb, const io::WordColumns& w) {
   return io::WordLookup::mean_vector(emb.vectors, w.columns);
@@ -160,23 +96,9 @@ arma::vec item_vector(const io::Embeddings& emb, const io::WordColumns& w) {
 // two RDMs, the bootstrap's symmetric copies and the upper triangles: 6 m×m float64 in all, m =
 // the candidate count (words.count rows of a space, or words.list).
 void memory(const Config& c, const experiment::Shapes& shapes, std::vector<experiment::Allocation>& out) {
-  const auto space = [&](const std::string& name, const std::string& path, const std::string& format,
-                         const std::string& tensor, std::int64_t limit) {
-    io::LoadOptions lo;
-    lo.path = path;
-    lo.format = format;
-    lo.tensor = tensor;
-    if (limit > 0) lo.limit = static_cast<std::uint64_t>(limit);
-    const auto s = shapes.of(lo);
-    const bool cut = s.read_rows > s.rows;
-    out.push_back({4.0 * static_cast<double>(s.dim) * static_cast<double>(s.read_rows + (cut ? s.rows : 0)),
-                   fmt::format("{} as read, {} float32 ({})", name, experiment::dims(s.read_rows, s.dim), s.how),
-                   cut ? name + ".path" : name + ".limit", cut ? "use a smaller file" : "set or lower it"});
-    return s;
-  };
-  const auto a = space("space_a", c.a_path, c.a_format, c.a_tensor, c.a_limit);
+  const auto a = word_spaces::memory("space_a", keys_a(c), shapes, out);
   std::optional<experiment::MatrixShape> b;
-  if (!c.halves) b = space("space_b", c.b_path, c.b_format, c.b_tensor, c.b_limit);
+  if (!c.halves) b = word_spaces::memory("space_b", keys_b(c), shapes, out);
   std::uint64_t m = 0;
   if (c.from == "list") {
     m = c.words.size();
@@ -193,9 +115,9 @@ void memory(const Config& c, const experiment::Shapes& shapes, std::vector<exper
 
 void run(const Config& c, Context& ctx) {
   auto& md = *ctx.md;
-  std::vector<Loaded> spaces;
-  spaces.push_back(load_space("space_a", c.a_path, c.a_format, c.a_tensor, c.a_kind, c.a_limit, ctx));
-  if (!c.halves) spaces.push_back(load_space("space_b", c.b_path, c.b_format, c.b_tensor, c.b_kind, c.b_limit, ctx));
+  std::vector<word_spaces::Space> spaces;
+  spaces.push_back(word_spaces::load("space_a", keys_a(c), word_spaces::Unnamed::error, ctx));
+  if (!c.halves) spaces.push_back(word_spaces::load("space_b", keys_b(c), word_spaces::Unnamed::error, ctx));
 
   // Candidates.
   std::vector<std::string> candidates;
@@ -203,7 +125,7 @@ void run(const Config& c, Context& ctx) {
     candidates = c.words;
   } else {
     const std::size_t which = c.from == "space_a" || c.halves ? 0 : 1;
-    candidates = first_rows(spaces[which], c.count);
+    candidates = word_spaces::first_rows(spaces[which], c.count);
   }
   if (candidates.empty()) throw Error(Exit::data, fmt::format("{}: no rows to take candidate words from", c.from));
 
@@ -226,7 +148,7 @@ void run(const Config& c, Context& ctx) {
   std::map<std::string, std::int64_t> reason_count;
   for (std::size_t w = 0; w < candidates.size(); ++w) {
     std::string reason;
-    if (c.alpha_only && !alphabetic(candidates[w]))
+    if (c.alpha_only && !word_spaces::alphabetic(candidates[w]))
       reason = "not a-z only";
     else if (seen_words.count(candidates[w]))
       reason = "repeated word";
