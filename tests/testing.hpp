@@ -10,6 +10,20 @@ namespace embedlab::test {
 
 inline constexpr std::uint64_t kSeed = 20261126;
 
+// Whether this build runs under AddressSanitizer (make asan): its redzones, quarantine and shadow
+// memory inflate every memory measurement, so memory bounds are scaled where they are checked.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+
 // One tolerance table (ensmallen style): scale at call sites, never invent literals.
 template <class T>
 struct Tol;

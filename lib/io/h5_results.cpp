@@ -147,16 +147,25 @@ void H5ResultWriter::write(const std::string& path, const std::vector<std::strin
 void H5ResultWriter::write(const std::string& path, const arma::vec& v, const DatasetInfo& info) {
   impl_->dataset(path, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {v.n_elem}, v.memptr(), info);
 }
+namespace {
+// Column-major cols×rows is row-major rows×cols. An empty matrix is returned as is: Armadillo's
+// transpose reads through its null memory pointer (undefined behaviour, caught by UBSan).
+template <class M>
+M row_major(const M& m) {
+  return m.n_elem == 0 ? M() : M(m.t());
+}
+}  // namespace
+
 void H5ResultWriter::write(const std::string& path, const arma::mat& m, const DatasetInfo& info) {
-  const arma::mat rm = m.t();  // column-major cols×rows == row-major rows×cols
+  const arma::mat rm = row_major(m);
   impl_->dataset(path, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, {m.n_rows, m.n_cols}, rm.memptr(), info);
 }
 void H5ResultWriter::write(const std::string& path, const arma::fmat& m, const DatasetInfo& info) {
-  const arma::fmat rm = m.t();
+  const arma::fmat rm = row_major(m);
   impl_->dataset(path, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, {m.n_rows, m.n_cols}, rm.memptr(), info);
 }
 void H5ResultWriter::write(const std::string& path, const arma::Mat<std::int64_t>& m, const DatasetInfo& info) {
-  const arma::Mat<std::int64_t> rm = m.t();
+  const arma::Mat<std::int64_t> rm = row_major(m);
   impl_->dataset(path, H5T_STD_I64LE, H5T_NATIVE_INT64, {m.n_rows, m.n_cols}, rm.memptr(), info);
 }
 

@@ -212,7 +212,9 @@ BOOST_AUTO_TEST_CASE(position_embeddings_on_a_large_matrix_in_bounded_memory) {
       dir.file("err"));
   BOOST_REQUIRE_MESSAGE(code == 0, read_file(dir.file("err")));
   BOOST_TEST_MESSAGE("position_embeddings 20000×16: peak RSS " << peak_kib << " KiB");
-  BOOST_TEST(peak_kib < 160 * 1024, "peak RSS " << peak_kib << " KiB");
+  // The n×n matrix alone would be 3.0 GiB; ASan's shadow memory and quarantine inflate RSS (384 MiB
+  // measured), so its bound is wider but still far below the matrix.
+  BOOST_TEST(peak_kib < (kAddressSanitizer ? 1024 : 160) * 1024, "peak RSS " << peak_kib << " KiB");
 
   io::H5ResultReader r((fs::path(only_run_dir(results, "position_embeddings")) / "results.h5").string());
   const auto mean = r.read_doubles("/offset/mean_cosine"), sd = r.read_doubles("/offset/sd_cosine");

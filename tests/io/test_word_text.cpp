@@ -493,7 +493,8 @@ BOOST_AUTO_TEST_CASE(loading_peak_memory_is_the_matrix) {
   BOOST_TEST_MESSAGE(fmt::format("peak / matrix: text {:.3f}, gzip text {:.3f}, binary {:.3f}", text, gz, bin));
   for (const double r : {text, gz, bin}) {
     BOOST_TEST(r > 0.5);  // the measurement saw the matrix at all
-    BOOST_TEST(r <= 1.2);
+    // ≤ 1.2× in the product; ASan's allocator metadata adds a few per cent on top (measured 1.22).
+    BOOST_TEST(r <= (embedlab::test::kAddressSanitizer ? 1.3 : 1.2));
   }
 }
 
