@@ -1,5 +1,5 @@
 // embedlab forward through the real binary, against the Hugging Face goldens in
-// ../shared/data/gpt2-golden (the same bounds as tests/model: logits within 10 × the reference's own
+// tests/data/gpt2-golden (the same bounds as tests/model: logits within 10 × the reference's own
 // float32-vs-float64 spread + 1e-5, final hidden state within 1e-4 of its norm, top-10 per position
 // and the greedy continuation identical), and its errors.
 #include <boost/test/unit_test.hpp>
@@ -55,7 +55,7 @@ std::string ids_arg(const nlohmann::json& ids) {
 BOOST_AUTO_TEST_SUITE(cli_forward)
 
 // The acceptance command, verbatim: the tokenizer is found beside the model's parent
-// directory (../shared/data/gpt2-tokenizer), the text encodes to the golden case's ids.
+// directory (tests/data/gpt2-tokenizer), the text encodes to the golden case's ids.
 BOOST_AUTO_TEST_CASE(tiny_gpt2_text_reproduces_the_reference) {
   EMBEDLAB_FIXTURE(model, "gpt2-golden/tiny-gpt2");
   EMBEDLAB_FIXTURE(golden, "gpt2-golden/tiny-gpt2.golden.json");

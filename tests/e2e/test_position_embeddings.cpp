@@ -1,4 +1,4 @@
-// End to end: configs/position_embeddings.ini on the real GPT-2 wpe from ../shared/data/gpt2-wpe.
+// End to end: configs/position_embeddings.ini on the real GPT-2 wpe from tests/data/gpt2-wpe.
 #include <boost/test/unit_test.hpp>
 
 #include "e2e_util.hpp"

@@ -1,5 +1,5 @@
 // The GPT-2 forward pass against Hugging Face transformers (float64) on the golden checkpoints in
-// ../shared/data/gpt2-golden/, plus the KV cache, chunked feeding and the error contract.
+// tests/data/gpt2-golden/, plus the KV cache, chunked feeding and the error contract.
 #include <boost/test/unit_test.hpp>
 
 #include "core/error.hpp"
