@@ -1,7 +1,8 @@
 // bench_compare [--n 50257] [--d 768] [--threads 2] [--perms 8] [--glove FILE]
 //
 // The space-comparison metrics at GPT-2 size (seeded normal n×d against a related n×d):
-//   whole-vocabulary linear + debiased CKA and Procrustes (one Comparison, O(n·d²), double);
+//   whole-vocabulary linear + debiased CKA and Procrustes (one Comparison, O(n·d²): float Gram
+//   products summed in double), without and with the Procrustes rotation + displacements;
 //   permutations of linear CKA (one n×d·n×d SGEMM each, the self terms reused) against the SGEMM
 //   peak of the same product (OpenBLAS, `threads` threads);
 //   1000 permutations of the GloVe subset halves (3091 × 25 vs 3091 × 25), linear family.
@@ -58,10 +59,20 @@ int run(int argc, char** argv) {
   const std::vector<rsa::Metric> linear = {rsa::Metric::linear_cka, rsa::Metric::linear_cka_debiased,
                                            rsa::Metric::procrustes_angular, rsa::Metric::procrustes_residual};
   std::vector<double> v;
-  const double whole = bench::best_of(2, [&] { v = rsa::Comparison(X, Y, linear).values(); });
+  rsa::MetricOptions values_only;
+  values_only.procrustes_details = false;
+  const double whole = bench::best_of(3, [&] { v = rsa::Comparison(X, Y, linear, values_only).values(); });
   fmt::print(
       "whole vocabulary {}×{} vs {}×{}: linear CKA {:.6f}, debiased {:.6f}, Procrustes angular {:.6f}: {:.3f} s\n", n,
       d, n, d, v[0], v[1], v[2], whole);
+  // The same with the Procrustes rotation and the n word displacements (double, n·d² more).
+  double moved = 0;
+  const double whole_details = bench::best_of(2, [&] {
+    const rsa::Comparison c(X, Y, linear);
+    moved = c.procrustes().displacement.max();
+  });
+  fmt::print("  with the Procrustes rotation and every word's displacement (largest {:.6f}): {:.3f} s\n", moved,
+             whole_details);
 
   // 2. SGEMM peak of the permutation's product (p×n · n×q), OpenBLAS with `threads` threads.
   const arma::fmat A = arma::conv_to<arma::fmat>::from(X), B = arma::conv_to<arma::fmat>::from(Y);
@@ -115,9 +126,10 @@ int run(int argc, char** argv) {
     fmt::print("GloVe subset not found at {}: its row is skipped\n", glove);
   }
   fmt::print(
-      "RESULT whole={:.4f} sgemm_gflops={:.2f} perm_seconds={:.4f} perm_gflops={:.2f} perm_pct={:.1f} "
+      "RESULT whole={:.4f} whole_details={:.4f} sgemm_gflops={:.2f} perm_seconds={:.4f} perm_gflops={:.2f} "
+      "perm_pct={:.1f} "
       "glove_perms={:.4f} n={} d={}\n",
-      whole, peak, per_perm, perm_gflops, 100.0 * perm_gflops / peak, glove_s, n, d);
+      whole, whole_details, peak, per_perm, perm_gflops, 100.0 * perm_gflops / peak, glove_s, n, d);
   return 0;
 }
 

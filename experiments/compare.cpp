@@ -45,6 +45,7 @@ struct Config {
   std::int64_t max_pairwise = 0;
   std::int64_t most_moved = 0;
   std::int64_t null_bins = 0;
+  std::string gram;
 };
 
 word_spaces::Keys keys_a(const Config& c) { return {c.a_path, c.a_format, c.a_tensor, c.a_kind, c.a_limit}; }
@@ -91,6 +92,10 @@ void declare(Schema<Config>& s) {
         "words listed with the largest Procrustes displacement (equal dimensions only)")
       .range(0, 100000);
   s.key("compare.null_bins", &Config::null_bins, "40", "bins of the null-distribution histograms").range(5, 1000);
+  s.key("compare.gram_precision", &Config::gram, "auto",
+        "Gram products of CKA, Procrustes and SVCCA: float32 summed in double per 2048 words (~1e-7 relative), "
+        "double, or auto (float once n·(p+q)² ≥ 2^30, i.e. GPT-2-sized vocabularies)")
+      .one_of({"auto", "float", "double"});
   s.check("space_a.path", [](const Config& c) -> std::optional<std::string> {
     if (c.a_path.empty()) return "required (the first space)";
     return std::nullopt;
@@ -245,6 +250,7 @@ void run(const Config& c, Context& ctx) {
   mo.max_pairwise_rows = static_cast<arma::uword>(c.max_pairwise);
   mo.pairwise_key = "compare.max_pairwise_rows";
   mo.workers = ctx.threads;
+  mo.gram = rsa::parse_gram_precision(c.gram);
   rsa::CalibrationOptions co;
   co.permutations = static_cast<std::size_t>(c.permutations);
   co.bootstrap = static_cast<std::size_t>(c.bootstrap);
@@ -262,12 +268,16 @@ void run(const Config& c, Context& ctx) {
   ctx.h5->attr("/metrics", "permutations", c.permutations);
   ctx.h5->attr("/metrics", "bootstrap", c.bootstrap);
   ctx.h5->attr("/metrics", "confidence", c.confidence);
+  ctx.h5->attr("/metrics", "gram_precision",
+               std::string(rsa::uses_float_grams(mo.gram, n, M[0].n_rows, M[1].n_rows) ? "float" : "double"));
   md.heading(2, "Similarity of the two spaces");
   md.paragraph(fmt::format(
       "{} ({} dims) against {} ({} dims) over {} words, {} vectors; k = {} for the neighbour metrics. Null: {} "
       "permutations of the rows of {} (p = (1 + #null ≥ observed)/(1 + P), upper tail for every metric: for the "
       "two Procrustes distances, where smaller means more alike, likeness shows as a negative z). Interval: {} "
-      "bootstrap resamples of the words, {:.0f}% percentile.",
+      "bootstrap resamples of the words, {:.0f}%: percentile intervals, except SVCCA (basic interval 2θ̂ − q, "
+      "resamples overfit) and the k-NN overlaps (the mean of the words' own overlaps resampled, neighbour lists "
+      "computed once: recomputed on a resample, duplicated words would be each other's neighbours).",
       names[0], M[0].n_rows, names[1], M[1].n_rows, n, c.vectors, c.k, c.permutations, names[1], c.bootstrap,
       100 * c.confidence));
   std::vector<std::vector<std::string>> rows;
@@ -282,8 +292,9 @@ void run(const Config& c, Context& ctx) {
     one("null_sd", r.null_sd, "standard deviation of the permutation null (divisor P - 1)");
     one("z", r.z, "(value - null_mean) / null_sd");
     one("excess", r.excess, "value - null_mean");
-    one("ci_low", r.ci_low, "lower end of the bootstrap percentile interval over words");
-    one("ci_high", r.ci_high, "upper end of the bootstrap percentile interval over words");
+    one("ci_low", r.ci_low, "lower end of the bootstrap interval over words (method: attribute interval)");
+    one("ci_high", r.ci_high, "upper end of the bootstrap interval over words (method: attribute interval)");
+    ctx.h5->attr(g, "interval", std::string(rsa::to_string(r.interval)));
     ctx.h5->write(g + "/null", r.null, {"1", "the permutation null values, in permutation order"});
     ctx.h5->attr(g, "bootstrap_failed", static_cast<std::int64_t>(r.failed));
     ctx.h5->attr(g, "higher_is_similar", static_cast<std::int64_t>(rsa::higher_is_similar(r.metric)));
@@ -300,7 +311,7 @@ void run(const Config& c, Context& ctx) {
                            return m == rsa::Metric::procrustes_angular || m == rsa::Metric::procrustes_residual;
                          }) != metrics.end();
   if (want_svcca) {
-    const auto sv = rsa::svcca(M[0], M[1]);
+    const auto sv = rsa::svcca(M[0], M[1], 0.99, mo.gram);
     ctx.h5->write("/svcca/correlations", sv.correlations, {"1", "canonical correlations of the kept directions"});
     ctx.h5->attr("/svcca", "kept_a", static_cast<std::int64_t>(sv.kept_x));
     ctx.h5->attr("/svcca", "kept_b", static_cast<std::int64_t>(sv.kept_y));
@@ -310,7 +321,7 @@ void run(const Config& c, Context& ctx) {
                     sv.kept_x, M[0].n_rows, sv.kept_y, M[1].n_rows, report::num(sv.correlations.max())));
   }
   if (want_proc && M[0].n_rows == M[1].n_rows && c.most_moved > 0) {
-    const auto pr = rsa::procrustes(M[0], M[1]);
+    const auto pr = rsa::procrustes(M[0], M[1], mo.gram);
     std::vector<arma::uword> order(n);
     std::iota(order.begin(), order.end(), arma::uword{0});
     std::stable_sort(order.begin(), order.end(),

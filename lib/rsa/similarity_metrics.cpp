@@ -7,13 +7,17 @@
 #include "stats/correlation.hpp"
 #include "stats/resampling.hpp"
 
+#include <cblas.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <limits>
+#include <mutex>
 #include <numeric>
+#include <type_traits>
 
 namespace embedlab::rsa {
 
@@ -44,9 +48,139 @@ bool wants(const std::vector<Metric>& ms, std::initializer_list<Metric> any) {
   return false;
 }
 
-// Column means removed: (p, n) with column i = word i, so the "column means" of the n×p matrix of
-// the definitions are the row means here.
-arma::mat centred(const arma::mat& X) { return X.each_col() - arma::mean(X, 1); }
+// ---- Precision of the linear family (CKA, debiased CKA, Procrustes, SVCCA) ----
+// 1. Means, centring and the squared row norms a_i = ‖x_i − x̄‖² in double, from the double input.
+// 2. The centred values are kept in the Gram precision (MetricOptions::gram): double, or rounded
+//    once to float32 (relative 2⁻²⁴ per entry); they feed every Gram product, observed and permuted.
+// 3. Gram products XcXcᵀ, YcYcᵀ (SYRK) and XcYc_πᵀ (GEMM) over chunks of kChunk words: sums of at
+//    most kChunk terms inside one single-threaded BLAS call in the Gram precision, each chunk's
+//    product added to a double accumulator in chunk order (the float error grows with √kChunk,
+//    not √n, and no result depends on the worker count).
+// 4. Everything after the Grams in double: Frobenius norms, HSIC_u terms, SVDs, eigen-bases.
+// With float Grams a metric carries ~1e-7 relative error (tests: ≤ 1e-6 absolute against the
+// float64 reference on GloVe); arccos ν is ill-conditioned near ν = 1, so procrustes_angular of
+// nearly identical spaces (ν > 1 − 1e-6) is only good to ~√(2·1e-7) ≈ 5e-4 there: gram = double.
+constexpr arma::uword kChunk = 2048;
+
+// auto: float32 Grams once their double cost would matter (n·(p+q)² ≥ 2³⁰, ~1 GFLOP: 50257×768
+// pairs are 1.2e11), double below (every GloVe- or test-sized comparison).
+bool float_grams(GramPrecision g, arma::uword n, arma::uword p, arma::uword q) {
+  if (g != GramPrecision::automatic) return g == GramPrecision::float32;
+  const double pq = static_cast<double>(p + q);
+  return static_cast<double>(n) * pq * pq >= 1073741824.0;
+}
+
+template <class T>
+void gemm_nt(int m, int n, int k, const T* a, int lda, const T* b, int ldb, T* c, int ldc) {
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasColMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+  else
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
+}
+template <class T>
+void syrk_n(int n, int k, const T* a, int lda, T* c, int ldc) {
+  if constexpr (std::is_same_v<T, float>)
+    cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, n, k, 1.0f, a, lda, 0.0f, c, ldc);
+  else
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, n, k, 1.0, a, lda, 0.0, c, ldc);
+}
+
+// Column means removed (p, n), column i = word i (the "column means" of the n×p matrix of the
+// definitions are the row means here), in T; a(i) = ‖x_i − x̄‖² in double; mu the means.
+template <class T>
+void centre_columns(const arma::mat& X, arma::Mat<T>& Xc, arma::vec& a, arma::vec& mu, int workers) {
+  const arma::uword p = X.n_rows, n = X.n_cols;
+  mu = arma::mean(X, 1);
+  Xc.set_size(p, n);
+  a.set_size(n);
+  const arma::uword chunks = (n + kChunk - 1) / kChunk;
+  std::atomic<arma::uword> next{0};
+  run_workers(std::max(1, std::min<int>(workers, static_cast<int>(chunks))), [&](int) {
+    for (arma::uword c; (c = next.fetch_add(1)) < chunks;) {
+      const arma::uword end = std::min(n, (c + 1) * kChunk);
+      for (arma::uword i = c * kChunk; i < end; ++i) {
+        const double* x = X.colptr(i);
+        T* f = Xc.colptr(i);
+        double s = 0.0;
+        for (arma::uword r = 0; r < p; ++r) {
+          const double v = x[r] - mu[r];
+          s += v * v;
+          f[r] = static_cast<T>(v);
+        }
+        a[i] = s;
+      }
+    }
+  });
+}
+
+// C = Σ_i x_i y_π(i)ᵀ (p, q) and, when Gx/Gy are given, the self Grams Σ_i x_i x_iᵀ, Σ_i y_i y_iᵀ,
+// from the columns of X (p, n) and Y (q, n); perm empty = identity. One single-threaded GEMM/SYRK
+// per chunk of kChunk columns (geometry fixed by n), chunks spread over `workers`, their products
+// added to the double results in chunk order: bit-identical for any worker count. A permutation
+// gathers one chunk of Y's columns at a time (no n-column copy).
+template <class T>
+void chunked_products(const arma::Mat<T>& X, const arma::Mat<T>& Y, const std::vector<arma::uword>& perm, int workers,
+                      arma::mat& C, arma::mat* Gx = nullptr, arma::mat* Gy = nullptr) {
+  const arma::uword p = X.n_rows, q = Y.n_rows, n = X.n_cols;
+  const bool self = Gx != nullptr;
+  const arma::uword chunks = (n + kChunk - 1) / kChunk;
+  C.zeros(p, q);
+  if (self) {
+    Gx->zeros(p, p);
+    Gy->zeros(q, q);
+  }
+  const BlasSingleThread single;
+  std::atomic<arma::uword> next{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  arma::uword turn = 0;
+  const int P = static_cast<int>(p), Q = static_cast<int>(q);
+  auto add = [](arma::mat& acc, const arma::Mat<T>& f, bool upper) {
+    for (arma::uword j = 0; j < acc.n_cols; ++j) {
+      double* a = acc.colptr(j);
+      const T* b = f.colptr(j);
+      const arma::uword rows = upper ? j + 1 : acc.n_rows;
+      for (arma::uword i = 0; i < rows; ++i) a[i] += static_cast<double>(b[i]);
+    }
+  };
+  run_workers(std::max(1, std::min<int>(workers, static_cast<int>(chunks))), [&](int) {
+    arma::Mat<T> Cf(p, q), Gxf, Gyf, Yp;
+    if (self) {
+      Gxf.set_size(p, p);
+      Gyf.set_size(q, q);
+    }
+    if (!perm.empty()) Yp.set_size(q, std::min(kChunk, n));
+    for (arma::uword c; (c = next.fetch_add(1)) < chunks;) {
+      const arma::uword c0 = c * kChunk, len = std::min(kChunk, n - c0);
+      const int K = static_cast<int>(len);
+      const T* yb = Y.colptr(c0);
+      if (!perm.empty()) {
+        for (arma::uword i = 0; i < len; ++i) std::copy_n(Y.colptr(perm[c0 + i]), q, Yp.colptr(i));
+        yb = Yp.memptr();
+      }
+      // Cf (p, q) = X[:, chunk] (p, len) · Y_π[:, chunk]ᵀ (len, q)
+      gemm_nt<T>(P, Q, K, X.colptr(c0), P, yb, Q, Cf.memptr(), P);
+      if (self) {
+        syrk_n<T>(P, K, X.colptr(c0), P, Gxf.memptr(), P);
+        syrk_n<T>(Q, K, Y.colptr(c0), Q, Gyf.memptr(), Q);
+      }
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return turn == c; });
+      add(C, Cf, false);
+      if (self) {
+        add(*Gx, Gxf, true);
+        add(*Gy, Gyf, true);
+      }
+      ++turn;
+      lock.unlock();
+      cv.notify_all();
+    }
+  });
+  if (self) {
+    *Gx = arma::symmatu(*Gx);
+    *Gy = arma::symmatu(*Gy);
+  }
+}
 
 void check_pair(const arma::mat& X, const arma::mat& Y, arma::uword min_rows) {
   if (X.n_cols != Y.n_cols)
@@ -60,6 +194,78 @@ void check_pair(const arma::mat& X, const arma::mat& Y, arma::uword min_rows) {
     throw Error(Exit::data,
                 fmt::format("compare: dims: a space has no dimensions (got {} and {})", X.n_rows, Y.n_rows));
   if (!X.is_finite() || !Y.is_finite()) throw Error(Exit::data, "compare: values: a space holds NaN or Inf");
+}
+
+// Σ_j (a_j − μa)(b_j − μb)ᵀ (p, q) over the N columns of float states A (p, N), B (q, N): each chunk
+// of kChunk columns centred in double and rounded to T, one single-threaded GEMM (SYRK when A is B)
+// per chunk, the chunk products added in double in chunk order (bit-identical for any workers).
+template <class T>
+arma::mat centred_cross(const arma::fmat& A, const arma::vec& ma, const arma::fmat& B, const arma::vec& mb, bool same,
+                        int workers) {
+  const arma::uword p = A.n_rows, q = B.n_rows, n = A.n_cols;
+  const arma::uword chunks = (n + kChunk - 1) / kChunk;
+  arma::mat out(p, q, arma::fill::zeros);
+  const BlasSingleThread single;
+  std::atomic<arma::uword> next{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  arma::uword turn = 0;
+  const int P = static_cast<int>(p), Q = static_cast<int>(q);
+  auto centre = [](const arma::fmat& S, const arma::vec& m, arma::uword c0, arma::uword len, arma::Mat<T>& dst) {
+    for (arma::uword j = 0; j < len; ++j) {
+      const float* s = S.colptr(c0 + j);
+      T* d = dst.colptr(j);
+      for (arma::uword r = 0; r < S.n_rows; ++r) d[r] = static_cast<T>(static_cast<double>(s[r]) - m[r]);
+    }
+  };
+  run_workers(std::max(1, std::min<int>(workers, static_cast<int>(chunks))), [&](int) {
+    const arma::uword width = std::min(kChunk, n);
+    arma::Mat<T> Ac(p, width), Bc, G(p, q);
+    if (!same) Bc.set_size(q, width);
+    for (arma::uword c; (c = next.fetch_add(1)) < chunks;) {
+      const arma::uword c0 = c * kChunk, len = std::min(kChunk, n - c0);
+      centre(A, ma, c0, len, Ac);
+      if (same) {
+        syrk_n<T>(P, static_cast<int>(len), Ac.memptr(), P, G.memptr(), P);
+      } else {
+        centre(B, mb, c0, len, Bc);
+        gemm_nt<T>(P, Q, static_cast<int>(len), Ac.memptr(), P, Bc.memptr(), Q, G.memptr(), P);
+      }
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return turn == c; });
+      for (arma::uword j = 0; j < q; ++j)
+        for (arma::uword i = 0; i < (same ? j + 1 : p); ++i) out(i, j) += static_cast<double>(G(i, j));
+      ++turn;
+      lock.unlock();
+      cv.notify_all();
+    }
+  });
+  return same ? arma::mat(arma::symmatu(out)) : out;
+}
+
+// Procrustes displacement of each word, ‖a_i Q − b_i‖ with a_i = (x_i − x̄)/fx, b_i = (y_i − ȳ)/fy,
+// in double (a rotated copy must give ~0, which float products cannot resolve): one
+// single-threaded DGEMM Qᵀ·A[:, chunk] per chunk, chunks over workers, each column on its own.
+arma::vec displacements(const arma::mat& X, const arma::mat& Y, const arma::vec& mx, const arma::vec& my,
+                        const arma::mat& Q, double fx, double fy, int workers) {
+  const arma::uword n = X.n_cols;
+  arma::vec out(n);
+  const arma::uword chunks = (n + kChunk - 1) / kChunk;
+  const BlasSingleThread single;
+  std::atomic<arma::uword> next{0};
+  run_workers(std::max(1, std::min<int>(workers, static_cast<int>(chunks))), [&](int) {
+    for (arma::uword c; (c = next.fetch_add(1)) < chunks;) {
+      const arma::uword c0 = c * kChunk, c1 = std::min(n, c0 + kChunk) - 1;
+      arma::mat A = X.cols(c0, c1), B = Y.cols(c0, c1);  // (p, len), (q, len)
+      A.each_col() -= mx;
+      B.each_col() -= my;
+      A /= fx;
+      B /= fy;
+      const arma::mat D = Q.t() * A - B;  // row a_i Q is (Qᵀ a_i) as a column
+      out.subvec(c0, c1) = arma::sqrt(arma::sum(arma::square(D), 0)).t();
+    }
+  });
+  return out;
 }
 
 // Σ_{i<j} P(i, j) Q(π(i), π(j)) + ½ Σ_i P(i, i) Q(π(i), π(i)) for symmetric P, Q (n, n): half the
@@ -207,6 +413,16 @@ Metric parse_metric(std::string_view name) {
 }
 
 bool is_pairwise(Metric m) { return m == Metric::rbf_cka || m == Metric::rsa_spearman; }
+GramPrecision parse_gram_precision(std::string_view name) {
+  if (name == "auto") return GramPrecision::automatic;
+  if (name == "float") return GramPrecision::float32;
+  if (name == "double") return GramPrecision::float64;
+  throw Error(Exit::usage, fmt::format("gram precision: unknown '{}' (expected one of auto|float|double)", name));
+}
+std::string_view to_string(GramPrecision g) {
+  return g == GramPrecision::automatic ? "auto" : g == GramPrecision::float32 ? "float" : "double";
+}
+bool uses_float_grams(GramPrecision g, arma::uword n, arma::uword p, arma::uword q) { return float_grams(g, n, p, q); }
 bool higher_is_similar(Metric m) { return m != Metric::procrustes_angular && m != Metric::procrustes_residual; }
 
 arma::mat unit_columns(const arma::mat& X, const std::string& what) {
@@ -252,10 +468,11 @@ struct Comparison::Impl {
   arma::uword n = 0, p = 0, q = 0;
   bool need_gram = false, need_knn = false;
   // Linear family (X, Y centred): self Grams and what a permutation reuses.
-  arma::fmat Xf, Yf;        // (p, n), (q, n) centred, float: the permuted cross products (SGEMM)
-  arma::mat C;              // (p, q) observed cross product Xc Ycᵀ in double
-  arma::vec a, b;           // squared row norms of Xc, Yc (n)
-  arma::vec kone, lone;     // K̃1 and L̃1 (n)
+  bool single = false;      // float32 Gram products (else double)
+  arma::fmat Xf, Yf;        // (p, n), (q, n) centred, float32 (single) ...
+  arma::mat Xd, Yd;         // ... or double: every Gram product, observed and permuted
+  arma::mat C;              // (p, q) observed cross product Xc Ycᵀ, chunk products summed in double
+  arma::vec a, b;           // squared row norms of Xc, Yc (n), double; K̃1 = −a, L̃1 = −b
   double sK = 0, sL = 0;    // 1ᵀK̃1, 1ᵀL̃1
   double gx = 0, gy = 0;    // ‖XcᵀXc‖_F, ‖YcᵀYc‖_F (the same as ‖Gx‖_F, ‖Gy‖_F)
   double hKK = 0, hLL = 0;  // HSIC_u(K, K), HSIC_u(L, L)
@@ -268,6 +485,28 @@ struct Comparison::Impl {
   // Pairwise: centred RBF kernels, centred RDM ranks (n, n)
   arma::mat Kc, Lc, RA, RB;
   double kcn = 0, lcn = 0, ra2 = 0, rb2 = 0;
+
+  arma::vec knn_mutual, knn_jaccard;  // per word, observed (n)
+
+  // Per word i: |N_X(i) ∩ N_Yπ(i)| / k and the Jaccard ratio, with N_Yπ(i) = π⁻¹(N_Y(π(i))): Y's
+  // lists re-indexed, not recomputed.
+  void knn_words(const std::vector<arma::uword>& perm, arma::vec& wm, arma::vec& wj) const {
+    const bool ident = perm.empty();
+    const arma::uword k = nx.n_rows;
+    std::vector<arma::uword> inv(n);
+    for (arma::uword i = 0; i < n; ++i) inv[ident ? i : perm[i]] = i;
+    std::vector<arma::uword> stamp(n, 0);
+    wm.set_size(n);
+    wj.set_size(n);
+    for (arma::uword i = 0; i < n; ++i) {
+      for (arma::uword e = 0; e < k; ++e) stamp[nx(e, i)] = i + 1;
+      const arma::uword pi = ident ? i : perm[i];
+      arma::uword common = 0;
+      for (arma::uword e = 0; e < k; ++e) common += stamp[inv[ny(e, pi)]] == i + 1;
+      wm[i] = static_cast<double>(common) / static_cast<double>(k);
+      wj[i] = static_cast<double>(common) / static_cast<double>(2 * k - common);
+    }
+  }
 
   double hsic(double tr, double s1, double s2, double one) const {
     const double nn = static_cast<double>(n);
@@ -290,27 +529,33 @@ Comparison::Comparison(const arma::mat& X, const arma::mat& Y, std::vector<Metri
                                   Metric::procrustes_residual, Metric::svcca});
   s.need_knn = wants(s.metrics, {Metric::mutual_knn, Metric::jaccard_knn});
   if (s.need_gram) {
-    const arma::mat Xc = centred(X), Yc = centred(Y);
-    s.C = Xc * Yc.t();
-    const arma::mat Gx = Xc * Xc.t(), Gy = Yc * Yc.t();
+    const int workers = worker_count(o.workers);
+    arma::vec mx, my;
+    s.single = float_grams(o.gram, s.n, s.p, s.q);
+    arma::mat Gx, Gy;
+    if (s.single) {
+      centre_columns(X, s.Xf, s.a, mx, workers);
+      centre_columns(Y, s.Yf, s.b, my, workers);
+      chunked_products(s.Xf, s.Yf, {}, workers, s.C, &Gx, &Gy);
+    } else {
+      centre_columns(X, s.Xd, s.a, mx, workers);
+      centre_columns(Y, s.Yd, s.b, my, workers);
+      chunked_products(s.Xd, s.Yd, {}, workers, s.C, &Gx, &Gy);
+    }
     s.gx = arma::norm(Gx, "fro");
     s.gy = arma::norm(Gy, "fro");
-    s.a = arma::sum(arma::square(Xc), 0).t();
-    s.b = arma::sum(arma::square(Yc), 0).t();
     s.fx = std::sqrt(arma::accu(s.a));
     s.fy = std::sqrt(arma::accu(s.b));
     if (!(s.fx > 0.0) || !(s.fy > 0.0))
       throw Error(Exit::data, fmt::format("compare: {}: every row is the same vector (zero variance after centring)",
                                           s.fx > 0.0 ? "space_b" : "space_a"));
-    // K̃1 = K1 − diag(K) with K1 = Xc(Xcᵀ1): zero up to rounding, since Xc is centred.
-    const arma::vec sx = arma::sum(Xc, 1), sy = arma::sum(Yc, 1);
-    s.kone = Xc.t() * sx - s.a;
-    s.lone = Yc.t() * sy - s.b;
-    s.sK = arma::dot(sx, sx) - arma::accu(s.a);
-    s.sL = arma::dot(sy, sy) - arma::accu(s.b);
+    // K = XcXcᵀ with Xc centred: K1 = Xc(Xcᵀ1) = 0, so K̃1 = −diag(K) = −a and 1ᵀK̃1 = −Σa exactly
+    // (likewise for L); the HSIC_u terms need no n×n matrix and no further pass over the data.
+    s.sK = -arma::accu(s.a);
+    s.sL = -arma::accu(s.b);
     if (debiased) {
-      s.hKK = s.hsic(s.gx * s.gx - arma::dot(s.a, s.a), s.sK, s.sK, arma::dot(s.kone, s.kone));
-      s.hLL = s.hsic(s.gy * s.gy - arma::dot(s.b, s.b), s.sL, s.sL, arma::dot(s.lone, s.lone));
+      s.hKK = s.hsic(s.gx * s.gx - arma::dot(s.a, s.a), s.sK, s.sK, arma::dot(s.a, s.a));
+      s.hLL = s.hsic(s.gy * s.gy - arma::dot(s.b, s.b), s.sL, s.sL, arma::dot(s.b, s.b));
     }
     if (wants(s.metrics, {Metric::svcca})) {
       s.Bx = svcca_basis(Gx, o.svcca_energy, s.sv.kept_x);
@@ -322,26 +567,25 @@ Comparison::Comparison(const arma::mat& X, const arma::mat& Y, std::vector<Metri
     }
     if (wants(s.metrics, {Metric::procrustes_angular, Metric::procrustes_residual})) {
       const arma::mat M = s.C / (s.fx * s.fy);  // AᵀB (p, q)
+      const bool rotation = s.p == s.q && o.procrustes_details;
       arma::mat U, V;
       arma::vec sv;
-      if (!arma::svd(U, sv, V, M)) throw Error(Exit::data, "procrustes: singular value decomposition failed");
+      if (!(rotation ? arma::svd(U, sv, V, M) : arma::svd(sv, M)))
+        throw Error(Exit::data, "procrustes: singular value decomposition failed");
       s.proc.nu = std::min(arma::accu(sv), 1.0);
       s.proc.angular = std::acos(s.proc.nu);
       s.proc.residual = 2.0 - 2.0 * s.proc.nu;
-      if (s.p == s.q) {
+      if (rotation) {
         s.proc.has_rotation = true;
         s.proc.Q = U * V.t();
-        // row a_i Q is (Qᵀ a_i) as a column
-        const arma::mat D = s.proc.Q.t() * (Xc / s.fx) - Yc / s.fy;
-        s.proc.displacement = arma::sqrt(arma::sum(arma::square(D), 0)).t();
+        s.proc.displacement = displacements(X, Y, mx, my, s.proc.Q, s.fx, s.fy, workers);
       }
     }
-    s.Xf = arma::conv_to<arma::fmat>::from(Xc);
-    s.Yf = arma::conv_to<arma::fmat>::from(Yc);
   }
   if (s.need_knn) {
     s.nx = knn_cosine(X, o.k, o.workers);
     s.ny = knn_cosine(Y, o.k, o.workers);
+    s.knn_words({}, s.knn_mutual, s.knn_jaccard);
   }
   if (wants(s.metrics, {Metric::rbf_cka})) {
     s.Kc = centred_rbf(X);
@@ -362,6 +606,11 @@ const std::vector<Metric>& Comparison::metrics() const { return impl_->metrics; 
 arma::uword Comparison::rows() const { return impl_->n; }
 const Procrustes& Comparison::procrustes() const { return impl_->proc; }
 const Svcca& Comparison::svcca() const { return impl_->sv; }
+const arma::vec& Comparison::knn_per_word(Metric m) const {
+  if (!impl_->need_knn || (m != Metric::mutual_knn && m != Metric::jaccard_knn))
+    throw Error(Exit::software, "compare: per-word overlaps of a metric that is not a requested k-NN metric");
+  return m == Metric::mutual_knn ? impl_->knn_mutual : impl_->knn_jaccard;
+}
 
 std::vector<double> Comparison::values(const std::vector<arma::uword>& perm) const {
   const auto& s = *impl_;
@@ -372,18 +621,14 @@ std::vector<double> Comparison::values(const std::vector<arma::uword>& perm) con
   arma::mat C;
   double ab = 0, kl = 0;
   if (s.need_gram) {
-    if (ident) {
+    if (ident)
       C = s.C;
-    } else {
-      arma::fmat Yp(s.q, s.n);
-      for (arma::uword i = 0; i < s.n; ++i) std::copy_n(s.Yf.colptr(perm[i]), s.q, Yp.colptr(i));
-      C = arma::conv_to<arma::mat>::from(arma::fmat(s.Xf * Yp.t()));
-    }
-    for (arma::uword i = 0; i < s.n; ++i) {
-      const arma::uword j = ident ? i : perm[i];
-      ab += s.a[i] * s.b[j];
-      kl += s.kone[i] * s.lone[j];
-    }
+    else if (s.single)
+      chunked_products(s.Xf, s.Yf, perm, 1, C);  // the one n·p·q product of a permutation
+    else
+      chunked_products(s.Xd, s.Yd, perm, 1, C);
+    for (arma::uword i = 0; i < s.n; ++i) ab += s.a[i] * s.b[ident ? i : perm[i]];
+    kl = ab;  // (K̃1)ᵀ(L̃_π1) = aᵀb_π
   }
   double nu = kNaN;
   auto procrustes_nu = [&] {
@@ -393,19 +638,12 @@ std::vector<double> Comparison::values(const std::vector<arma::uword>& perm) con
   double mutual = kNaN, jaccard = kNaN;
   auto knn = [&] {
     if (!std::isnan(mutual)) return;
-    const arma::uword k = s.nx.n_rows;
-    std::vector<arma::uword> inv(s.n);
-    for (arma::uword i = 0; i < s.n; ++i) inv[ident ? i : perm[i]] = i;
-    std::vector<arma::uword> stamp(s.n, 0);
+    arma::vec wm, wj;
+    s.knn_words(perm, wm, wj);
     double sm = 0, sj = 0;
     for (arma::uword i = 0; i < s.n; ++i) {
-      for (arma::uword e = 0; e < k; ++e) stamp[s.nx(e, i)] = i + 1;
-      // N_{Yπ}(i) = π⁻¹(N_Y(π(i))): Y's lists re-indexed, not recomputed
-      const arma::uword pi = ident ? i : perm[i];
-      arma::uword common = 0;
-      for (arma::uword e = 0; e < k; ++e) common += stamp[inv[s.ny(e, pi)]] == i + 1;
-      sm += static_cast<double>(common) / static_cast<double>(k);
-      sj += static_cast<double>(common) / static_cast<double>(2 * k - common);
+      sm += wm[i];
+      sj += wj[i];
     }
     mutual = sm / static_cast<double>(s.n);
     jaccard = sj / static_cast<double>(s.n);
@@ -469,6 +707,43 @@ double rbf_cka(const arma::mat& X, const arma::mat& Y, const MetricOptions& o) {
 double rsa_spearman(const arma::mat& X, const arma::mat& Y, const MetricOptions& o) {
   return Comparison(X, Y, {Metric::rsa_spearman}, o).values()[0];
 }
+arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& spaces, const MetricOptions& o) {
+  const std::size_t L = spaces.size();
+  arma::mat out(L, L, arma::fill::zeros);
+  if (L == 0) return out;
+  const arma::uword n = spaces[0]->n_cols;
+  arma::uword widest = 0;
+  for (std::size_t l = 0; l < L; ++l) {
+    if (spaces[l]->n_cols != n)
+      throw Error(Exit::data, fmt::format("linear_cka_matrix: space {}: {} columns (expected {}, as space 0)", l,
+                                          spaces[l]->n_cols, n));
+    if (!spaces[l]->is_finite()) throw Error(Exit::data, fmt::format("linear_cka_matrix: space {}: NaN or Inf", l));
+    widest = std::max(widest, spaces[l]->n_rows);
+  }
+  if (n < 2) return out;
+  const int workers = worker_count(o.workers);
+  std::vector<arma::vec> mean(L);
+  for (std::size_t l = 0; l < L; ++l) {
+    mean[l].zeros(spaces[l]->n_rows);
+    for (arma::uword j = 0; j < n; ++j) mean[l] += arma::conv_to<arma::vec>::from(spaces[l]->col(j));
+    mean[l] /= static_cast<double>(n);
+  }
+  const bool single = float_grams(o.gram, n, widest, widest);
+  arma::mat cross2(L, L);  // ‖X_c Y_cᵀ‖_F² (columns = occurrences)
+  for (std::size_t a = 0; a < L; ++a)
+    for (std::size_t b = a; b < L; ++b) {
+      const arma::mat G = single ? centred_cross<float>(*spaces[a], mean[a], *spaces[b], mean[b], a == b, workers)
+                                 : centred_cross<double>(*spaces[a], mean[a], *spaces[b], mean[b], a == b, workers);
+      cross2(a, b) = cross2(b, a) = arma::accu(arma::square(G));
+    }
+  for (std::size_t a = 0; a < L; ++a)
+    for (std::size_t b = 0; b < L; ++b) {
+      const double den = std::sqrt(cross2(a, a)) * std::sqrt(cross2(b, b));
+      out(a, b) = den > 0 ? std::clamp(cross2(a, b) / den, 0.0, 1.0) : 0.0;
+    }
+  return out;
+}
+
 KnnOverlap knn_overlap(const arma::mat& X, const arma::mat& Y, arma::uword k, int workers) {
   MetricOptions o;
   o.k = k;
@@ -476,20 +751,41 @@ KnnOverlap knn_overlap(const arma::mat& X, const arma::mat& Y, arma::uword k, in
   const auto v = Comparison(X, Y, {Metric::mutual_knn, Metric::jaccard_knn}, o).values();
   return {v[0], v[1], std::min(k, X.n_cols - 1)};
 }
-Procrustes procrustes(const arma::mat& X, const arma::mat& Y) {
-  return Comparison(X, Y, {Metric::procrustes_angular}).procrustes();
+Procrustes procrustes(const arma::mat& X, const arma::mat& Y, GramPrecision gram) {
+  MetricOptions o;
+  o.gram = gram;
+  return Comparison(X, Y, {Metric::procrustes_angular}, o).procrustes();
 }
-Svcca svcca(const arma::mat& X, const arma::mat& Y, double energy) {
+Svcca svcca(const arma::mat& X, const arma::mat& Y, double energy, GramPrecision gram) {
   MetricOptions o;
   o.svcca_energy = energy;
+  o.gram = gram;
   return Comparison(X, Y, {Metric::svcca}, o).svcca();
+}
+
+Interval interval_method(Metric m) {
+  if (m == Metric::mutual_knn || m == Metric::jaccard_knn) return Interval::word_mean;
+  if (m == Metric::svcca) return Interval::basic;
+  return Interval::percentile;
+}
+std::string_view to_string(Interval i) {
+  switch (i) {
+    case Interval::percentile:
+      return "percentile";
+    case Interval::basic:
+      return "basic";
+    case Interval::word_mean:
+      return "word_mean";
+  }
+  return "?";
 }
 
 std::vector<Calibrated> calibrate(const arma::mat& X, const arma::mat& Y, const std::vector<Metric>& metrics,
                                   const MetricOptions& mo, const CalibrationOptions& co, const Rng& rng) {
   const int workers = worker_count(co.workers);
   MetricOptions inner = mo;
-  inner.workers = 1;  // the workers below are the parallelism
+  inner.workers = 1;                 // the workers below are the parallelism
+  inner.procrustes_details = false;  // a resample needs the metric values only
   std::vector<Calibrated> out(metrics.size());
   std::vector<std::vector<double>> null(metrics.size(), std::vector<double>(co.permutations));
   std::vector<std::vector<double>> boot(metrics.size(), std::vector<double>(co.bootstrap));
@@ -498,6 +794,16 @@ std::vector<Calibrated> calibrate(const arma::mat& X, const arma::mat& Y, const 
   const Comparison cmp(X, Y, metrics, outer);
   const std::vector<double> observed = cmp.values();
   const arma::uword n = cmp.rows();
+  // A resample recomputes every metric except the k-NN pair: duplicated words would be each
+  // other's nearest neighbours in both spaces and inflate the overlap, so the k-NN interval
+  // resamples the observed per-word overlaps instead (neighbour lists fixed over all words).
+  std::vector<Metric> recomputed;
+  std::vector<std::size_t> where(metrics.size(), metrics.size());
+  for (std::size_t m = 0; m < metrics.size(); ++m)
+    if (metrics[m] != Metric::mutual_knn && metrics[m] != Metric::jaccard_knn) {
+      where[m] = recomputed.size();
+      recomputed.push_back(metrics[m]);
+    }
   {
     BlasSingleThread single;
     const Rng prng = rng.child(0), brng = rng.child(1);
@@ -517,13 +823,22 @@ std::vector<Calibrated> calibrate(const arma::mat& X, const arma::mat& Y, const 
           Rng r = brng.child(b);
           arma::uvec idx(n);
           for (arma::uword i = 0; i < n; ++i) idx[i] = r.below(n);
-          std::vector<double> v(metrics.size(), kNaN);
-          try {
-            v = Comparison(X.cols(idx), Y.cols(idx), metrics, inner).values();
-          } catch (const Error&) {
-            // a degenerate resample (e.g. too few distinct rows) counts as failed
+          std::vector<double> v(recomputed.size(), kNaN);
+          if (!recomputed.empty()) try {
+              v = Comparison(X.cols(idx), Y.cols(idx), recomputed, inner).values();
+            } catch (const Error&) {
+              // a degenerate resample (e.g. too few distinct rows) counts as failed
+            }
+          for (std::size_t m = 0; m < metrics.size(); ++m) {
+            if (where[m] < recomputed.size()) {
+              boot[m][b] = v[where[m]];
+            } else {
+              const arma::vec& w = cmp.knn_per_word(metrics[m]);
+              double sum = 0;
+              for (arma::uword i = 0; i < n; ++i) sum += w[idx[i]];
+              boot[m][b] = sum / static_cast<double>(n);
+            }
           }
-          for (std::size_t m = 0; m < metrics.size(); ++m) boot[m][b] = v[m];
         }
       }
     });
@@ -556,10 +871,19 @@ std::vector<Calibrated> calibrate(const arma::mat& X, const arma::mat& Y, const 
     c.null = std::move(null[m]);
     c.failed = static_cast<std::size_t>(
         std::count_if(boot[m].begin(), boot[m].end(), [](double v) { return !std::isfinite(v); }));
+    c.interval = interval_method(c.metric);
     if (co.bootstrap > c.failed) {
       const auto ci = stats::percentile_interval(boot[m], co.level);
-      c.ci_low = ci.lo;
-      c.ci_high = ci.hi;
+      if (c.interval == Interval::basic) {
+        // SVCCA over fewer distinct words overfits more, so its resamples sit above the observed
+        // value by about as much as the observed value sits above the population's: the basic
+        // (reverse percentile) interval [2θ̂ − q_hi, 2θ̂ − q_lo] removes that shift; clipped to [0, 1].
+        c.ci_low = std::clamp(2.0 * c.value - ci.hi, 0.0, 1.0);
+        c.ci_high = std::clamp(2.0 * c.value - ci.lo, 0.0, 1.0);
+      } else {
+        c.ci_low = ci.lo;
+        c.ci_high = ci.hi;
+      }
     } else {
       c.ci_low = c.ci_high = kNaN;
     }

@@ -4,7 +4,10 @@
 // each calibrated by a permutation null (rows of Y shuffled) and a bootstrap interval over words.
 //
 // Layout: X is (p, n) and Y is (q, n), column i = word i in both (the n×p matrix of the
-// definitions, transposed, as everywhere in embedlab). Everything is computed in double.
+// definitions, transposed, as everywhere in embedlab). Everything is computed in double except,
+// for large inputs (MetricOptions::gram), the Gram products of the linear family: float32
+// SGEMM/SSYRK over chunks of words, summed in double (each step's precision is stated in
+// similarity_metrics.cpp; ~1e-7 relative).
 //
 // Costs: the linear metrics (both CKAs, Procrustes, SVCCA) need only the Gram matrices XXᵀ (p×p),
 // YYᵀ (q×q), the cross product XYᵀ (p×q) and the row norms: O(n·(p+q)²), never n×n. A permutation
@@ -45,12 +48,24 @@ bool is_pairwise(Metric m);                  // holds n×n matrices (rbf_cka, rs
 // evidence of likeness is therefore a p-value near 1 and a negative z.
 bool higher_is_similar(Metric m);
 
+// Precision of the linear family's Gram products (XcXcᵀ, YcYcᵀ, XcYcᵀ; everything after them is
+// double): automatic = float32 when n·(p+q)² ≥ 2³⁰ (GPT-2-sized vocabularies), double below.
+enum class GramPrecision { automatic, float32, float64 };
+GramPrecision parse_gram_precision(std::string_view name);  // auto | float | double; Error(usage) else
+std::string_view to_string(GramPrecision g);
+// Whether a comparison of n rows, p and q dimensions runs its Grams in float32 under `g`.
+bool uses_float_grams(GramPrecision g, arma::uword n, arma::uword p, arma::uword q);
+
 struct MetricOptions {
   arma::uword k = 10;                              // neighbours of the k-NN metrics
   double svcca_energy = 0.99;                      // share of the squared singular values kept per side
   arma::uword max_pairwise_rows = 8000;            // rbf_cka / rsa_spearman refuse larger n (n×n doubles)
   int workers = 0;                                 // top-k workers (<= 0: the thread setting)
   std::string pairwise_key = "max_pairwise_rows";  // named in the refusal message
+  // With p == q, also the Procrustes rotation and each word's displacement (an n·p² double
+  // product); off, Procrustes gives ν and the two distances only.
+  bool procrustes_details = true;
+  GramPrecision gram = GramPrecision::automatic;
 };
 
 // ---- The individual metrics (each prepares what it needs; see Comparison for many at once) ----
@@ -58,6 +73,12 @@ double linear_cka(const arma::mat& X, const arma::mat& Y);
 double linear_cka_debiased(const arma::mat& X, const arma::mat& Y);  // needs n >= 4
 double rbf_cka(const arma::mat& X, const arma::mat& Y, const MetricOptions& o = {});
 double rsa_spearman(const arma::mat& X, const arma::mat& Y, const MetricOptions& o = {});
+
+// linear_cka between every pair of spaces over the same N columns (the states of a model's layers:
+// each (C_l, N) float32, column j = occurrence j), without copying a space: each chunk of columns is
+// centred in double on the fly; Gram products as MetricOptions::gram (float32 for N·(2·max C)² ≥ 2³⁰).
+// The (L, L) symmetric matrix, diagonal 1 (0 for a space of constant columns).
+arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& spaces, const MetricOptions& o = {});
 
 struct KnnOverlap {
   double mutual = 0.0, jaccard = 0.0;
@@ -77,14 +98,15 @@ struct Procrustes {
   arma::mat Q;                // (p, p) the rotation UVᵀ minimising ‖AQ − B‖_F (p == q only)
   arma::vec displacement;     // (n) ‖a_i Q − b_i‖ (p == q only)
 };
-Procrustes procrustes(const arma::mat& X, const arma::mat& Y);
+Procrustes procrustes(const arma::mat& X, const arma::mat& Y, GramPrecision gram = GramPrecision::automatic);
 
 struct Svcca {
   double value = 0.0;  // mean canonical correlation
   arma::uword kept_x = 0, kept_y = 0;
   arma::vec correlations;  // min(kept_x, kept_y), descending
 };
-Svcca svcca(const arma::mat& X, const arma::mat& Y, double energy = 0.99);
+Svcca svcca(const arma::mat& X, const arma::mat& Y, double energy = 0.99,
+            GramPrecision gram = GramPrecision::automatic);
 
 // ---- Many metrics on one pair, and their calibration ----
 // Prepared once for a pair (X, Y); value(perm) gives every requested metric with Y's columns
@@ -101,11 +123,29 @@ class Comparison {
   // Observed Procrustes and SVCCA details (computed at construction when requested).
   const Procrustes& procrustes() const;
   const Svcca& svcca() const;
+  // The observed per-word terms of mutual_knn or jaccard_knn (n; the metric is their mean).
+  const arma::vec& knn_per_word(Metric m) const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// How a metric's bootstrap interval is formed from its B resamples of the words (rows of X and Y
+// drawn jointly with replacement):
+//   percentile — [q(α/2), q(1−α/2)] of the metric recomputed on each resample (CKA, Procrustes,
+//                RBF CKA, RSA);
+//   basic      — [2θ̂ − q(1−α/2), 2θ̂ − q(α/2)], clipped to [0, 1] (SVCCA: a resample holds ~63% distinct
+//                words, its CCA overfits more and the percentile interval sits above the truth);
+//   word_mean  — percentile interval of the resampled mean of the observed per-word overlaps, the
+//                neighbour lists computed once among all compared words (mutual/jaccard kNN:
+//                recomputed on a resample, a duplicated word is its copy's nearest neighbour in
+//                both spaces and the overlap inflates). It measures the uncertainty of averaging
+//                over these words given their neighbour graph, not the graph's own variability:
+//                under independent spaces (true value k/(n−1)) a 95% interval covered 82 of 100.
+enum class Interval { percentile, basic, word_mean };
+Interval interval_method(Metric m);
+std::string_view to_string(Interval i);
 
 struct Calibrated {
   Metric metric{};
@@ -117,7 +157,8 @@ struct Calibrated {
   double excess = 0.0;                    // value − null_mean
   std::size_t bootstrap = 0;
   double level = 0.0;
-  double ci_low = 0.0, ci_high = 0.0;  // percentile interval of the bootstrap values (NaN when B = 0)
+  Interval interval = Interval::percentile;
+  double ci_low = 0.0, ci_high = 0.0;  // the bootstrap interval (see Interval; NaN when B = 0)
   std::size_t failed = 0;              // bootstrap resamples whose value was not finite
   std::vector<double> null;            // the P null values, in permutation order
 };
@@ -130,8 +171,8 @@ struct CalibrationOptions {
 };
 
 // Permutation i shuffles 0..n−1 with rng.child(0).child(i); bootstrap resample b draws n columns
-// with replacement from rng.child(1).child(b). Permutations and resamples are spread over workers
-// (single-threaded BLAS each), so the results are bit-identical for any worker count.
+// with replacement from rng.child(1).child(b) (interval per metric: see Interval). Permutations and resamples are
+// spread over workers (single-threaded BLAS each), so the results are bit-identical for any worker count.
 std::vector<Calibrated> calibrate(const arma::mat& X, const arma::mat& Y, const std::vector<Metric>& metrics,
                                   const MetricOptions& mo, const CalibrationOptions& co, const Rng& rng);
 
