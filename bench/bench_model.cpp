@@ -18,12 +18,24 @@
 //   --keep DIR writes the checkpoint to DIR and leaves it there (for scripts/bench_model_torch.py).
 //   --model DIR runs on a checkpoint written earlier with --keep instead of writing a new one.
 //   --threads N measures with N OpenBLAS threads only (default: 1 and OpenBLAS's default, one row each).
+//   --sentences S: the corpus of the layer_geometry row (S sentences of --prompt tokens, default 32).
+//
+// corpus (layer_geometry's work): the states of every layer for S sentences of T tokens
+// (model::corpus_states, as the experiment runs them) plus every measure the experiment computes
+// per layer (anisotropy over 100,000 pairs, self-similarity, MEV, intra-sentence, norms, next-layer
+// cosine, path length, IsoScore, layer × layer CKA); token ids drawn log-uniformly from the first
+// 4096 ids so that words repeat across sentences as in text. Its tokens/s is set against the
+// prefill rate of the same run and thread count.
 #include "bench_util.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "core/threads.hpp"
 #include "io/gpt2_checkpoint.hpp"
+#include "linalg/anisotropy.hpp"
+#include "linalg/contextual.hpp"
+#include "model/corpus_states.hpp"
 #include "model/gpt2.hpp"
+#include "rsa/similarity_metrics.hpp"
 
 #include <fmt/format.h>
 #include <armadillo>
@@ -31,6 +43,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -215,7 +228,7 @@ double memcpy_bandwidth(std::vector<float>& dst, const std::vector<float>& src, 
 
 struct Args {
   std::string keep, model;
-  int threads = 0, prompt = 128, gen = 32, layers = 12, reps = 3;
+  int threads = 0, prompt = 128, gen = 32, layers = 12, reps = 3, sentences = 32;
 };
 
 Args parse(int argc, char** argv) {
@@ -238,6 +251,8 @@ Args parse(int argc, char** argv) {
       a.gen = std::stoi(value());
     } else if (k == "--layers") {
       a.layers = std::stoi(value());
+    } else if (k == "--sentences") {
+      a.sentences = std::stoi(value());
     } else if (k == "--reps") {
       a.reps = std::stoi(value());
     } else if (k == "--help" || k == "-h") {
@@ -252,6 +267,51 @@ Args parse(int argc, char** argv) {
   if (a.prompt < 1 || a.gen < 1 || a.layers < 1 || a.reps < 1 || a.prompt + a.gen > 1024)
     throw embedlab::Error(embedlab::Exit::usage, "need prompt ≥ 1, gen ≥ 1, prompt + gen ≤ 1024, layers ≥ 1");
   return a;
+}
+
+// layer_geometry's work on a corpus (see the header): seconds for the states and for the measures.
+std::pair<double, double> corpus_run(const embedlab::model::Gpt2& model, int sentences, int tokens, int threads) {
+  namespace cx = embedlab::linalg::contextual;
+  embedlab::Rng rng(11);
+  std::vector<std::vector<int>> corpus(static_cast<std::size_t>(sentences));
+  for (auto& s : corpus)
+    for (int t = 0; t < tokens; ++t) s.push_back(static_cast<int>(std::pow(4096.0, rng.uniform())) - 1);
+  std::vector<int> layers;
+  for (int l = 0; l <= model.n_layer(); ++l) layers.push_back(l);
+  auto t0 = Clock::now();
+  const auto st = embedlab::model::corpus_states(model, corpus, layers, false);
+  const double t_states = seconds_since(t0);
+  t0 = Clock::now();
+  embedlab::Rng prng(42);
+  const auto pairs = cx::draw_pairs(st.sentence, 100000, prng);
+  const auto groups = cx::group_words(st.token, st.sentence, 5);
+  double sink = 0;
+  arma::vec path(st.token.size(), arma::fill::zeros);
+  {
+    const embedlab::BlasSingleThread one;  // as the experiment (MEV/IsoScore bit-identical across threads)
+    for (std::size_t l = 0; l < st.hidden.size(); ++l) {
+      const arma::fmat& H = st.hidden[l];
+      sink += cx::pair_cosine(H, pairs).mean;
+      sink += arma::accu(cx::self_similarity(H, groups, st.sentence));
+      sink += arma::accu(cx::max_explainable_variance(H, groups));
+      sink += arma::accu(cx::intra_sentence(H, st.sentence));
+      sink += arma::accu(cx::norms(H));
+      sink += embedlab::linalg::iso_score(H, threads);
+      if (l + 1 < st.hidden.size()) {
+        sink += arma::accu(cx::matched_cosine(H, st.hidden[l + 1]));
+        path += cx::matched_distance(H, st.hidden[l + 1]);
+      }
+    }
+  }
+  std::vector<const arma::fmat*> ptrs;
+  for (const auto& H : st.hidden) ptrs.push_back(&H);
+  embedlab::rsa::MetricOptions mo;
+  mo.workers = threads;
+  sink += arma::accu(embedlab::rsa::linear_cka_matrix(ptrs, mo)) + arma::accu(path);
+  const double t_measures = seconds_since(t0);
+  volatile double keep = sink;
+  (void)keep;
+  return {t_states, t_measures};
 }
 
 int run(int argc, char** argv) {
@@ -370,6 +430,11 @@ int run(int argc, char** argv) {
     rows.push_back(row);
   }
 
+  // layer_geometry's corpus throughput, at the last thread count, next to that count's prefill rate
+  const auto [t_states, t_measures] = corpus_run(model, args.sentences, args.prompt, rows.back().threads);
+  const double corpus_tokens = static_cast<double>(args.sentences) * args.prompt;
+  const double corpus_tps = corpus_tokens / (t_states + t_measures);
+
   fmt::print("## bench_model: GPT-2 forward pass, {} layers, C={}, V={}\n\n", shape.L, shape.C, shape.V);
   fmt::print("checkpoint: {:.1f}M parameters, {:.1f} MB F32 (write {:.2f} s, load {:.2f} s){}\n", params / 1e6,
              weight_bytes / 1e6, t_write, t_load, args.keep.empty() ? "" : fmt::format(", kept in {}", dir.string()));
@@ -399,6 +464,13 @@ int run(int argc, char** argv) {
         r.threads, r.prefill_tps, 100 * r.prefill_tps / r.prefill_limit,
         100 * r.prefill_tps * flops_prompt / tp * 1e-9 / r.gemm_fc, r.gen_tps, 100 * r.gen_tps / r.gen_limit,
         static_cast<double>(rss_peak) / weight_bytes);
+  fmt::print(
+      "corpus (layer_geometry: every layer's states + all measures), {} sentences × {} tokens, {} threads: "
+      "states {:.2f} s, measures {:.2f} s, {:.1f} tok/s = {:.0f}% of the prefill rate {:.1f} tok/s\n",
+      args.sentences, args.prompt, rows.back().threads, t_states, t_measures, corpus_tps,
+      100 * corpus_tps / rows.back().prefill_tps, rows.back().prefill_tps);
+  fmt::print("RESULT corpus_tps={:.2f} corpus_pct={:.1f} corpus_states_s={:.3f} corpus_measures_s={:.3f}\n", corpus_tps,
+             100 * corpus_tps / rows.back().prefill_tps, t_states, t_measures);
   fmt::print("greedy ids (first 8): {}\n",
              fmt::join(generated.begin(), generated.begin() + std::min(8, args.gen), " "));
 

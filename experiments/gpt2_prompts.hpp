@@ -30,9 +30,10 @@ struct Keys {
   std::vector<std::string> text, ids;
 };
 
-// Config derives from Keys; the keys bind to its (inherited) members.
+// Config derives from Keys; the keys bind to its (inherited) members. declare_model: the [model]
+// keys alone (for experiments that feed the model something other than prompts).
 template <class Config>
-void declare(experiment::Schema<Config>& s, const std::string& default_text) {
+void declare_model(experiment::Schema<Config>& s) {
   s.path("model.path", &Config::model_path, "data/gpt2",
          "GPT-2 checkpoint directory (config.json + model.safetensors; `make fetch` brings data/gpt2)")
       .input();
@@ -40,6 +41,11 @@ void declare(experiment::Schema<Config>& s, const std::string& default_text) {
          "tokenizer directory (vocab.json + merges.txt or encoder.json + vocab.bpe); empty: the model directory, "
          "else gpt2-tokenizer/ or gpt2/ beside it or its parents, else data/gpt2")
       .input();
+}
+
+template <class Config>
+void declare(experiment::Schema<Config>& s, const std::string& default_text) {
+  declare_model(s);
   using List = std::vector<std::string>;
   s.template key<List>("prompts.text", &Config::text, default_text,
                        "text prompts, comma-separated (a prompt cannot contain a comma); needs a tokenizer");
@@ -105,11 +111,12 @@ inline std::vector<int> parse_ids(const std::string& item, const std::string& ke
   return out;
 }
 
-// Loads the checkpoint (recording its sources), the tokenizer (model.tokenizer, else the one
+// Loads the checkpoint (recording its sources) and the tokenizer (model.tokenizer, else the one
 // io::find_gpt2_tokenizer_dir finds for the model; used and recorded when its vocabulary matches
-// the model's) and the prompts (text encoded, ids checked against the model).
-template <class Config>
-Loaded load(const Config& c, experiment::Context& ctx) {
+// the model's). `need_tokenizer` names the key that needs one (a missing or mismatched tokenizer is
+// then a config error naming it, with `alternative` as the hint); empty: the tokenizer is optional.
+inline Loaded load_model(const Keys& c, experiment::Context& ctx, const std::string& need_tokenizer = {},
+                         const std::string& alternative = {}) {
   Loaded L;
   L.ckpt = io::load_gpt2(c.model_path);
   for (const auto& s : L.ckpt.sources) ctx.inputs->push_back(s);
@@ -121,16 +128,24 @@ Loaded load(const Config& c, experiment::Context& ctx) {
     if (tok.vocab_size() == L.model->vocab_size()) {
       L.tokenizer.emplace(std::move(tok));
       for (auto& f : io::WordLookup::tokenizer_files(*tok_dir)) ctx.inputs->push_back(std::move(f));
-    } else if (!c.text.empty()) {
+    } else if (!need_tokenizer.empty()) {
       fail(Exit::config, "model.tokenizer", *tok_dir,
            fmt::format("tokenizer vocabulary does not match the model (got {}, expected {})", tok.vocab_size(),
                        L.model->vocab_size()));
     }
   }
-  if (!c.text.empty() && !L.tokenizer)
-    fail(Exit::config, "prompts.text", c.model_path,
-         "text prompts need a tokenizer, and none was found (the model directory, gpt2-tokenizer/ or gpt2/ beside "
-         "it or its parents, data/gpt2; set model.tokenizer, or give prompts.ids)");
+  if (!need_tokenizer.empty() && !L.tokenizer)
+    fail(Exit::config, need_tokenizer, c.model_path,
+         fmt::format("needs a tokenizer, and none was found (the model directory, gpt2-tokenizer/ or gpt2/ beside "
+                     "it or its parents, data/gpt2; set model.tokenizer, or {})",
+                     alternative));
+  return L;
+}
+
+// load_model, then the prompts (text encoded, ids checked against the model).
+template <class Config>
+Loaded load(const Config& c, experiment::Context& ctx) {
+  Loaded L = load_model(c, ctx, c.text.empty() ? std::string() : "prompts.text", "give prompts.ids");
   for (const auto& t : c.text) {
     Prompt p{t, L.tokenizer->encode(t)};
     if (p.ids.empty()) fail(Exit::config, "prompts.text", t, "prompt encodes to no tokens");

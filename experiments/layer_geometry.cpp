@@ -19,12 +19,16 @@
 #include "model/corpus_states.hpp"
 #include "model/gpt2.hpp"
 #include "report/report.hpp"
+#include "rsa/similarity_metrics.hpp"
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <optional>
+#include <set>
 
 namespace embedlab::experiments {
 
@@ -34,20 +38,15 @@ using experiment::Context;
 using experiment::Schema;
 namespace cx = linalg::contextual;
 
-struct Config {
-  std::string model_path, tokenizer_path, corpus_path, corpus_format;
+// The [model] keys and their loading are gpt2_prompts' (this experiment has no prompts).
+struct Config : gpt2_prompts::Keys {
+  std::string corpus_path, corpus_format, multi_token;
   bool truncate = false;
   std::int64_t min_occurrences = 5, pairs = 100000;
 };
 
 void declare(Schema<Config>& s) {
-  s.path("model.path", &Config::model_path, "data/gpt2",
-         "GPT-2 checkpoint directory (config.json + model.safetensors; `make fetch` brings data/gpt2)")
-      .input();
-  s.path("model.tokenizer", &Config::tokenizer_path, "",
-         "tokenizer directory (vocab.json + merges.txt or encoder.json + vocab.bpe); empty: the model directory, "
-         "else gpt2-tokenizer/ or gpt2/ beside it or its parents, else data/gpt2")
-      .input();
+  gpt2_prompts::declare_model(s);
   s.path("corpus.path", &Config::corpus_path, "corpora/sample.txt",
          "sentence corpus: one sentence per line (blank lines skipped)")
       .input();
@@ -56,8 +55,14 @@ void declare(Schema<Config>& s) {
       .one_of({"text", "ids"});
   s.key("corpus.truncate", &Config::truncate, "false",
         "cut sentences longer than n_positions (false: such a sentence is an error naming its line)");
+  s.key("tokens.multi_token", &Config::multi_token, "last",
+        "a word (the tokens from one starting with whitespace, or a sentence's first, to the next) of several "
+        "tokens is represented, in self-similarity and MEV, by its last or first token's state, the mean of its "
+        "tokens' states, or dropped; without a tokenizer (corpus.format = ids and none found) every token is a word")
+      .one_of({"last", "first", "mean", "drop"});
   s.key("measures.min_occurrences", &Config::min_occurrences, "5",
-        "self-similarity and MEV use the words (token ids) occurring in at least this many different sentences")
+        "self-similarity and MEV use the words (see tokens.multi_token) occurring in at least this many different "
+        "sentences")
       .range(2, 1000000);
   s.key("measures.pairs", &Config::pairs, "100000",
         "occurrence pairs from different sentences drawn (seeded) for the anisotropy")
@@ -77,11 +82,78 @@ double mean_finite(const arma::vec& v) {
 
 std::vector<double> as_std(const arma::vec& v) { return {v.begin(), v.end()}; }
 
+// Words of the corpus for self-similarity and MEV: a word starts at a sentence's first token or at a
+// token whose bytes start with whitespace (GPT-2's " word" form) and runs to the next start. Each
+// occurrence of a word keeps the columns of its tokens; its key indexes `tokens` (distinct id
+// sequences). Without a tokenizer every token is a word.
+struct Words {
+  std::vector<std::vector<int>> tokens;           // per key: the word's token ids
+  std::vector<std::int64_t> key, sentence;        // per kept occurrence
+  std::vector<std::vector<arma::uword>> columns;  // per kept occurrence: its token columns
+  std::size_t multi_token_words = 0, multi_token_occurrences = 0;
+  std::string policy;  // last | first | mean | drop
+};
+
+Words segment_words(const model::CorpusStates& st, const io::Gpt2Tokenizer* tok, const std::string& policy) {
+  Words w;
+  w.policy = policy;
+  std::map<std::vector<int>, std::int64_t> index;
+  std::set<std::vector<int>> multi;
+  const std::size_t N = st.token.size();
+  auto starts = [&](std::size_t j) {
+    if (!tok || j == 0 || st.sentence[j] != st.sentence[j - 1]) return true;
+    const std::string& b = tok->token_bytes(static_cast<int>(st.token[j]));
+    return !b.empty() && std::isspace(static_cast<unsigned char>(b[0]));
+  };
+  for (std::size_t j = 0; j < N;) {
+    std::size_t e = j + 1;
+    while (e < N && !starts(e)) ++e;
+    std::vector<int> ids;
+    std::vector<arma::uword> cols;
+    for (std::size_t t = j; t < e; ++t) {
+      ids.push_back(static_cast<int>(st.token[t]));
+      cols.push_back(static_cast<arma::uword>(t));
+    }
+    const bool several = ids.size() > 1;
+    if (!(several && policy == "drop")) {
+      auto [it, fresh] = index.emplace(ids, static_cast<std::int64_t>(w.tokens.size()));
+      if (fresh) w.tokens.push_back(ids);
+      w.key.push_back(it->second);
+      w.sentence.push_back(st.sentence[j]);
+      w.columns.push_back(std::move(cols));
+    }
+    if (several) {
+      ++w.multi_token_occurrences;
+      multi.insert(ids);
+    }
+    j = e;
+  }
+  w.multi_token_words = multi.size();
+  return w;
+}
+
+// The state of each word occurrence (C, occurrences): its last or first token's, or the mean of its
+// tokens' (in double).
+arma::fmat word_states(const arma::fmat& H, const Words& w) {
+  arma::fmat out(H.n_rows, w.columns.size());
+  for (std::size_t o = 0; o < w.columns.size(); ++o) {
+    const auto& cols = w.columns[o];
+    if (cols.size() == 1 || w.policy != "mean") {
+      out.col(o) = H.col(w.policy == "first" ? cols.front() : cols.back());
+    } else {
+      arma::vec s(H.n_rows, arma::fill::zeros);
+      for (const auto c : cols) s += arma::conv_to<arma::vec>::from(H.col(c));
+      out.col(o) = arma::conv_to<arma::fvec>::from(s / static_cast<double>(cols.size()));
+    }
+  }
+  return out;
+}
+
 // The weights, and the states of every layer held once: (L+1) × tokens × C float32, with the
 // corpus's byte count as the bound on its tokens (a GPT-2 token is at least one byte).
 void memory(const Config& c, const experiment::Shapes&, std::vector<experiment::Allocation>& out) {
   namespace fs = std::filesystem;
-  gpt2_prompts::model_memory(gpt2_prompts::Keys{c.model_path, c.tokenizer_path, {}, {}}, 0, out);
+  gpt2_prompts::model_memory(c, 0, out);
   std::error_code ec;
   const auto bytes = fs::file_size(c.corpus_path, ec);
   if (ec || c.model_path.empty() || !fs::exists(fs::path(c.model_path) / "config.json")) return;
@@ -95,27 +167,12 @@ void memory(const Config& c, const experiment::Shapes&, std::vector<experiment::
 
 void run(const Config& c, Context& ctx) {
   auto& md = *ctx.md;
-  const auto ckpt = io::load_gpt2(c.model_path);
-  for (const auto& s : ckpt.sources) ctx.inputs->push_back(s);
-  const model::Gpt2 m(ckpt);
-  std::optional<io::Gpt2Tokenizer> tok;
-  if (c.corpus_format == "text") {
-    const std::optional<std::string> dir =
-        c.tokenizer_path.empty() ? io::find_gpt2_tokenizer_dir(c.model_path) : c.tokenizer_path;
-    if (!dir)
-      fail(Exit::config, "model.tokenizer", c.model_path,
-           "a text corpus needs a tokenizer, and none was found (the model directory, gpt2-tokenizer/ or gpt2/ "
-           "beside it or its parents, data/gpt2; set model.tokenizer, or corpus.format = ids)");
-    tok.emplace(io::Gpt2Tokenizer::from_dir(*dir));
-    if (tok->vocab_size() != m.vocab_size())
-      fail(Exit::config, "model.tokenizer", *dir,
-           fmt::format("tokenizer vocabulary does not match the model (got {}, expected {})", tok->vocab_size(),
-                       m.vocab_size()));
-    for (auto& f : io::WordLookup::tokenizer_files(*dir)) ctx.inputs->push_back(std::move(f));
-  }
-  const auto corpus =
-      io::read_corpus(c.corpus_path, c.corpus_format == "text" ? io::CorpusFormat::text : io::CorpusFormat::ids,
-                      tok ? &*tok : nullptr, m.n_positions(), c.truncate, m.vocab_size());
+  const bool text = c.corpus_format == "text";
+  const auto loaded = gpt2_prompts::load_model(c, ctx, text ? "corpus.format" : "", "corpus.format = ids");
+  const model::Gpt2& m = *loaded.model;
+  const io::Gpt2Tokenizer* tok = loaded.tokenizer ? &*loaded.tokenizer : nullptr;
+  const auto corpus = io::read_corpus(c.corpus_path, text ? io::CorpusFormat::text : io::CorpusFormat::ids, tok,
+                                      m.n_positions(), c.truncate, m.vocab_size());
   ctx.inputs->push_back(corpus.source);
   if (corpus.sentences.size() < 2)
     data_error(c.corpus_path, "corpus", fmt::format("needs at least 2 sentences (got {})", corpus.sentences.size()));
@@ -135,7 +192,8 @@ void run(const Config& c, Context& ctx) {
   const std::size_t n_states = static_cast<std::size_t>(L) + 1;
 
   const auto pairs = cx::draw_pairs(st.sentence, static_cast<std::size_t>(c.pairs), ctx.rng);
-  const auto groups = cx::group_words(st.token, st.sentence, static_cast<std::size_t>(c.min_occurrences));
+  const Words words = segment_words(st, tok, c.multi_token);
+  const auto groups = cx::group_words(words.key, words.sentence, static_cast<std::size_t>(c.min_occurrences));
   const std::size_t W = groups.word.size();
 
   arma::vec aniso(n_states), aniso_se(n_states), self(n_states), intra(n_states), mev(n_states), norm(n_states),
@@ -155,8 +213,9 @@ void run(const Config& c, Context& ctx) {
     const arma::uword top = pc.contribution.index_max();
     rogue_dim[l] = static_cast<std::int64_t>(top);
     rogue_share(l) = pc.mean != 0 ? pc.contribution(top) / pc.mean : arma::datum::nan;
-    const arma::vec ss = cx::self_similarity(H, groups, st.sentence);
-    const arma::vec mv = cx::max_explainable_variance(H, groups);
+    const arma::fmat Hw = word_states(H, words);  // (C, word occurrences)
+    const arma::vec ss = cx::self_similarity(Hw, groups, words.sentence);
+    const arma::vec mv = cx::max_explainable_variance(Hw, groups);
     const arma::vec is = cx::intra_sentence(H, st.sentence);
     if (W) {
       self_w.row(l) = ss.t();
@@ -175,7 +234,9 @@ void run(const Config& c, Context& ctx) {
   }
   std::vector<const arma::fmat*> layer_ptrs;
   for (const auto& H : st.hidden) layer_ptrs.push_back(&H);
-  const arma::mat cka = cx::linear_cka_matrix(layer_ptrs);
+  rsa::MetricOptions cka_options;
+  cka_options.workers = ctx.threads;
+  const arma::mat cka = rsa::linear_cka_matrix(layer_ptrs, cka_options);
 
   // ---- results ----
   auto& h5 = *ctx.h5;
@@ -202,7 +263,19 @@ void run(const Config& c, Context& ctx) {
   h5.write("/layers/mev_per_word", mev_w, {"1", "(L+1, words) maximum explainable variance of each word"});
   h5.write("/layers/intra_sentence_per_sentence", intra_s,
            {"cosine", "(L+1, sentences) intra-sentence similarity (NaN for a 1-token sentence)"});
-  h5.write("/words/token_id", groups.word, {"token id", "the words of self_similarity and mev"});
+  std::vector<std::int64_t> word_token, word_pieces;
+  std::vector<std::string> word_text;
+  for (const auto w : groups.word) {
+    const auto& ids_w = words.tokens[static_cast<std::size_t>(w)];
+    word_token.push_back(ids_w[c.multi_token == "first" ? 0 : ids_w.size() - 1]);
+    word_pieces.push_back(static_cast<std::int64_t>(ids_w.size()));
+    word_text.push_back(tok ? tok->decode(std::vector<int>(ids_w.begin(), ids_w.end())) : std::to_string(ids_w[0]));
+  }
+  h5.write("/words/token_id", word_token,
+           {"token id", "the words of self_similarity and mev: the token standing for each (tokens.multi_token)"});
+  h5.write("/words/tokens", word_pieces, {"count", "tokens of each word"});
+  h5.write("/words/text", word_text, {"1", "each word's text (its tokens decoded; the id without a tokenizer)"});
+  h5.attr("/words", "multi_token", tok ? c.multi_token : std::string("none: no tokenizer, every token is a word"));
   std::vector<std::int64_t> word_n;
   for (const auto& o : groups.occurrences) word_n.push_back(static_cast<std::int64_t>(o.size()));
   h5.write("/words/occurrences", word_n, {"count", "occurrences of each word"});
@@ -229,9 +302,18 @@ void run(const Config& c, Context& ctx) {
   md.paragraph(fmt::format(
       "{} sentences, {} tokens ({} truncated to {} positions), {} layers of width {}. Layer 0 is wte + wpe, layer l "
       "the residual stream after block l. Anisotropy: {} seeded pairs of occurrences from different sentences. "
-      "Self-similarity and MEV: {} words (token ids) occurring in ≥ {} different sentences. A word is one token id "
-      "(words of several tokens are not joined). Mean path length Σ_l |h_(l+1) − h_l| per token: {}.",
+      "Self-similarity and MEV: {} words occurring in ≥ {} different sentences; {}. Mean path length Σ_l |h_(l+1) − "
+      "h_l| per token: {}.",
       corpus.sentences.size(), N, corpus.truncated, m.n_positions(), L, C, pairs.a.size(), W, c.min_occurrences,
+      tok ? fmt::format("a word runs from a token starting with whitespace (or a sentence's first) to the next; {} "
+                        "words of several tokens ({} occurrences) are {}",
+                        words.multi_token_words, words.multi_token_occurrences,
+                        c.multi_token == "drop"
+                            ? "left out"
+                            : fmt::format("represented by {}", c.multi_token == "mean"
+                                                                   ? "the mean of their tokens' states"
+                                                                   : "their " + c.multi_token + " token's state"))
+          : std::string("no tokenizer: every token is a word"),
       report::num(arma::mean(path))));
   std::vector<std::vector<std::string>> rows;
   for (std::size_t l = 0; l < n_states; ++l)

@@ -75,6 +75,8 @@ row "prefill, % of SGEMM at the prefill's own shape (4C×C·C×128)" "$(get pref
 row "generation, % of the bandwidth limit" "$(get gen_pct "$tmp/model")" ">=" 60 \
   "$(n "$(get gen_tps "$tmp/model")") tok/s; PyTorch $(n "$(get gen_tps "$tmp/model_py")") tok/s"
 row "model peak RSS / weights" "$(get rss_ratio "$tmp/model")" "<=" 1.3 ""
+row "layer_geometry corpus (all layers + measures), % of the prefill rate" "$(get corpus_pct "$tmp/model")" ">=" 80 \
+  "$(n "$(get corpus_tps "$tmp/model")") tok/s; states $(n "$(get corpus_states_s "$tmp/model")") s, measures $(n "$(get corpus_measures_s "$tmp/model")") s"
 
 section "word benchmarks: analogies on 400000×50 vs gensim evaluate_word_analogies"
 if has gensim; then
@@ -89,7 +91,7 @@ section "compare: CKA / Procrustes at 50257×768, permutations of linear CKA, 2 
 tee_run "$tmp/cmp" "$bin/bench_compare" --threads 2
 if has numpy; then tee_run "$tmp/cmp_np" "$py" scripts/bench_compare_numpy.py; else echo "peer skipped: numpy"; fi
 row "whole-vocabulary linear + debiased CKA + Procrustes, 50257×768 pair (s)" "$(get whole "$tmp/cmp")" "<=" 2 \
-  "NumPy (same definitions, Gram form) $(n "$(get np_whole "$tmp/cmp_np")") s: speed-up $(n "$(div "$(get np_whole "$tmp/cmp_np")" "$(get whole "$tmp/cmp")")")"
+  "with the rotation + displacements $(n "$(get whole_details "$tmp/cmp")") s; NumPy (same definitions, Gram form) float64 $(n "$(get np_whole "$tmp/cmp_np")") s, float32 Grams $(n "$(get np_whole_f32 "$tmp/cmp_np")") s: speed-up $(n "$(div "$(get np_whole "$tmp/cmp_np")" "$(get whole "$tmp/cmp")")") and $(n "$(div "$(get np_whole_f32 "$tmp/cmp_np")" "$(get whole "$tmp/cmp")")")"
 row "a permutation of linear CKA, % of SGEMM peak" "$(get perm_pct "$tmp/cmp")" ">=" 80 \
   "$(n "$(get perm_seconds "$tmp/cmp")") s each, $(n "$(get perm_gflops "$tmp/cmp")") GFLOP/s; SGEMM $(n "$(get sgemm_gflops "$tmp/cmp")") GFLOP/s; NumPy $(n "$(get np_perm "$tmp/cmp_np")") s"
 row "1000 permutations, GloVe subset halves (s)" "$(get glove_perms "$tmp/cmp")" "<=" 1 \

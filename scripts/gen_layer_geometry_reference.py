@@ -8,7 +8,7 @@ loops, numpy SVD), computed from an `embedlab hidden` dump of every layer.
         --set model.tokenizer=tests/data/gpt2-tokenizer --set measures.pairs=4000 --results /tmp/r
     /usr/bin/python3 scripts/gen_layer_geometry_reference.py --hidden /tmp/h.h5 \
         --pairs-from /tmp/r/layer_geometry/latest/results.h5 --min-occurrences 5 \
-        --model tests/data/gpt2-golden/tiny-gpt2 --out tests/data/layer_geometry/tiny-gpt2-sample.reference.json
+        --model tests/data/gpt2-golden/tiny-gpt2 --tokenizer tests/data/gpt2-tokenizer --out tests/data/layer_geometry/tiny-gpt2-sample.reference.json
 
 The anisotropy's pairs are the run's own (read from its /anisotropy_pairs: the sample is the C++
 generator's); everything else depends only on the states. With --model, the layer-0 invariant is
@@ -59,6 +59,7 @@ def main():
     ap.add_argument("--pairs-from", required=True)
     ap.add_argument("--min-occurrences", type=int, default=5)
     ap.add_argument("--model")
+    ap.add_argument("--tokenizer", help="tokenizer directory (vocab.json or encoder.json): words of several tokens, as the run")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     with h5py.File(a.hidden, "r") as f:
@@ -69,13 +70,40 @@ def main():
         pairs = f["/anisotropy_pairs"][()]
     N, K, C = H.shape
     assert layers == list(range(K)), layers
-    # words with occurrences in >= min different sentences
+    # words: a sentence's first token or a token whose bytes start with whitespace starts one; a word
+    # of several tokens stands as its last token's state (tokens.multi_token = last, the default)
+    starts_word = None
+    if a.tokenizer:
+        import os
+        vj = a.tokenizer + "/vocab.json"
+        with open(vj if os.path.exists(vj) else a.tokenizer + "/encoder.json", encoding="utf-8") as f:
+            vocab = json.load(f)
+        # GPT-2's bytes_to_unicode: bytes 0-32, 127-160 and 173 are mapped to 256+; ' ' (32) → 'Ġ', '\t' → 'ĉ', '\n' → 'Ċ'
+        bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+        cs, k = bs[:], 0
+        for b in range(256):
+            if b not in bs:
+                bs.append(b)
+                cs.append(256 + k)
+                k += 1
+        byte_of = {chr(c): b for b, c in zip(bs, cs)}
+        first_byte = {i: byte_of[t[0]] for t, i in vocab.items() if t}
+        starts_word = lambda j: j == 0 or sen[j] != sen[j - 1] or first_byte.get(int(tok[j]), 0) in (9, 10, 11, 12, 13, 32)  # C isspace
+    occurrences = []  # (word key, sentence, state row)
+    j = 0
+    while j < N:
+        e = j + 1
+        while starts_word and e < N and not starts_word(e):
+            e += 1
+        occurrences.append((tuple(int(t) for t in tok[j:e]), int(sen[j]), e - 1))
+        j = e
     words = {}
-    for j in range(N):
-        words.setdefault(int(tok[j]), []).append(j)
-    groups = {w: o for w, o in sorted(words.items()) if len({int(sen[j]) for j in o}) >= max(a.min_occurrences, 2)}
+    for key, s_, row in occurrences:
+        words.setdefault(key, []).append((row, s_))
+    groups = {w: [r for r, _ in o] for w, o in sorted(words.items())
+              if len({s_ for _, s_ in o}) >= max(a.min_occurrences, 2)}
     sentences = sorted(set(sen.tolist()))
-    ref = {"layers": layers, "words": list(groups), "anisotropy": [], "anisotropy_se": [], "self_similarity": [],
+    ref = {"layers": layers, "words": [list(w) for w in groups], "anisotropy": [], "anisotropy_se": [], "self_similarity": [],
            "intra_sentence": [], "mev": [], "mean_norm": [], "next_layer_cosine": [], "isoscore": [],
            "path_length": [], "layer_similarity": []}
     for l in range(K):

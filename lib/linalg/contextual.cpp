@@ -184,47 +184,4 @@ arma::vec matched_distance(const arma::fmat& A, const arma::fmat& B) {
   return out;
 }
 
-arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& layers) {
-  const std::size_t L = layers.size();
-  arma::mat out(L, L, arma::fill::zeros);
-  if (L == 0) return out;
-  const arma::uword N = layers[0]->n_cols;
-  for (const auto* X : layers) check_sizes(*X, N, "layer_similarity");
-  // Column means (over occurrences) in double; blocks of occurrences are centred in double, so the
-  // C_a × C_b cross products Σ_j (x_j − μ_x)(y_j − μ_y)ᵀ are accumulated in double without forming
-  // a centred copy of a whole layer.
-  std::vector<arma::vec> mean(L);
-  for (std::size_t l = 0; l < L; ++l) {
-    mean[l].zeros(layers[l]->n_rows);
-    for (arma::uword j = 0; j < N; ++j) mean[l] += col(*layers[l], j);
-    mean[l] /= static_cast<double>(N);
-  }
-  constexpr arma::uword kBlock = 512;
-  auto centred = [&](std::size_t l, arma::uword j0, arma::uword j1) {
-    arma::mat B = arma::conv_to<arma::mat>::from(layers[l]->cols(j0, j1 - 1));
-    B.each_col() -= mean[l];
-    return B;
-  };
-  arma::mat cross2(L, L);  // ‖X_c Y_cᵀ‖_F² (columns = occurrences)
-  for (std::size_t a = 0; a < L; ++a)
-    for (std::size_t b = a; b < L; ++b) {
-      arma::mat G(layers[a]->n_rows, layers[b]->n_rows, arma::fill::zeros);
-      for (arma::uword j0 = 0; j0 < N; j0 += kBlock) {
-        const arma::uword j1 = std::min(N, j0 + kBlock);
-        const arma::mat Xa = centred(a, j0, j1);
-        if (a == b)
-          G += Xa * Xa.t();
-        else
-          G += Xa * centred(b, j0, j1).t();
-      }
-      cross2(a, b) = cross2(b, a) = arma::accu(arma::square(G));
-    }
-  for (std::size_t a = 0; a < L; ++a)
-    for (std::size_t b = 0; b < L; ++b) {
-      const double den = std::sqrt(cross2(a, a)) * std::sqrt(cross2(b, b));
-      out(a, b) = den > 0 ? std::clamp(cross2(a, b) / den, 0.0, 1.0) : 0.0;
-    }
-  return out;
-}
-
 }  // namespace embedlab::linalg::contextual

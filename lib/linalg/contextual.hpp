@@ -50,10 +50,6 @@ arma::vec norms(const arma::fmat& H);
 arma::vec matched_cosine(const arma::fmat& A, const arma::fmat& B);
 arma::vec matched_distance(const arma::fmat& A, const arma::fmat& B);
 
-// Linear CKA between the layers, each (C_l, N) over the same N occurrences:
-// ‖Y_cᵀX_c‖_F² / (‖X_cᵀX_c‖_F ‖Y_cᵀY_c‖_F) with rows = occurrences and columns centred (Kornblith et
-// al. 2019). The (L, L) symmetric matrix, diagonal 1 (0 for a layer of constant states).
-// A small private implementation until lib/rsa's CKA lands (the comparison issue); then dedupe.
-arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& layers);
+// The layer × layer linear CKA is rsa::linear_cka_matrix (lib/rsa/similarity_metrics.hpp).
 
 }  // namespace embedlab::linalg::contextual

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -205,6 +206,64 @@ BOOST_AUTO_TEST_CASE(identical_contexts_give_self_similarity_one) {
     BOOST_TEST(self[l] == 1.0, tt::tolerance(1e-6));
     BOOST_TEST(mev[l] == 1.0, tt::tolerance(1e-6));
   }
+}
+
+// tokens.multi_token: " morning." is two tokens (" morning", "."). GPT-2 is causal, so the state of
+// " morning" does not depend on what follows: with policy first, the self-similarity of the word
+// " morning." equals that of the one-token word " morning" in the same sentences ending otherwise;
+// with last it is the "." state's, which differs; drop leaves the word out.
+BOOST_AUTO_TEST_CASE(multi_token_words_follow_the_policy) {
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/tiny-gpt2");
+  EMBEDLAB_FIXTURE(tok, "gpt2-tokenizer");
+  TempDir dir;
+  const char* prefixes[] = {"We walked by the river in the", "She called her mother every",
+                            "The birds sang early that",     "He read the paper in the",
+                            "They left the house one cold",  "It rained all through the"};
+  std::string a, b;
+  for (const char* p : prefixes) {
+    a += fmt::format("{} morning.\n", p);
+    b += fmt::format("{} morning today\n", p);
+  }
+  write_text(dir.file("a.txt"), a);
+  write_text(dir.file("b.txt"), b);
+  auto run = [&](const std::string& corpus, const std::string& policy, const std::string& name) {
+    const auto r =
+        run_command(fmt::format("{} {} --results '{}' --quiet {} --set measures.pairs=200 --set report.plots=false "
+                                "--set tokens.multi_token={}",
+                                bin("run_experiment"), source("configs/layer_geometry.ini"), dir.file(name),
+                                tiny_set(model, tok, dir.file(corpus)), policy),
+                    dir);
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    return (fs::path(only_run_dir(dir.file(name), "layer_geometry")) / "results.h5").string();
+  };
+  // the self-similarity per layer of the word with text `word` (NaN when absent)
+  auto word_self = [](const std::string& h5path, const std::string& word) {
+    io::H5ResultReader h5(h5path);
+    const auto text = h5.read_strings("/words/text");
+    const auto per = h5.read_doubles("/layers/self_similarity_per_word");  // (layers, words) row-major
+    std::vector<double> out;
+    const auto it = std::find(text.begin(), text.end(), word);
+    if (it == text.end()) return out;
+    const std::size_t w = static_cast<std::size_t>(it - text.begin()), W = text.size();
+    for (std::size_t l = 0; l < per.size() / W; ++l) out.push_back(per[l * W + w]);
+    return out;
+  };
+  const auto first = word_self(run("a.txt", "first", "first"), " morning.");
+  const auto last = word_self(run("a.txt", "last", "last"), " morning.");
+  const auto mean = word_self(run("a.txt", "mean", "mean"), " morning.");
+  const auto single = word_self(run("b.txt", "last", "single"), " morning");
+  BOOST_REQUIRE_EQUAL(first.size(), 3u);
+  BOOST_REQUIRE_EQUAL(single.size(), 3u);
+  BOOST_REQUIRE_EQUAL(last.size(), 3u);
+  BOOST_REQUIRE_EQUAL(mean.size(), 3u);
+  bool differs = false;
+  for (std::size_t l = 0; l < 3; ++l) {
+    BOOST_TEST(first[l] == single[l], tt::tolerance(1e-9));
+    differs = differs || std::abs(last[l] - first[l]) > 1e-6;
+    BOOST_TEST(std::isfinite(mean[l]));
+  }
+  BOOST_TEST(differs);
+  BOOST_TEST(word_self(run("a.txt", "drop", "drop"), " morning.").empty());
 }
 
 BOOST_AUTO_TEST_CASE(a_sentence_longer_than_the_context_names_its_line_unless_truncated) {
