@@ -26,9 +26,9 @@ using experiment::Context;
 using experiment::Schema;
 
 struct Config {
-  std::string a_path, a_format, a_tensor, a_kind;
+  std::string a_path, a_format, a_tensor, a_kind, a_matrix;
   std::int64_t a_limit = 0;
-  std::string b_path, b_format, b_tensor, b_kind;
+  std::string b_path, b_format, b_tensor, b_kind, b_matrix;
   std::int64_t b_limit = 0;
   bool halves = false;
   std::string from;
@@ -48,14 +48,18 @@ struct Config {
   std::string gram;
 };
 
-word_spaces::Keys keys_a(const Config& c) { return {c.a_path, c.a_format, c.a_tensor, c.a_kind, c.a_limit}; }
-word_spaces::Keys keys_b(const Config& c) { return {c.b_path, c.b_format, c.b_tensor, c.b_kind, c.b_limit}; }
+word_spaces::Keys keys_a(const Config& c) {
+  return {c.a_path, c.a_format, c.a_tensor, c.a_kind, c.a_limit, c.a_matrix};
+}
+word_spaces::Keys keys_b(const Config& c) {
+  return {c.b_path, c.b_format, c.b_tensor, c.b_kind, c.b_limit, c.b_matrix};
+}
 
 void declare(Schema<Config>& s) {
-  word_spaces::declare(s, "space_a", &Config::a_path, &Config::a_format, &Config::a_tensor, &Config::a_kind,
-                       &Config::a_limit, "");
-  word_spaces::declare(s, "space_b", &Config::b_path, &Config::b_format, &Config::b_tensor, &Config::b_kind,
-                       &Config::b_limit, "");
+  word_spaces::declare(s, "space_a", &Config::a_path, &Config::a_format, &Config::a_tensor, &Config::a_matrix,
+                       &Config::a_kind, &Config::a_limit, "");
+  word_spaces::declare(s, "space_b", &Config::b_path, &Config::b_format, &Config::b_tensor, &Config::b_matrix,
+                       &Config::b_kind, &Config::b_limit, "");
   s.key("compare.halves", &Config::halves, "false",
         "compare the first and second half of the dimensions of space_a (space_b is not read)");
   s.key("words.from", &Config::from, "space_a",

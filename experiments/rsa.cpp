@@ -24,9 +24,9 @@ using experiment::Schema;
 
 struct Config {
   // Flat members: the schema binds pointers to members of Config.
-  std::string a_path, a_format, a_tensor, a_kind;
+  std::string a_path, a_format, a_tensor, a_kind, a_matrix;
   std::int64_t a_limit = 0;
-  std::string b_path, b_format, b_tensor, b_kind;
+  std::string b_path, b_format, b_tensor, b_kind, b_matrix;
   std::int64_t b_limit = 0;
   bool halves = false;
   std::vector<std::string> words;
@@ -41,14 +41,18 @@ struct Config {
   double confidence = 0;
 };
 
-word_spaces::Keys keys_a(const Config& c) { return {c.a_path, c.a_format, c.a_tensor, c.a_kind, c.a_limit}; }
-word_spaces::Keys keys_b(const Config& c) { return {c.b_path, c.b_format, c.b_tensor, c.b_kind, c.b_limit}; }
+word_spaces::Keys keys_a(const Config& c) {
+  return {c.a_path, c.a_format, c.a_tensor, c.a_kind, c.a_limit, c.a_matrix};
+}
+word_spaces::Keys keys_b(const Config& c) {
+  return {c.b_path, c.b_format, c.b_tensor, c.b_kind, c.b_limit, c.b_matrix};
+}
 
 void declare(Schema<Config>& s) {
-  word_spaces::declare(s, "space_a", &Config::a_path, &Config::a_format, &Config::a_tensor, &Config::a_kind,
-                       &Config::a_limit, "data/gpt2");
-  word_spaces::declare(s, "space_b", &Config::b_path, &Config::b_format, &Config::b_tensor, &Config::b_kind,
-                       &Config::b_limit, "");
+  word_spaces::declare(s, "space_a", &Config::a_path, &Config::a_format, &Config::a_tensor, &Config::a_matrix,
+                       &Config::a_kind, &Config::a_limit, "data/gpt2");
+  word_spaces::declare(s, "space_b", &Config::b_path, &Config::b_format, &Config::b_tensor, &Config::b_matrix,
+                       &Config::b_kind, &Config::b_limit, "");
   s.key("rsa.halves", &Config::halves, "false",
         "compare the first and second half of the dimensions of space_a (space_b is not read)");
   s.key("words.list", &Config::words, "", "the candidate words (words.from = list)");

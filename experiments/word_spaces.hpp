@@ -23,21 +23,24 @@ namespace embedlab::experiments::word_spaces {
 struct Keys {
   std::string path, format, tensor, kind;
   std::int64_t limit = 0;
+  std::string matrix = "input";
 };
 
 template <class Config>
 void declare(experiment::Schema<Config>& s, const std::string& sec, std::string Config::*path,
-             std::string Config::*format, std::string Config::*tensor, std::string Config::*kind,
-             std::int64_t Config::*limit, const std::string& default_path) {
+             std::string Config::*format, std::string Config::*tensor, std::string Config::*matrix,
+             std::string Config::*kind, std::int64_t Config::*limit, const std::string& default_path) {
   s.path(sec + ".path", path, default_path,
          "embedding source: GPT-2 checkpoint dir, .safetensors, .npy, .h5, GloVe/word2vec text (.gz ok), .bin")
       .input();
   s.key(sec + ".format", format, "auto", "file format (auto decides from the path)")
-      .one_of({"auto", "gpt2", "safetensors", "npy", "hdf5", "glove", "word2vec", "word2vec-bin"});
+      .one_of(experiment::kEmbeddingFormats);
   s.key(sec + ".tensor", tensor, "", "safetensors tensor / HDF5 dataset (GPT-2 dirs: wte, wpe or lm_head)");
+  s.key(sec + ".matrix", matrix, "input", experiment::kMatrixKeyHelp).one_of({"input", "output", "position"});
   s.key(sec + ".kind", kind, "auto",
-        "how words find rows: tokens (the GPT-2 tokenizer of the checkpoint dir), words (direct lookup), auto "
-        "(tokens when the checkpoint dir holds tokenizer files, else words)")
+        "how words find rows: tokens (the word tokenizer of the model dir: GPT-2 vocab.json + merges.txt), words "
+        "(direct lookup among the vocabulary's token strings), auto (tokens when the model dir holds tokenizer "
+        "files, else words)")
       .one_of({"auto", "tokens", "words"});
   s.key(sec + ".limit", limit, "0", "read only the first N rows of word formats (0 = all)").min(0);
 }
@@ -47,6 +50,7 @@ inline io::LoadOptions load_options(const Keys& k) {
   lo.path = k.path;
   lo.format = k.format;
   lo.tensor = k.tensor;
+  lo.matrix = k.matrix == "input" ? "" : k.matrix;  // input: the default (a GPT-2 tensor key may still pick wpe)
   if (k.limit > 0) lo.limit = static_cast<std::uint64_t>(k.limit);
   return lo;
 }

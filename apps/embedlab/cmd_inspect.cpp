@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "io/binary_util.hpp"
 #include "io/gpt2_checkpoint.hpp"
+#include "io/model_presets.hpp"
 #include "io/readers.hpp"
 #include "io/text_util.hpp"
 
@@ -17,6 +18,7 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -101,6 +103,7 @@ void inspect_npy(const std::string& path) {
 
 void inspect_gpt2(const std::string& dir) {
   const io::Gpt2Config c = io::read_gpt2_config((fs::path(dir) / "config.json").string());
+  fmt::print("preset: gpt2 (read by the GPT-2 checkpoint reader: every tensor checked)\n");
   fmt::print(
       "config: n_layer {}, n_head {}, n_embd {}, n_inner {}, n_positions {}, vocab_size {}, activation {}, "
       "layer_norm_epsilon {}, tie_word_embeddings {}\n",
@@ -114,6 +117,41 @@ void inspect_gpt2(const std::string& dir) {
     const io::Embeddings e = io::gpt2_embeddings(ck, which);
     print_matrix(which, e.vectors, &e);
   }
+}
+
+// A model directory of any preset: the preset, the tying, every embedding matrix (tensor, dtype,
+// shape, shard) and its row statistics. Only the shards holding those matrices are opened.
+void inspect_model(const std::string& dir) {
+  const io::ModelDir m = io::open_model_dir(dir);
+  const io::ModelConfig& c = m.config;
+  fmt::print("preset: {} (model_type {}), vocab_size {}, embedding dim {}{}\n", c.preset->name,
+             c.model_type.empty() ? std::string("not given") : "\"" + c.model_type + "\"", c.vocab_size, c.embed_dim,
+             c.positions ? fmt::format(", positions {}", *c.positions) : "");
+  std::set<std::string> shards;
+  for (const auto& [_, shard] : m.tensor_shards) shards.insert(shard);
+  if (m.sharded)
+    fmt::print("weights: {} shard(s) named by model.safetensors.index.json, {} tensors\n", shards.size(),
+               m.tensor_shards.size());
+  else
+    fmt::print("weights: model.safetensors, {} tensors\n", m.tensor_shards.size());
+  fmt::print("tying: {} ({})\n", c.tied ? "tied, the output matrix is the input matrix" : "untied", c.tie_from);
+  std::vector<io::MatrixKind> kinds = {io::MatrixKind::input, io::MatrixKind::output};
+  for (const auto k : {io::MatrixKind::position, io::MatrixKind::token_type})
+    if (m.has(k)) kinds.push_back(k);
+  std::vector<io::ModelMatrixInfo> infos;
+  for (const auto k : kinds) infos.push_back(m.matrix(k));
+  fmt::print("matrices:\n");
+  for (const auto& i : infos)
+    fmt::print("  {:<10} {}  {} {}  {}{}\n", io::to_string(i.kind), i.tensor, i.dtype, io::format_shape(i.shape),
+               fs::path(i.shard).filename().string(), i.note.empty() ? "" : "  (" + i.note + ")");
+  for (const auto& i : infos) {
+    if (i.kind == io::MatrixKind::output && i.tied) continue;  // the input matrix, shown above
+    const io::Embeddings e = io::load_model_matrix(m, i.kind);
+    print_matrix(io::to_string(i.kind), e.vectors, &e);
+  }
+  const auto tok = io::model_tokenizer_dir(dir);
+  fmt::print("word tokenizer: {}\n", tok ? "GPT-2 files (vocab.json + merges.txt)"
+                                         : "none (words are looked up among the vocabulary's tokens)");
 }
 
 void inspect_other(const io::LoadOptions& options, bool word_format) {
@@ -138,7 +176,7 @@ int cmd_inspect(int argc, char** argv) {
   po::options_description opts("options");
   opts.add_options()("help,h", "show this help")(
       "format", po::value<std::string>()->default_value("auto"),
-      "auto | gpt2 | safetensors | npy | hdf5 | glove | word2vec | word2vec-bin")(
+      "auto | gpt2 | model | safetensors | npy | hdf5 | glove | word2vec | word2vec-bin")(
       "tensor", po::value<std::string>()->default_value(""),
       "safetensors tensor or HDF5 dataset path (default: every matrix / the obvious dataset)")(
       "limit", po::value<std::uint64_t>(), "read only the first N rows (word formats)")(
@@ -148,7 +186,8 @@ int cmd_inspect(int argc, char** argv) {
       parse_command(argc, argv, "inspect", opts, "path",
                     "usage: embedlab inspect [--format F] [--tensor NAME] [--limit N] [--duplicates first|error] "
                     "FILE|DIR\n"
-                    "Lists what an embedding file or GPT-2 checkpoint directory holds, validates it and prints\n"
+                    "Lists what an embedding file or model directory holds (for a model: its preset, tying and\n"
+                    "embedding matrices with their tensor, dtype, shape and shard), validates it and prints\n"
                     "per-matrix row statistics (rows, zero rows, non-finite rows, row norms).\n\n");
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
@@ -173,6 +212,8 @@ int cmd_inspect(int argc, char** argv) {
       inspect_npy(options.path);
     } else if (format == "gpt2") {
       inspect_gpt2(options.path);
+    } else if (format == "model") {
+      inspect_model(options.path);
     } else {
       options.format = format;
       inspect_other(options, format == "glove" || format == "word2vec" || format == "word2vec-bin");

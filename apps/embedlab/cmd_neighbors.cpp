@@ -27,11 +27,12 @@ int cmd_neighbors(int argc, char** argv) {
   opts.add_options()("help,h", "this help")("all", "every row against every row (required)")(
       "k", po::value<unsigned>()->default_value(10), "neighbours per row")("out", po::value<std::string>(),
                                                                            "output HDF5 file (must not exist)")(
-      "format", po::value<std::string>()->default_value("auto"), "input format")(
+      "format", po::value<std::string>()->default_value("auto"), "input format (auto|gpt2|model|safetensors|...)")(
       "tensor", po::value<std::string>()->default_value(""), "safetensors tensor / HDF5 dataset")(
       "csls", "rank by CSLS 2cos(x, y) − r(x) − r(y) instead of cosine (r: mean cos to the --csls-k nearest)")(
       "csls-k", po::value<unsigned>()->default_value(10), "k of CSLS's r")("threads", po::value<int>(),
                                                                            "worker threads (default: all cores)");
+  add_matrix_option(opts);
   const auto parsed = parse_command(argc, argv, "neighbors", opts, "file");
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;

@@ -23,12 +23,13 @@ namespace po = boost::program_options;
 int cmd_stats(int argc, char** argv) {
   po::options_description opts("usage: embedlab stats FILE [options]");
   opts.add_options()("help,h", "this help")("json", "one JSON object on standard output")(
-      "format", po::value<std::string>()->default_value("auto"), "input format")(
+      "format", po::value<std::string>()->default_value("auto"), "input format (auto|gpt2|model|safetensors|...)")(
       "tensor", po::value<std::string>()->default_value(""), "safetensors tensor / HDF5 dataset")(
       "bins", po::value<unsigned>()->default_value(2000), "histogram bins on [-1, 1] for the quantiles")(
       "k", po::value<unsigned>()->default_value(10), "k of the hubness N_k (and of CSLS's r)")(
       "standardized", "also the rogue dimensions of the standardized cosine (dimensions z-scored first)")(
       "threads", po::value<int>(), "worker threads (default: all cores)");
+  add_matrix_option(opts);
   const auto parsed = parse_command(argc, argv, "stats", opts, "file");
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;

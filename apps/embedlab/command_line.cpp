@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/threads.hpp"
+#include "io/model_presets.hpp"
 #include "linalg/normalize.hpp"
 
 #include <fmt/format.h>
@@ -39,6 +40,16 @@ std::optional<po::variables_map> parse_command(int argc, char** argv, const std:
   return vm;
 }
 
+void add_matrix_option(po::options_description& opts) {
+  opts.add_options()("matrix", po::value<std::string>()->default_value("input"), kMatrixOptionHelp);
+}
+
+std::string matrix_option(const std::string& command, const std::string& value) {
+  if (!io::parse_matrix_kind(value) || value == "token_type")
+    fail(Exit::usage, command, "--matrix", fmt::format("'{}' is not one of {}", value, io::kMatrixNames));
+  return value == "input" ? "" : value;
+}
+
 UnitRows load_unit_rows(const po::variables_map& vm) {
   if (vm.count("threads")) set_threads(std::max(1, vm["threads"].as<int>()));
   UnitRows r;
@@ -46,6 +57,7 @@ UnitRows load_unit_rows(const po::variables_map& vm) {
   lo.path = vm["file"].as<std::string>();
   lo.format = vm["format"].as<std::string>();
   lo.tensor = vm["tensor"].as<std::string>();
+  if (vm.count("matrix")) lo.matrix = matrix_option("embedlab", vm["matrix"].as<std::string>());
   r.path = lo.path;
   r.emb = io::load_embeddings(lo);
   linalg::NormalizeOptions no;

@@ -18,13 +18,22 @@ std::optional<boost::program_options::variables_map> parse_command(
     int argc, char** argv, const std::string& command, const boost::program_options::options_description& opts,
     const std::string& positional, const std::string& usage = "");
 
+// The one declaration of --matrix for the Program_options commands (neighbors, stats); the word
+// commands (similar, analogy, doesnt-match) read it in parse_word_args with the same text.
+inline constexpr const char* kMatrixOptionHelp =
+    "model directories: input (token embeddings, default) | output (the unembedding; tied: the input matrix) | "
+    "position (learned positions)";
+void add_matrix_option(boost::program_options::options_description& opts);
+// The value of --matrix as io::LoadOptions::matrix ("" for input), checked: Error(usage) naming the command.
+std::string matrix_option(const std::string& command, const std::string& value);
+
 struct UnitRows {
   std::string path;
   io::Embeddings emb;  // as loaded; vectors (d, n)
   arma::fmat unit;     // (d, n) the columns of emb.vectors scaled to unit norm
 };
 
-// Applies --threads when given, then loads "file" with --format and --tensor and normalises its rows.
+// Applies --threads when given, then loads "file" with --format, --tensor and --matrix and normalises its rows.
 UnitRows load_unit_rows(const boost::program_options::variables_map& vm);
 
 }  // namespace embedlab::cli

@@ -1,7 +1,9 @@
 #include "apps/embedlab/word_terms.hpp"
 
+#include "apps/embedlab/command_line.hpp"
 #include "core/error.hpp"
 #include "io/gpt2_checkpoint.hpp"
+#include "io/model_presets.hpp"
 #include "io/readers.hpp"
 #include "io/word_lookup.hpp"
 
@@ -40,6 +42,8 @@ std::optional<WordArgs> parse_word_args(int argc, char** argv, const WordCommand
       r.json = true;
     } else if (a == "--format") {
       r.space.format = value();
+    } else if (a == "--matrix") {
+      r.space.matrix = matrix_option(c.name, value());
     } else if (a == "--tokenizer") {
       r.space.tokenizer_dir = value();
     } else if (a == "--no-leading-space") {
@@ -73,21 +77,41 @@ WordSpace open_word_space(const WordSpaceOptions& options) {
   if (!fs::exists(options.path)) fail(Exit::no_input, options.path, "", "no such file or directory");
   const std::string format = options.format == "auto" ? io::detect_format(options.path) : options.format;
   s.gpt2 = format == "gpt2";
-  if (options.output_matrix && !s.gpt2)
-    fail(Exit::usage, options.path, "--unembed", "needs a GPT-2 checkpoint directory (the output matrix W_out)");
+  if (options.output_matrix && !s.gpt2 && format != "model")
+    fail(Exit::usage, options.path, "--unembed", "needs a model directory (the output matrix W_out)");
+  if (!options.matrix.empty() && !s.gpt2 && format != "model")
+    fail(Exit::usage, options.path, "--matrix", "applies to model directories only");
   if (s.gpt2) {
     const io::Gpt2Config cfg = io::read_gpt2_config((fs::path(options.path) / "config.json").string());
-    std::vector<std::string> only{"wte.weight"};
-    if (options.output_matrix && !cfg.tie_word_embeddings) only.clear();  // lm_head is needed too
+    const std::string which = options.matrix.empty() ? "wte" : options.matrix == "output" ? "lm_head" : "wpe";
+    std::vector<std::string> only{which == "wpe" ? "wpe.weight" : "wte.weight"};
+    // lm_head is needed too (untied), or the input matrix beside the positions
+    if ((options.output_matrix || which == "lm_head") && !cfg.tie_word_embeddings) only.clear();
+    if (options.output_matrix && which == "wpe") only.clear();
     const io::Gpt2Checkpoint ck = io::load_gpt2(options.path, only);
-    s.emb = io::gpt2_embeddings(ck, "wte");
+    s.emb = io::gpt2_embeddings(ck, which);
     if (options.output_matrix) s.output = ck.output();
     s.tokenizer = find_tokenizer(options.tokenizer_dir, options.path);
   } else {
     io::LoadOptions lo;
     lo.path = options.path;
     lo.format = format;
+    lo.matrix = options.matrix;
     s.emb = io::load_embeddings(lo);
+    if (format == "model") {
+      if (options.output_matrix) {
+        lo.matrix = "output";
+        s.output = io::load_embeddings(lo).vectors;
+      }
+      // Words go through the model directory's word tokenizer when it has one (io::model_tokenizer_dir,
+      // the one decision every caller shares), else they are looked up among the vocabulary's tokens.
+      const auto dir = options.tokenizer_dir.empty() ? io::model_tokenizer_dir(options.path)
+                                                     : std::optional<std::string>(options.tokenizer_dir);
+      if (dir && options.matrix != "position") {
+        s.tokenizer = io::Gpt2Tokenizer::from_dir(*dir);
+        s.gpt2 = true;
+      }
+    }
   }
   s.rows.reserve(s.emb.tokens.size());
   for (arma::uword j = 0; j < s.emb.tokens.size(); ++j) s.rows.emplace(s.emb.tokens[j], j);

@@ -22,6 +22,7 @@ namespace embedlab::cli {
 struct WordSpaceOptions {
   std::string path;
   std::string format = "auto";
+  std::string matrix;          // model directories: "" (input) | output | position (--matrix)
   std::string tokenizer_dir;   // GPT-2 only; empty: io::find_gpt2_tokenizer_dir of the checkpoint
   io::WordPolicy policy;       // GPT-2 only
   bool output_matrix = false;  // GPT-2 only: also keep the output (unembedding) matrix
@@ -30,7 +31,7 @@ struct WordSpaceOptions {
 struct WordSpace {
   std::string path;
   io::Embeddings emb;  // vectors (d, n)
-  bool gpt2 = false;
+  bool gpt2 = false;   // words go through `tokenizer` (a GPT-2 checkpoint, or a model dir with GPT-2 tokenizer files)
   std::optional<io::Gpt2Tokenizer> tokenizer;
   io::WordPolicy policy;
   arma::fmat output;                                  // (d, V) W_out of a GPT-2 checkpoint (column = token), when asked
@@ -65,7 +66,7 @@ struct WordCommand {
   ExtraOptions extra;
 };
 
-// Parses argv[1..] in order: --help/-h prints the usage (nullopt: exit 0); --json, --format, --tokenizer,
+// Parses argv[1..] in order: --help/-h prints the usage (nullopt: exit 0); --json, --format, --matrix, --tokenizer,
 // --no-leading-space, --multi-token, then the command's own options; any other `--x` is an unknown
 // option (exit 64); everything else is positional.
 std::optional<WordArgs> parse_word_args(int argc, char** argv, const WordCommand& command);

@@ -19,6 +19,15 @@
 namespace embedlab::experiment {
 
 enum class Stage { none, optional, required };
+
+// Declared once for every section that names an embedding source ([embeddings] of the runner,
+// [space_a]/[space_b] of experiments/word_spaces.hpp): the formats and the matrix key's help.
+inline const std::vector<std::string> kEmbeddingFormats = {"auto", "gpt2",  "model",    "safetensors", "npy",
+                                                           "hdf5", "glove", "word2vec", "word2vec-bin"};
+inline constexpr const char* kMatrixKeyHelp =
+    "model directories (any preset: gpt2, gpt_neox, llama, qwen2, bert, opt, phi, ...): input (token embeddings), "
+    "output (the unembedding; a tied model's is the input matrix, recorded in the provenance) or position (learned "
+    "absolute positions; GPT-2, BERT, OPT)";
 // Which matrices of the embeddings stage run() reads: the unit vectors only, or the loaded
 // vectors (Prepared::emb.vectors) too. The runner keeps only those (emb.vectors is freed otherwise).
 enum class Matrices { unit, unit_and_raw };

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "io/gpt2_checkpoint.hpp"
+#include "io/model_presets.hpp"
 #include "io/readers.hpp"
 #include "io/text_util.hpp"
 
@@ -130,9 +131,10 @@ MatrixShape probe_safetensors(const std::string& path, const std::string& tensor
   return s;
 }
 
-MatrixShape probe_gpt2(const std::string& dir, const std::string& tensor) {
+MatrixShape probe_gpt2(const std::string& dir, const std::string& tensor, const std::string& matrix) {
   const auto cfg = io::read_gpt2_config((fs::path(dir) / "config.json").string());
-  const std::string which = tensor.empty() ? "wte" : tensor;
+  std::string which = tensor.empty() ? "wte" : tensor;
+  if (!matrix.empty()) which = matrix == "input" ? "wte" : matrix == "output" ? "lm_head" : "wpe";
   MatrixShape s;
   s.dim = static_cast<std::uint64_t>(cfg.n_embd);
   s.rows = static_cast<std::uint64_t>(which == "wpe" ? cfg.n_positions : cfg.vocab_size);
@@ -160,7 +162,15 @@ MatrixShape probe_shape(const io::LoadOptions& o) {
   if (format == "glove" || format == "word2vec") return probe_word_text(o.path, o.limit);
   if (format == "word2vec-bin") return probe_word2vec_bin(o.path, o.limit);
   if (format == "gpt2") {
-    s = probe_gpt2(o.path, o.tensor);
+    s = probe_gpt2(o.path, o.tensor, o.matrix);
+  } else if (format == "model") {
+    // The matrix's shard header only (config.json and the index name it): no other shard is opened.
+    const auto kind = io::parse_matrix_kind(o.matrix.empty() ? "input" : o.matrix);
+    if (!kind) fail(Exit::usage, o.path, "matrix", fmt::format("'{}' is not one of {}", o.matrix, io::kMatrixNames));
+    const auto info = io::open_model_dir(o.path).matrix(*kind);
+    s.rows = s.read_rows = info.shape.at(0);
+    s.dim = info.shape.at(1);
+    s.how = "safetensors header of " + fs::path(info.shard).filename().string();
   } else if (format == "safetensors") {
     s = probe_safetensors(o.path, o.tensor);
   } else if (format == "npy") {
@@ -183,7 +193,7 @@ MatrixShape probe_shape(const io::LoadOptions& o) {
 }
 
 MatrixShape Shapes::of(const io::LoadOptions& o) const {
-  const std::string key = fmt::format("{}\n{}\n{}\n{}", o.path, o.format, o.tensor, o.limit.value_or(0));
+  const std::string key = fmt::format("{}\n{}\n{}\n{}\n{}", o.path, o.format, o.tensor, o.matrix, o.limit.value_or(0));
   if (auto it = cache_.find(key); it != cache_.end()) return it->second;
   return cache_[key] = probe_shape(o);
 }

@@ -37,7 +37,7 @@ namespace {
 struct Pipeline {
   std::string name;
   std::int64_t seed = 0;
-  std::string path, format, tensor, duplicates;
+  std::string path, format, tensor, matrix, duplicates;
   std::int64_t limit = 0;
   std::string bad_rows, transform;
   std::int64_t abtt_components = 0;
@@ -49,14 +49,15 @@ void declare_pipeline(Schema<Pipeline>& s, Stage stage) {
   s.key("experiment.seed", &Pipeline::seed, "42", "root seed of the run's random generator (--seed overrides)").min(0);
   if (stage != Stage::none) {
     auto& p = s.path("embeddings.path", &Pipeline::path, "",
-                     "embedding source: GPT-2 checkpoint dir, .safetensors, .npy, .h5, GloVe/word2vec text (.gz ok), "
-                     "word2vec .bin");
+                     "embedding source: model dir (config.json + safetensors, any preset, sharded ok), .safetensors, "
+                     ".npy, .h5, GloVe/word2vec text (.gz ok), word2vec .bin");
     if (stage == Stage::required) p.required();
     p.input();
     s.key("embeddings.format", &Pipeline::format, "auto", "file format (auto decides from the path)")
-        .one_of({"auto", "gpt2", "safetensors", "npy", "hdf5", "glove", "word2vec", "word2vec-bin"});
+        .one_of(kEmbeddingFormats);
     s.key("embeddings.tensor", &Pipeline::tensor, "",
           "safetensors tensor / HDF5 dataset path (empty: the obvious one; for GPT-2 dirs: wte, wpe or lm_head)");
+    s.key("embeddings.matrix", &Pipeline::matrix, "input", kMatrixKeyHelp).one_of({"input", "output", "position"});
     s.key("embeddings.limit", &Pipeline::limit, "0", "read only the first N rows of word formats (0 = all)").min(0);
     s.key("embeddings.duplicates", &Pipeline::duplicates, "first",
           "word formats, a token seen again: first (keep the first occurrence, as gensim; the dropped lines are "
@@ -216,6 +217,7 @@ Prepared prepare(const Pipeline& p, bool keep_raw, std::vector<InputFile>& input
   lo.path = p.path;
   lo.format = p.format;
   lo.tensor = p.tensor;
+  lo.matrix = p.matrix == "input" ? "" : p.matrix;  // input: the default (a GPT-2 tensor key may still pick wpe)
   if (p.limit > 0) lo.limit = static_cast<std::uint64_t>(p.limit);
   lo.duplicates = p.duplicates == "error" ? io::DuplicatePolicy::error : io::DuplicatePolicy::first;
   out.emb = io::load_embeddings(lo);
@@ -437,6 +439,7 @@ MemoryEstimate estimate_memory(const Validated& v, const RunOptions& o, int thre
     lo.path = p.path;
     lo.format = p.format;
     lo.tensor = p.tensor;
+    lo.matrix = p.matrix == "input" ? "" : p.matrix;
     if (p.limit > 0) lo.limit = static_cast<std::uint64_t>(p.limit);
     const MatrixShape s = shapes.of(lo);
     shapes.embeddings = s;

@@ -6,6 +6,7 @@
 
 #include "e2e_util.hpp"
 #include "io/h5_results.hpp"
+#include "io/model_writer.hpp"
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -95,8 +96,22 @@ BOOST_AUTO_TEST_CASE(dry_run_states_the_estimate_of_every_shipped_config) {
       "--set embeddings.path='{}' --set benchmarks.word_pairs='{}/wordsim353.tsv' "
       "--set benchmarks.analogies='{}/questions-words.txt'",
       glove, peer, peer);
+  // Synthetic model directories standing in for pythia-160m (sharded BF16) and bert-base-uncased.
+  TempDir models;
+  SynthSpec neox;
+  neox.preset = "gpt_neox";
+  neox.vocab = 96;
+  const SynthModel pythia = write_model(models.file("pythia"), neox);
+  SynthSpec bert;
+  bert.preset = "bert";
+  bert.vocab = 4;
+  bert.vocabulary = {"[PAD]", "cat", "dog", "car"};
+  const SynthModel bert_dir = write_model(models.file("bert"), bert);
   // config → overrides onto the vendored data, and a piece of the expected largest allocation
   const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"pythia_geometry.ini", fmt::format("--set embeddings.path='{}'", pythia.dir), "all-pairs tiles 96×96"},
+      {"gpt2_vs_bert.ini", fmt::format("--set space_a.path='{}' --set space_b.path='{}'", tiny, bert_dir.dir),
+       "space_a as read, 50257×64"},
       {"weight_tying.ini", gpt2, "GPT-2 weights"},
       {"softmax_sensitivity.ini", gpt2, "GPT-2 weights"},
       {"logit_lens.ini", gpt2, "GPT-2 weights"},
