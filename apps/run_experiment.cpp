@@ -1,6 +1,7 @@
 // run_experiment CONFIG.ini [--set section.key=value]... [--results DIR] [--threads N] [--seed N]
 //                [--max-memory SIZE] [--dry-run] [--quiet];  run_experiment --list;  run_experiment --help-config NAME;
 //                run_experiment --check DIR
+#include "comm/comm.hpp"
 #include "core/error.hpp"
 #include "experiment/memory.hpp"
 #include "experiment/runner.hpp"
@@ -15,6 +16,7 @@ namespace po = boost::program_options;
 using namespace embedlab;
 
 int main(int argc, char** argv) {
+  const comm::Session mpi(argc, argv);  // rank 0 of 1 unless started by mpirun
   po::options_description opts("run_experiment CONFIG.ini [options]");
   opts.add_options()("help,h", "this help")("list", "list the experiments")("help-config", po::value<std::string>(),
                                                                             "every config key of an experiment")(
@@ -95,7 +97,11 @@ int main(int argc, char** argv) {
   } catch (const experiment::ConfigError& e) {
     for (const auto& p : e.problems()) fmt::print(stderr, "error: {}\n", p);
     return e.exit_code();
+  } catch (const comm::CollectiveError& e) {  // every rank has it: printed once
+    if (comm::world().root()) fmt::print(stderr, "error: {}\n", e.what());
+    return e.exit_code();
   } catch (const Error& e) {
+    if (comm::world().distributed()) comm::world().abort(e.code(), e.what());  // this rank alone: end all ranks
     fmt::print(stderr, "error: {}\n", e.what());
     return e.exit_code();
   } catch (const std::exception& e) {
