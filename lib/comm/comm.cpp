@@ -1,5 +1,7 @@
 #include "comm/comm.hpp"
 
+#include "core/progress.hpp"
+
 #include <fmt/format.h>
 // The C API only: no deprecated C++ bindings (they need libmpi_cxx).
 #define OMPI_SKIP_MPICXX 1
@@ -74,6 +76,7 @@ Session::Session(int& argc, char**& argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &s.size);
   s.mpi = true;
   world_mutable() = Comm(s.rank, s.size, true);
+  if (s.rank != 0) Progress::set_quiet(true);  // one progress line per job, from rank 0
 }
 
 Session::~Session() {
@@ -179,6 +182,35 @@ std::vector<Bytes> Comm::allgather(const Bytes& mine) const {
     out[r].assign(packed.begin() + off, packed.begin() + off + sizes[r]);
     off += sizes[r];
   }
+  return out;
+}
+
+std::vector<Bytes> Comm::alltoall(const std::vector<Bytes>& to) const {
+  if (to.size() != static_cast<std::size_t>(size_))
+    throw Error(Exit::software,
+                fmt::format("mpi: alltoall: one buffer per rank (got {}, expected {})", to.size(), size_));
+  if (!mpi_ || size_ == 1) return to;
+  std::vector<int> send_counts(to.size()), recv_counts(to.size()), sdispl(to.size()), rdispl(to.size());
+  Bytes send;
+  for (std::size_t r = 0; r < to.size(); ++r) {
+    send_counts[r] = as_count(to[r].size(), "alltoall");
+    sdispl[r] = as_count(send.size(), "alltoall");
+    send.insert(send.end(), to[r].begin(), to[r].end());
+    if (static_cast<int>(r) != rank_) count_sent(to[r].size());
+  }
+  check(MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, MPI_COMM_WORLD), "alltoall");
+  std::size_t total = 0;
+  for (std::size_t r = 0; r < to.size(); ++r) {
+    rdispl[r] = as_count(total, "alltoall");
+    total += static_cast<std::size_t>(recv_counts[r]);
+  }
+  Bytes recv(total);
+  check(MPI_Alltoallv(send.data(), send_counts.data(), sdispl.data(), MPI_BYTE, recv.data(), recv_counts.data(),
+                      rdispl.data(), MPI_BYTE, MPI_COMM_WORLD),
+        "alltoall");
+  std::vector<Bytes> out(to.size());
+  for (std::size_t r = 0; r < to.size(); ++r)
+    out[r].assign(recv.begin() + rdispl[r], recv.begin() + rdispl[r] + recv_counts[r]);
   return out;
 }
 

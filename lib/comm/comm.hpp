@@ -72,6 +72,8 @@ class Comm {
   // Every rank's buffer, in rank order: on `root` only (others get an empty vector) / on all.
   std::vector<Bytes> gather(const Bytes& mine, int root = 0) const;
   std::vector<Bytes> allgather(const Bytes& mine) const;
+  // Personalised exchange: to[r] goes to rank r; the result holds what each rank sent here.
+  std::vector<Bytes> alltoall(const std::vector<Bytes>& to) const;
   std::vector<double> gather(double mine, int root = 0) const;
   std::vector<double> allgather(double mine) const;
 
@@ -140,6 +142,16 @@ Bytes pack(const std::vector<T>& v) {
   Bytes b(v.size() * sizeof(T));
   if (!v.empty()) std::memcpy(b.data(), v.data(), b.size());
   return b;
+}
+// Two POD vectors back to back (the reader knows where the first ends).
+template <class A, class B>
+Bytes pack(const std::vector<A>& a, const std::vector<B>& b) {
+  static_assert(std::is_trivially_copyable_v<A> && std::is_trivially_copyable_v<B>);
+  const std::size_t na = a.size() * sizeof(A), nb = b.size() * sizeof(B);
+  Bytes out(na + nb);
+  if (na) std::memcpy(out.data(), a.data(), na);
+  if (nb) std::memcpy(out.data() + na, b.data(), nb);
+  return out;
 }
 template <class T>
 std::vector<T> unpack(const Bytes& b) {
