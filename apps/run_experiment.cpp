@@ -3,6 +3,7 @@
 //                run_experiment --check DIR;
 //                run_experiment CONFIG.ini --sweep key=v1,v2 [--sweep key2=...] [--sweep-plot key:headline] [--shard
 //                I/N]
+#include "comm/comm.hpp"
 #include "core/error.hpp"
 #include "experiment/memory.hpp"
 #include "experiment/runner.hpp"
@@ -19,6 +20,7 @@ namespace po = boost::program_options;
 using namespace embedlab;
 
 int main(int argc, char** argv) {
+  const comm::Session mpi(argc, argv);  // rank 0 of 1 unless started by mpirun
   po::options_description opts("run_experiment CONFIG.ini [options]");
   opts.add_options()("help,h", "this help")("list", "list the experiments")("help-config", po::value<std::string>(),
                                                                             "every config key of an experiment")(
@@ -107,7 +109,7 @@ int main(int argc, char** argv) {
       if (vm.count("shard")) so.shard = vm["shard"].as<std::string>();
       so.getenv = [](const char* name) -> const char* { return std::getenv(name); };
       const auto s = experiment::sweep::run(registry, experiments::headlines(), so);
-      if (!o.dry_run && !o.quiet)
+      if (!o.dry_run && !o.quiet && comm::world().root())
         fmt::print("sweep: {}/SUMMARY.md ({} points: {} ran here, {} skipped as completed, {} failed)\n", s.dir,
                    s.points, s.ran, s.skipped, s.failed);
       return s.exit_code;
@@ -119,10 +121,15 @@ int main(int argc, char** argv) {
     const auto outcome = experiment::run(registry, o);
     if (!o.dry_run && !o.quiet) fmt::print("report: {}/report.md\n", outcome.run_dir);
     return 0;
-  } catch (const experiment::ConfigError& e) {
-    for (const auto& p : e.problems()) fmt::print(stderr, "error: {}\n", p);
+  } catch (const experiment::ConfigError& e) {  // validation is the same on every rank: printed once
+    if (comm::world().root())
+      for (const auto& p : e.problems()) fmt::print(stderr, "error: {}\n", p);
+    return e.exit_code();
+  } catch (const comm::CollectiveError& e) {  // every rank has it: printed once
+    if (comm::world().root()) fmt::print(stderr, "error: {}\n", e.what());
     return e.exit_code();
   } catch (const Error& e) {
+    if (comm::world().distributed()) comm::world().abort(e.code(), e.what());  // this rank alone: end all ranks
     fmt::print(stderr, "error: {}\n", e.what());
     return e.exit_code();
   } catch (const std::exception& e) {

@@ -1,5 +1,6 @@
 #include "experiment/sweep.hpp"
 
+#include "comm/comm.hpp"
 #include "core/atomic_file.hpp"
 #include "core/provenance.hpp"
 #include "core/sha256.hpp"
@@ -640,6 +641,8 @@ double read_headline(const io::H5ResultReader& r, const std::string& source) {
 
 Outcome run(const Registry& registry, const HeadlineTable& headline_table, const Options& o) {
   if (o.sweeps.empty()) throw Error(Exit::usage, "--sweep: no axis given");
+  // The job's communicator, copied: comm::Alone makes world() this process alone during each point.
+  const comm::Comm job = comm::world();
   Plan plan;
   plan.config_path = o.run.config_path;
   plan.sets = o.run.sets;
@@ -753,48 +756,59 @@ Outcome run(const Registry& registry, const HeadlineTable& headline_table, const
   else if (auto env = shard_from_env(o.getenv))
     share = *env;
 
+  const Share mine = split(share, job.rank(), job.size());  // this rank's points of the share
   Outcome out;
   out.points = plan.points.size();
   if (o.run.dry_run) {
+    if (!job.root()) return out;
     fmt::print("# sweep {} of {} ({} points, share {}/{}): {}\n", plan.id, plan.experiment, plan.points.size(),
                share.index + 1, share.count, plan.dir.string());
     const auto records = read_records(plan);
     for (const auto& p : plan.points) {
       const auto it = records.find(p.id);
-      fmt::print("{}  {}  {}{}\n", p.id, point_label(plan, p), it == records.end() ? "PENDING" : it->second.status,
-                 share.has(p.index) ? "" : "  (another share)");
+      fmt::print("{}  {}  {}{}{}\n", p.id, point_label(plan, p), it == records.end() ? "PENDING" : it->second.status,
+                 share.has(p.index) ? "" : "  (another share)",
+                 job.distributed() && share.has(p.index)
+                     ? fmt::format("  (rank {})", (p.index / share.count) % static_cast<std::size_t>(job.size()))
+                     : "");
     }
     std::fflush(stdout);
     return out;
   }
 
-  // The sweep directory and its definition (the same bytes from every shard).
-  std::error_code ec;
-  if (fs::exists(o.run.results_dir, ec) && !fs::is_directory(o.run.results_dir, ec))
-    fail(Exit::cant_create, o.run.results_dir, "", "results path is not a directory");
-  fs::create_directories(plan.dir / "points", ec);
-  if (ec || !fs::is_directory(plan.dir / "points"))
-    fail(Exit::cant_create, plan.dir.string(), "", "cannot create the sweep directory: " + ec.message());
-  {
-    const std::string def = plan_json(plan).dump(2) + "\n";
-    const fs::path def_path = plan.dir / "sweep.json";
-    FileLock lock(plan.dir / ".lock");
-    if (!fs::exists(def_path, ec)) {
-      write_file_atomic(def_path.string(), def);
-    } else if (read_text(def_path) != def) {
-      fail(Exit::cant_create, def_path.string(), "",
-           "a different sweep has this id (sweep.json differs; move the directory away)");
+  // The sweep directory and its definition (the same bytes from every shard and rank); a failure
+  // on any rank ends every rank with the same message.
+  job.agree([&] {
+    std::error_code ec;
+    if (fs::exists(o.run.results_dir, ec) && !fs::is_directory(o.run.results_dir, ec))
+      fail(Exit::cant_create, o.run.results_dir, "", "results path is not a directory");
+    fs::create_directories(plan.dir / "points", ec);
+    if (ec || !fs::is_directory(plan.dir / "points"))
+      fail(Exit::cant_create, plan.dir.string(), "", "cannot create the sweep directory: " + ec.message());
+    {
+      const std::string def = plan_json(plan).dump(2) + "\n";
+      const fs::path def_path = plan.dir / "sweep.json";
+      FileLock lock(plan.dir / ".lock");
+      if (!fs::exists(def_path, ec)) {
+        write_file_atomic(def_path.string(), def);
+      } else if (read_text(def_path) != def) {
+        fail(Exit::cant_create, def_path.string(), "",
+             "a different sweep has this id (sweep.json differs; move the directory away)");
+      }
     }
-  }
+  });
 
   const std::string host = hostname_string();
   const auto before = read_records(plan);
+  const std::string who = job.distributed() ? fmt::format(" rank {}", job.rank()) : "";
+  json ran_here = json::object();  // point id → record, for rank 0's merge
   for (const auto& p : plan.points) {
-    if (!share.has(p.index)) continue;
+    if (!mine.has(p.index)) continue;
     if (const auto it = before.find(p.id); it != before.end() && still_completed(o.run, plan, it->second)) {
       ++out.skipped;
       ++out.completed;
-      if (!o.run.quiet) fmt::print("sweep {}: {} {}: COMPLETED before, skipped\n", plan.id, p.id, point_label(plan, p));
+      if (!o.run.quiet)
+        fmt::print("sweep {}{}: {} {}: COMPLETED before, skipped\n", plan.id, who, p.id, point_label(plan, p));
       continue;
     }
     RunOptions po = o.run;
@@ -805,6 +819,7 @@ Outcome run(const Registry& registry, const HeadlineTable& headline_table, const
     r.host = host;
     const auto t0 = std::chrono::steady_clock::now();
     try {
+      const comm::Alone alone;  // the point runs whole on this rank, as a serial run
       run_dir = experiment::run(registry, po).run_dir;
       r.status = "COMPLETED";
       r.exit_code = 0;
@@ -835,7 +850,9 @@ Outcome run(const Registry& registry, const HeadlineTable& headline_table, const
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.finished = utc_now_iso8601();
     r.run_id = run_dir.empty() ? "" : fs::path(run_dir).filename().string();
-    write_file_atomic(record_path(plan, p).string(), record_json(plan, p, r).dump(2) + "\n");
+    const json rj = record_json(plan, p, r);
+    write_file_atomic(record_path(plan, p).string(), rj.dump(2) + "\n");
+    ran_here[p.id] = rj;
     ++out.ran;
     if (r.status == "COMPLETED") {
       ++out.completed;
@@ -844,15 +861,47 @@ Outcome run(const Registry& registry, const HeadlineTable& headline_table, const
       if (out.exit_code == 0) out.exit_code = r.exit_code;
     }
     if (!o.run.quiet)
-      fmt::print("sweep {}: {} {}: {}{} ({:.2f} s){}\n", plan.id, p.id, point_label(plan, p), r.status,
+      fmt::print("sweep {}{}: {} {}: {}{} ({:.2f} s){}\n", plan.id, who, p.id, point_label(plan, p), r.status,
                  r.run_id.empty() ? "" : " run " + r.run_id, r.seconds, r.error.empty() ? "" : ": " + r.error);
     std::fflush(stdout);
   }
 
-  // The merge: every record present, under the lock, so the last process to finish writes the full table.
-  {
+  // The merge: every record present, under the lock, so the last shard to finish writes the full
+  // table. Under mpirun the ranks' records come to rank 0 by a gather (no reliance on another node's
+  // view of the shared file system), which merges them over the records on disk.
+  std::map<std::string, Record> gathered;
+  if (job.distributed()) {
+    json mine_json = {{"records", ran_here},
+                      {"ran", out.ran},
+                      {"completed", out.completed},
+                      {"failed", out.failed},
+                      {"skipped", out.skipped}};
+    const std::string text = mine_json.dump();
+    const auto all = job.gather(comm::Bytes(text.begin(), text.end()), 0);
+    if (job.root()) {
+      out = Outcome{};
+      out.points = plan.points.size();
+      for (const auto& b : all) {
+        const auto j = json::parse(std::string(b.begin(), b.end()));
+        for (const auto& [id, rj] : j["records"].items())
+          if (auto r = parse_record(rj.dump())) gathered[id] = *r;
+        out.ran += j["ran"].get<std::size_t>();
+        out.completed += j["completed"].get<std::size_t>();
+        out.failed += j["failed"].get<std::size_t>();
+        out.skipped += j["skipped"].get<std::size_t>();
+      }
+      for (const auto& p : plan.points)  // the first failure in grid order, over every rank
+        if (const auto it = gathered.find(p.id); it != gathered.end() && it->second.status == "FAILED") {
+          out.exit_code = it->second.exit_code;
+          break;
+        }
+    }
+  }
+  if (job.root()) {
     FileLock lock(plan.dir / ".lock");
-    write_summary(plan, read_records(plan), plots);
+    auto records = read_records(plan);
+    for (const auto& [id, r] : gathered) records[id] = r;
+    write_summary(plan, records, plots);
   }
   out.dir = plan.dir.string();
   return out;
