@@ -1,6 +1,7 @@
 #pragma once
 // Factories of the experiments; the registry table lives in experiments/registry.cpp.
 #include "experiment/experiment.hpp"
+#include "experiment/sweep.hpp"
 
 #include <memory>
 
@@ -8,6 +9,8 @@ namespace embedlab::experiments {
 
 // The table of every experiment, by name.
 const experiment::Registry& registry();
+// The headline scalars of each experiment, for sweeps (experiments/headlines.cpp).
+const experiment::sweep::HeadlineTable& headlines();
 
 std::unique_ptr<experiment::Experiment> make_random_variance();
 std::unique_ptr<experiment::Experiment> make_word_benchmarks();

@@ -10,6 +10,7 @@ PACKAGES=(
   libboost-program-options-dev libboost-test-dev libboost-iostreams-dev libboost-dev
   libfmt-dev nlohmann-json3-dev libpcre2-dev zlib1g-dev libssl-dev libcurl4-openssl-dev ca-certificates
   gnuplot-nox clang-format
+  libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-scipy
 )
 # Peers for `make bench`, the gensim/scipy reference generators and fuzzing (EMBEDLAB_SETUP_EXTRA=1).

@@ -7,6 +7,7 @@
 // (linalg::knn_exact); `csls` (n×k float64) and `csls_r` (n) are added.
 #include "apps/embedlab/command_line.hpp"
 #include "apps/embedlab/commands.hpp"
+#include "comm/comm.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "io/h5_results.hpp"
@@ -17,6 +18,7 @@
 #include <boost/program_options.hpp>
 
 #include <filesystem>
+#include <optional>
 
 namespace embedlab::cli {
 
@@ -44,15 +46,24 @@ int cmd_neighbors(int argc, char** argv) {
   if (csls_k < 1) throw Error(Exit::usage, "neighbors: --csls-k: must be at least 1 (got 0)");
   const bool csls = vm.count("csls") > 0;
   const std::string out = vm["out"].as<std::string>();
-  if (std::filesystem::exists(out))  // nothing already written is overwritten
-    fail(Exit::cant_create, out, "", "output file exists (remove it or choose another --out)");
-
-  const UnitRows in = load_unit_rows(vm);
+  // Under mpirun every rank loads and computes its share (linalg's kernels distribute over
+  // comm::world()); rank 0 alone writes. Errors before the kernels are agreed on by all ranks.
+  const auto& world = comm::world();
+  UnitRows in;
+  world.agree([&] {
+    if (std::filesystem::exists(out))  // nothing already written is overwritten
+      fail(Exit::cant_create, out, "", "output file exists (remove it or choose another --out)");
+    in = load_unit_rows(vm);
+    if (csls && in.unit.n_cols < 2)
+      throw Error(Exit::data, fmt::format("{}: rows: --csls needs at least 2 rows (got {})", in.path, in.unit.n_cols));
+  });
   const arma::fmat& U = in.unit;
-  if (csls && U.n_cols < 2)
-    throw Error(Exit::data, fmt::format("{}: rows: --csls needs at least 2 rows (got {})", in.path, U.n_cols));
 
-  io::H5ResultWriter w(out);
+  std::optional<io::H5ResultWriter> writer;
+  world.agree([&] {
+    if (world.root()) writer.emplace(out);
+  });
+  auto& w = writer;  // rank 0 only
   arma::uword k_out = 0;
   if (csls) {
     linalg::KnnOptions ko;
@@ -71,12 +82,13 @@ int cmd_neighbors(int argc, char** argv) {
     for (arma::uword i = 0; i < cos.n_rows; ++i)
       for (arma::uword e = 0; e < cos.n_cols; ++e)
         cos(i, e) = static_cast<float>(linalg::pair_cosine(U, i, top.ids(i, e)));
-    w.write("/ids", arma::conv_to<arma::Mat<std::int64_t>>::from(top.ids),
-            {"1", "row ids of the k nearest rows by CSLS, best first (self excluded, ties: lower id)"});
-    w.write("/cos", cos, {"1", "cosines of the neighbours in /ids"});
-    w.write("/csls", top.score, {"1", "CSLS(x, y) = 2cos(x, y) − r(x) − r(y) of the neighbours in /ids"});
-    w.write("/csls_r", r, {"1", "r(x): mean cos of row x to its csls_k nearest rows"});
-    w.attr("/", "csls_k", static_cast<std::int64_t>(base.ids.n_cols));
+    if (w)
+      w->write("/ids", arma::conv_to<arma::Mat<std::int64_t>>::from(top.ids),
+               {"1", "row ids of the k nearest rows by CSLS, best first (self excluded, ties: lower id)"});
+    if (w) w->write("/cos", cos, {"1", "cosines of the neighbours in /ids"});
+    if (w) w->write("/csls", top.score, {"1", "CSLS(x, y) = 2cos(x, y) − r(x) − r(y) of the neighbours in /ids"});
+    if (w) w->write("/csls_r", r, {"1", "r(x): mean cos of row x to its csls_k nearest rows"});
+    if (w) w->attr("/", "csls_k", static_cast<std::int64_t>(base.ids.n_cols));
     k_out = top.ids.n_cols;
   } else {
     linalg::TopKOptions to;
@@ -85,17 +97,19 @@ int cmd_neighbors(int argc, char** argv) {
     to.progress = [&](std::uint64_t done, std::uint64_t) { progress.update(done); };
     const linalg::TopK top = linalg::topk_all(U, to);
     progress.finish();
-    w.write("/ids", arma::conv_to<arma::Mat<std::int64_t>>::from(top.ids),
-            {"1", "row ids of the k nearest rows by cosine, best first (self excluded, ties: lower id)"});
-    w.write("/cos", top.cos, {"1", "cosines of the neighbours in /ids"});
+    if (w)
+      w->write("/ids", arma::conv_to<arma::Mat<std::int64_t>>::from(top.ids),
+               {"1", "row ids of the k nearest rows by cosine, best first (self excluded, ties: lower id)"});
+    if (w) w->write("/cos", top.cos, {"1", "cosines of the neighbours in /ids"});
     k_out = top.ids.n_cols;
   }
-  if (!in.emb.tokens.empty()) w.write("/tokens", in.emb.tokens, {"1", "token of each row"});
-  w.attr("/", "source", in.emb.source.path);
-  w.attr("/", "source_sha256", in.emb.source.sha256);
-  w.attr("/", "k", static_cast<std::int64_t>(k_out));
-  w.attr("/", "ranking", std::string(csls ? "csls" : "cosine"));
-  w.commit();
+  if (w && !in.emb.tokens.empty()) w->write("/tokens", in.emb.tokens, {"1", "token of each row"});
+  if (w) w->attr("/", "source", in.emb.source.path);
+  if (w) w->attr("/", "source_sha256", in.emb.source.sha256);
+  if (w) w->attr("/", "k", static_cast<std::int64_t>(k_out));
+  if (w) w->attr("/", "ranking", std::string(csls ? "csls" : "cosine"));
+  if (w) w->commit();
+  if (!world.root()) return 0;
   fmt::print("{}: {} rows × k = {}{} → {}\n", in.path, U.n_cols, k_out, csls ? " (CSLS)" : "", out);
   return 0;
 }

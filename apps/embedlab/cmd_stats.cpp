@@ -6,6 +6,7 @@
 // top-k pass).
 #include "apps/embedlab/command_line.hpp"
 #include "apps/embedlab/commands.hpp"
+#include "comm/comm.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "linalg/allpairs.hpp"
@@ -36,9 +37,16 @@ int cmd_stats(int argc, char** argv) {
   if (!vm.count("file")) throw Error(Exit::usage, "stats: expected FILE (see embedlab stats --help)");
   if (vm["bins"].as<unsigned>() < 1) throw Error(Exit::usage, "stats: --bins: must be at least 1 (got 0)");
   if (vm["k"].as<unsigned>() < 1) throw Error(Exit::usage, "stats: --k: must be at least 1 (got 0)");
-  const UnitRows in = load_unit_rows(vm);
+  // Under mpirun every rank loads and runs its share of the kernels (they distribute over
+  // comm::world()); rank 0 alone prints. Errors before the kernels are agreed on by all ranks.
+  const auto& world = comm::world();
+  UnitRows in;
+  world.agree([&] {
+    in = load_unit_rows(vm);
+    if (in.unit.n_cols < 3)
+      throw Error(Exit::data, fmt::format("{}: rows: need at least 3 rows (got {})", in.path, in.unit.n_cols));
+  });
   const arma::fmat& U = in.unit;
-  if (U.n_cols < 3) throw Error(Exit::data, fmt::format("{}: rows: need at least 3 rows (got {})", in.path, U.n_cols));
 
   const linalg::PairMoments moments = linalg::pair_moments(U);
   const linalg::Anisotropy an = linalg::anisotropy(U);
@@ -62,6 +70,7 @@ int cmd_stats(int argc, char** argv) {
   };
   auto name = [&](arma::uword j) { return in.emb.token_name(j); };
   const double d = static_cast<double>(U.n_rows);
+  if (!world.root()) return 0;
 
   if (vm.count("json")) {
     nlohmann::ordered_json j;

@@ -1,5 +1,6 @@
 // embedlab: the tool-style binary. Subcommands are listed in one explicit table below.
 #include "apps/embedlab/commands.hpp"
+#include "comm/comm.hpp"
 #include "core/error.hpp"
 
 #include <fmt/format.h>
@@ -38,6 +39,8 @@ void usage(std::FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const embedlab::comm::Session mpi(argc, argv);  // rank 0 of 1 unless started by mpirun
+  const auto& world = embedlab::comm::world();
   if (argc < 2) {
     usage(stderr);
     return 64;
@@ -52,7 +55,11 @@ int main(int argc, char** argv) {
     if (cmd != c.name) continue;
     try {
       return c.run(argc - 1, argv + 1);
+    } catch (const embedlab::comm::CollectiveError& e) {  // every rank has it: printed once
+      if (world.root()) fmt::print(stderr, "error: {}\n", e.what());
+      return e.exit_code();
     } catch (const embedlab::Error& e) {
+      if (world.distributed()) world.abort(e.code(), e.what());  // this rank alone: end all ranks
       fmt::print(stderr, "error: {}\n", e.what());
       return e.exit_code();
     } catch (const std::exception& e) {

@@ -486,6 +486,13 @@ std::vector<KeyDecl> pipeline_keys(Stage stage) {
   return s.keys();
 }
 
+Checked check_config(const Registry& registry, const RunOptions& o) {
+  Validated v = validate(registry, o);
+  const int threads = o.threads.value_or(std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+  check_memory(estimate_memory(v, o, threads), v);
+  return {v.exp->name(), v.keys};
+}
+
 RunOutcome run(const Registry& registry, const RunOptions& o) {
   Progress::set_quiet(o.quiet);
   Validated v = validate(registry, o);
@@ -521,6 +528,7 @@ RunOutcome run(const Registry& registry, const RunOptions& o) {
   });
   state.run_json = (fs::path(state.run_dir) / "run.json").string();
   outcome.run_dir = state.run_dir;
+  if (o.on_run_dir) o.on_run_dir(state.run_dir);
   arm_signals(state);
 
   report::Laps laps;  // prepare (load + normalise), then run (the experiment: kernels, tables, plots)

@@ -194,7 +194,18 @@ double AllPairsStats::quantile(double q) const {
   return std::min(static_cast<double>(max.cos), std::max(static_cast<double>(min.cos), v));
 }
 
-AllPairsStats all_pairs(const arma::fmat& U, const AllPairsOptions& options) {
+namespace {
+
+// One rank's part of the histogram pass: its tiles' states and per-tile sums (global tile slots).
+struct LocalPass {
+  std::vector<PassState> states;
+  std::vector<comm::Comm::Slot> s1, s2;  // (global tile index, Σ c) and (.., Σ c²) of this rank's tiles
+  std::size_t n_tiles = 0;               // tiles of the whole pass
+  double flops = 0;
+};
+
+void all_pairs_local(const arma::fmat& U, const AllPairsOptions& options, const comm::Comm& comm, AllPairsStats& out,
+                     LocalPass& lp) {
   const arma::uword d = U.n_rows, n = U.n_cols;
   if (n < 2) fail(Exit::usage, "all_pairs", "matrix", fmt::format("needs at least 2 columns (got {})", n));
   if (options.bins < 1 || options.bins > (1u << 24))
@@ -207,18 +218,30 @@ AllPairsStats all_pairs(const arma::fmat& U, const AllPairsOptions& options) {
   const arma::uword nb = (n + b - 1) / b;
   struct Tile {
     arma::uword I, J;
+    std::size_t t;  // index in the whole tile list
   };
+  // The whole tile list (fixed by n and the tile edge) and this rank's part of it.
   std::vector<Tile> tiles;
+  std::size_t t_all = 0;
+  std::uint64_t local_pairs = 0;
   for (arma::uword I = 0; I < nb; ++I)
-    for (arma::uword J = I; J < nb; ++J) tiles.push_back({I, J});
+    for (arma::uword J = I; J < nb; ++J, ++t_all) {
+      if (!comm::owns(comm, t_all)) continue;
+      tiles.push_back({I, J, t_all});
+      const arma::uword mi = std::min(b, n - I * b), mj = std::min(b, n - J * b);
+      local_pairs += I == J ? static_cast<std::uint64_t>(mi) * (mi - 1) / 2 : static_cast<std::uint64_t>(mi) * mj;
+    }
+  lp.n_tiles = t_all;
   std::vector<double> tile_s1(tiles.size()), tile_s2(tiles.size());
+  std::vector<PassState>& states = lp.states;
+  double& flops = lp.flops;
 
-  AllPairsStats out;
   out.n_pairs = static_cast<std::uint64_t>(n) * (n - 1) / 2;
-  const int workers = std::min<int>(worker_count(options.workers), static_cast<int>(tiles.size()));
-  std::vector<PassState> states;
+  const int workers = std::max(1, std::min<int>(worker_count(options.workers), static_cast<int>(tiles.size())));
   states.reserve(static_cast<std::size_t>(workers));
   for (int w = 0; w < workers; ++w) states.emplace_back(options.bins);
+  // Progress of this rank's share, scaled to the whole (ranks run their shares at the same time).
+  const double progress_scale = local_pairs ? static_cast<double>(out.n_pairs) / static_cast<double>(local_pairs) : 1;
 
   const float scale = static_cast<float>(options.bins) / 2.0f;
   const int top_bin = static_cast<int>(options.bins) - 1;
@@ -226,7 +249,6 @@ AllPairsStats all_pairs(const arma::fmat& U, const AllPairsOptions& options) {
   std::atomic<std::size_t> next{0};
   std::mutex progress_mu;
   std::uint64_t done = 0;
-  double flops = 0;
 
   BlasSingleThread single;
   run_workers(workers, [&](int worker) {
@@ -290,28 +312,65 @@ AllPairsStats all_pairs(const arma::fmat& U, const AllPairsOptions& options) {
           diag ? static_cast<std::uint64_t>(mi) * (mi - 1) / 2 : static_cast<std::uint64_t>(mi) * mj;
       std::lock_guard<std::mutex> lock(progress_mu);
       done += pairs;
-      if (options.progress) options.progress(done, out.n_pairs);
+      if (options.progress)
+        options.progress(std::min(out.n_pairs, static_cast<std::uint64_t>(static_cast<double>(done) * progress_scale)),
+                         out.n_pairs);
     }
     std::lock_guard<std::mutex> lock(progress_mu);
     flops += tile_flops;
   });
-
-  out.counts.assign(options.bins, 0);
-  bool any = false;
-  for (const auto& st : states) {
-    for (std::size_t bin = 0; bin < stride; ++bin) out.counts[bin] += st.counts[bin];
-    if (!st.any) continue;
-    if (!any || st.max.cos > out.max.cos || (st.max.cos == out.max.cos && lower_pair(st.max, out.max)))
-      out.max = st.max;
-    if (!any || st.min.cos < out.min.cos || (st.min.cos == out.min.cos && lower_pair(st.min, out.min)))
-      out.min = st.min;
-    any = true;
-  }
   for (std::size_t t = 0; t < tiles.size(); ++t) {
-    out.sum += tile_s1[t];
-    out.sum_sq += tile_s2[t];
+    lp.s1.push_back({tiles[t].t, tile_s1[t]});
+    lp.s2.push_back({tiles[t].t, tile_s2[t]});
   }
-  out.tile_flops = flops;
+}
+
+void offer_extremes(AllPairsStats& out, bool& any, const PairExtreme& mn, const PairExtreme& mx) {
+  if (!any || mx.cos > out.max.cos || (mx.cos == out.max.cos && lower_pair(mx, out.max))) out.max = mx;
+  if (!any || mn.cos < out.min.cos || (mn.cos == out.min.cos && lower_pair(mn, out.min))) out.min = mn;
+  any = true;
+}
+
+// Combines the ranks' passes on every rank: exact count sums, tile sums in tile order, extremes by
+// (value, lower pair) — none of it depends on which rank computed which tile.
+void merge_pass(const comm::Comm& comm, const AllPairsOptions& options, const LocalPass& lp, AllPairsStats& out) {
+  std::vector<std::uint64_t> counts(options.bins, 0);
+  struct Extremes {
+    PairExtreme min, max;
+    std::uint64_t any;
+  };
+  Extremes mine{{}, {}, 0};
+  bool any = false;
+  AllPairsStats local;
+  for (const auto& st : lp.states) {
+    for (std::size_t bin = 0; bin < counts.size(); ++bin) counts[bin] += st.counts[bin];
+    if (st.any) offer_extremes(local, any, st.min, st.max);
+  }
+  if (any) mine = {local.min, local.max, 1};
+  out.counts = comm.sum(counts);
+  any = false;
+  for (const auto& b : comm.allgather(comm::pack(std::vector<Extremes>{mine}))) {
+    const Extremes e = comm::unpack<Extremes>(b).at(0);
+    if (e.any) offer_extremes(out, any, e.min, e.max);
+  }
+  const std::vector<double> s1 = comm.gather_slots(lp.s1, lp.n_tiles), s2 = comm.gather_slots(lp.s2, lp.n_tiles);
+  for (std::size_t t = 0; t < lp.n_tiles; ++t) {
+    out.sum += s1[t];
+    out.sum_sq += s2[t];
+  }
+  out.local_flops = lp.flops;
+  out.tile_flops = comm.sum_ordered(lp.flops);
+}
+
+}  // namespace
+
+AllPairsStats all_pairs(const arma::fmat& U, const AllPairsOptions& options) {
+  const comm::Comm& comm = comm::for_kernel(options.comm);
+  AllPairsStats out;
+  LocalPass lp;
+  // Validation and this rank's tiles; an error on any rank ends the call on every rank alike.
+  comm.agree([&] { all_pairs_local(U, options, comm, out, lp); });
+  merge_pass(comm, options, lp, out);
   return out;
 }
 

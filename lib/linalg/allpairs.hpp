@@ -14,6 +14,13 @@
 //     tile buffer per worker whatever n. Results are bit-identical for any worker count
 //     (see core/threads.hpp): counts are integers, double sums are kept per tile and reduced in
 //     tile order, extremes are broken by the lower (i, j).
+//     Distributed (comm::Comm of N ranks, by default the ambient comm::world()): the same tile
+//     list is dealt out, tile t to rank t mod N; counts are summed exactly, the per-tile double
+//     sums are gathered into their tile slots and reduced in tile order on every rank, extremes
+//     by the same (value, lower pair) rule — so the result is the same bits for any N, on every
+//     rank, and equal to the serial run.
+#include "comm/comm.hpp"
+
 #include <armadillo>
 
 #include <cstdint>
@@ -57,10 +64,11 @@ struct PairExtreme {
 };
 
 struct AllPairsOptions {
-  arma::uword bins = 2000;  // fixed range [-1, 1]
-  arma::uword tile = 2048;  // tile edge (columns per block); 2048 measured best for d = 768
-  int workers = 0;          // <= 0: the OpenBLAS thread setting (embedlab::threads())
-  ProgressFn progress;      // optional
+  arma::uword bins = 2000;           // fixed range [-1, 1]
+  arma::uword tile = 2048;           // tile edge (columns per block); 2048 measured best for d = 768
+  int workers = 0;                   // <= 0: the OpenBLAS thread setting (embedlab::threads())
+  ProgressFn progress;               // optional (this rank's share, scaled to the whole)
+  const comm::Comm* comm = nullptr;  // nullptr: comm::for_kernel (the job under mpirun, else serial)
 };
 
 struct AllPairsStats {
@@ -69,9 +77,10 @@ struct AllPairsStats {
   // counts[b]: cosines c (float, clamped to [-1, 1]) with floor((c + 1) * bins / 2) = b, the top
   // edge c = 1 counted in the last bin.
   std::vector<std::uint64_t> counts;
-  double sum = 0;         // Σ_{i<j} c_ij over the float tile values, double accumulation
-  double sum_sq = 0;      // Σ_{i<j} c_ij²
-  double tile_flops = 0;  // FLOPs of the GEMM/SYRK calls actually made (for % of peak reports)
+  double sum = 0;          // Σ_{i<j} c_ij over the float tile values, double accumulation
+  double sum_sq = 0;       // Σ_{i<j} c_ij²
+  double tile_flops = 0;   // FLOPs of the GEMM/SYRK calls actually made, all ranks (for % of peak reports)
+  double local_flops = 0;  // the part of tile_flops this rank made (= tile_flops when serial)
 
   double mean() const { return n_pairs ? sum / static_cast<double>(n_pairs) : 0.0; }
   double variance() const;

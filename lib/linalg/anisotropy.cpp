@@ -1,6 +1,7 @@
 #include "linalg/anisotropy.hpp"
 
 #include "core/error.hpp"
+#include "core/threads.hpp"
 #include "linalg/spectra.hpp"
 
 #include <fmt/format.h>
@@ -15,7 +16,13 @@ Anisotropy anisotropy(const GramStats& g) {
   a.moments = pair_moments(g);
   a.mean_cosine = a.moments.mean;
   a.mean_unit_norm = arma::norm(g.sum / static_cast<double>(g.n));
-  const arma::vec lambda = arma::eig_sym(g.gram);  // ascending
+  // One BLAS thread: LAPACK's result depends in the last bits on OpenBLAS's thread count, and the
+  // number must not depend on --threads or on how mpirun binds ranks to cores.
+  arma::vec lambda;
+  {
+    BlasSingleThread single;
+    lambda = arma::eig_sym(g.gram);  // ascending
+  }
   const double trace = arma::trace(g.gram);
   a.top_sv_share = trace > 0 ? lambda.max() / trace : 0.0;
   return a;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -79,6 +80,10 @@ class Heaps {
       out.cos(out_row, e) = cos_[order[e]];
     }
   }
+
+  arma::uword size(arma::uword r) const { return size_[r]; }
+  float cos_at(arma::uword r, arma::uword e) const { return cos_[static_cast<std::size_t>(r) * k_ + e]; }
+  arma::uword id_at(arma::uword r, arma::uword e) const { return id_[static_cast<std::size_t>(r) * k_ + e]; }
 
   static bool worse(float ca, arma::uword ia, float cb, arma::uword ib) { return ca < cb || (ca == cb && ia > ib); }
 
@@ -154,29 +159,42 @@ void to_csls(float* C, std::size_t ld, arma::uword mj, const float* ri, const fl
 
 }  // namespace
 
-TopK topk_all(const arma::fmat& U, const TopKOptions& options) {
-  check_args(U, options, "topk_all");
+namespace {
+
+// A heap entry on the wire (explicit padding: no uninitialised bytes are sent).
+struct Candidate {
+  std::uint64_t id;
+  float cos;
+  std::uint32_t pad;
+};
+
+// This rank's tiles of the all-rows search into `heaps` (n rows).
+void topk_all_local(const arma::fmat& U, const TopKOptions& options, const comm::Comm& comm, arma::uword k,
+                    Heaps& heaps) {
   const arma::uword d = U.n_rows, n = U.n_cols;
-  const arma::uword k = std::min<arma::uword>(options.k, n ? n - 1 : 0);
-  TopK out;
-  out.ids.set_size(n, k);
-  out.cos.set_size(n, k);
-  if (k == 0) return out;
 
   const arma::uword b = std::min(options.tile, n);
   const arma::uword nb = (n + b - 1) / b;
   struct Tile {
     arma::uword I, J;
   };
-  std::vector<Tile> tiles;
+  std::vector<Tile> tiles;  // this rank's part of the whole tile list (fixed by n and the tile edge)
+  std::uint64_t local_pairs = 0;
+  std::size_t t_all = 0;
   for (arma::uword I = 0; I < nb; ++I)
-    for (arma::uword J = I; J < nb; ++J) tiles.push_back({I, J});
+    for (arma::uword J = I; J < nb; ++J, ++t_all) {
+      if (!comm::owns(comm, t_all)) continue;
+      tiles.push_back({I, J});
+      const arma::uword mi = std::min(b, n - I * b), mj = std::min(b, n - J * b);
+      local_pairs += I == J ? static_cast<std::uint64_t>(mi) * (mi - 1) / 2 : static_cast<std::uint64_t>(mi) * mj;
+    }
+  if (tiles.empty()) return;
 
-  Heaps heaps(n, k);
   const arma::fvec* csls = options.csls_r;
   std::unique_ptr<std::mutex[]> block_mu(new std::mutex[nb]);
   std::mutex progress_mu;
   const std::uint64_t total = static_cast<std::uint64_t>(n) * (n - 1) / 2;
+  const double progress_scale = local_pairs ? static_cast<double>(total) / static_cast<double>(local_pairs) : 1.0;
   std::uint64_t done = 0;
   std::atomic<std::size_t> next{0};
   const int workers = std::min<int>(worker_count(options.workers), static_cast<int>(tiles.size()));
@@ -214,10 +232,86 @@ TopK topk_all(const arma::fmat& U, const TopKOptions& options) {
       }
       std::lock_guard<std::mutex> lock(progress_mu);
       done += diag ? static_cast<std::uint64_t>(mi) * (mi - 1) / 2 : static_cast<std::uint64_t>(mi) * mj;
-      if (options.progress) options.progress(done, total);
+      if (options.progress)
+        options.progress(std::min(total, static_cast<std::uint64_t>(static_cast<double>(done) * progress_scale)),
+                         total);
     }
   });
-  for (arma::uword r = 0; r < n; ++r) heaps.emit(r, r, out);
+}
+
+// Rows [row_lo(r), row_lo(r + 1)) are merged by rank r.
+arma::uword row_lo(arma::uword n, int ranks, int r) {
+  const arma::uword per = (n + static_cast<arma::uword>(ranks) - 1) / static_cast<arma::uword>(ranks);
+  return std::min(n, per * static_cast<arma::uword>(r));
+}
+
+}  // namespace
+
+TopK topk_all(const arma::fmat& U, const TopKOptions& options) {
+  const comm::Comm& comm = comm::for_kernel(options.comm);
+  const arma::uword n = U.n_cols;
+  arma::uword k = 0;
+  std::unique_ptr<Heaps> heaps;
+  // Validation and this rank's tiles; an error on any rank ends the call on every rank alike.
+  comm.agree([&] {
+    check_args(U, options, "topk_all");
+    k = std::min<arma::uword>(options.k, n ? n - 1 : 0);
+    heaps = std::make_unique<Heaps>(n, k);
+    if (k > 0) topk_all_local(U, options, comm, k, *heaps);
+  });
+  TopK out;
+  out.ids.set_size(n, k);
+  out.cos.set_size(n, k);
+  if (k == 0) return out;
+  if (!comm.distributed()) {
+    for (arma::uword r = 0; r < n; ++r) heaps->emit(r, r, out);
+    return out;
+  }
+  // Partial heaps to the owner of each row block: per row its entry count, then the entries.
+  const int ranks = comm.size();
+  std::vector<comm::Bytes> to(static_cast<std::size_t>(ranks));
+  for (int dest = 0; dest < ranks; ++dest) {
+    std::vector<std::uint64_t> sizes;
+    std::vector<Candidate> cands;
+    for (arma::uword r = row_lo(n, ranks, dest); r < row_lo(n, ranks, dest + 1); ++r) {
+      sizes.push_back(heaps->size(r));
+      for (arma::uword e = 0; e < heaps->size(r); ++e) cands.push_back({heaps->id_at(r, e), heaps->cos_at(r, e), 0});
+    }
+    to[static_cast<std::size_t>(dest)] = comm::pack(sizes, cands);
+  }
+  heaps.reset();
+  const std::vector<comm::Bytes> from = comm.alltoall(to);
+  to.clear();
+  const arma::uword lo = row_lo(n, ranks, comm.rank()), hi = row_lo(n, ranks, comm.rank() + 1);
+  Heaps merged(hi - lo, k);
+  for (const comm::Bytes& b : from) {
+    const std::size_t head = static_cast<std::size_t>(hi - lo) * sizeof(std::uint64_t);
+    std::vector<std::uint64_t> sizes(hi - lo);
+    if (head) std::memcpy(sizes.data(), b.data(), head);
+    const std::size_t n_cands = (b.size() - head) / sizeof(Candidate);
+    std::vector<Candidate> cands(n_cands);
+    if (n_cands) std::memcpy(cands.data(), b.data() + head, n_cands * sizeof(Candidate));
+    std::size_t at = 0;
+    for (arma::uword r = 0; r < hi - lo; ++r)
+      for (std::uint64_t e = 0; e < sizes[r]; ++e, ++at) merged.offer(r, cands[at].cos, cands[at].id);
+  }
+  // Every rank's final block to every rank.
+  TopK block;
+  block.ids.set_size(hi - lo, k);
+  block.cos.set_size(hi - lo, k);
+  for (arma::uword r = 0; r < hi - lo; ++r) merged.emit(r, r, block);
+  const std::vector<comm::Bytes> all =
+      comm.allgather(comm::pack(std::vector<arma::uword>(block.ids.begin(), block.ids.end()),
+                                std::vector<float>(block.cos.begin(), block.cos.end())));
+  for (int r = 0; r < ranks; ++r) {
+    const arma::uword a = row_lo(n, ranks, r), m = row_lo(n, ranks, r + 1) - a;
+    if (m == 0) continue;
+    const comm::Bytes& b = all[static_cast<std::size_t>(r)];
+    const arma::Mat<arma::uword> ids(reinterpret_cast<const arma::uword*>(b.data()), m, k);
+    const arma::fmat cos(reinterpret_cast<const float*>(b.data() + m * k * sizeof(arma::uword)), m, k);
+    out.ids.rows(a, a + m - 1) = ids;
+    out.cos.rows(a, a + m - 1) = cos;
+  }
   return out;
 }
 

@@ -7,6 +7,14 @@
 // Order of neighbours: descending cosine, ties broken by the lower id (a total order, so the
 // result does not depend on tile order or worker count). Cosines are the float tile values
 // clamped to [-1, 1].
+//
+// Distributed (topk_all over a comm::Comm of N ranks, by default the ambient comm::world()): the
+// tile list is dealt out as in all_pairs (tile t to rank t mod N), each rank keeps bounded heaps
+// for the rows its tiles touch, then the partial heaps of a block of rows go to that block's owner
+// (rows in N contiguous blocks), which merges them — the top k under the total order above is
+// unique, so the merge order does not matter — and every rank receives every block. Result: the
+// same bits on every rank for any N, equal to the serial run. Sent per rank: at most 2 · n · k ·
+// 16 bytes (partial heaps out, the final lists to the others).
 #include "linalg/allpairs.hpp"
 
 #include <armadillo>
@@ -23,6 +31,7 @@ struct TopKOptions {
   // 2·cos(i, j) − r[i] − r[j] (r has one entry per column of U, e.g. the mean cosine of each
   // column to its k nearest); TopK::cos then holds these scores (float, not clamped).
   const arma::fvec* csls_r = nullptr;
+  const comm::Comm* comm = nullptr;  // topk_all only; nullptr: comm::for_kernel (the job under mpirun)
 };
 
 struct TopK {
