@@ -44,12 +44,17 @@ struct Embeddings {
 };
 
 // What to load and how. `format` "auto" decides from the path (a directory with config.json is a
-// GPT-2 checkpoint; .safetensors, .npy, .h5/.hdf5, .bin (word2vec binary), .txt/.vec/.gz word text).
+// model directory: "gpt2" for a GPT-2 model.safetensors, read by the GPT-2 checkpoint reader, else
+// "model", any preset of io/model_presets.hpp, one file or shards; .safetensors, .npy, .h5/.hdf5, .bin
+// (word2vec binary), .txt/.vec/.gz word text).
 struct LoadOptions {
   std::string path;
-  std::string format = "auto";         // auto | gpt2 | safetensors | npy | hdf5 | glove | word2vec | word2vec-bin
-  std::string tensor;                  // safetensors tensor name / HDF5 dataset path; empty = the obvious one
-  std::optional<std::uint64_t> limit;  // read only the first N rows (text/binary word formats)
+  std::string format = "auto";  // auto | gpt2 | model | safetensors | npy | hdf5 | glove | word2vec | word2vec-bin
+  std::string tensor;           // safetensors tensor name / HDF5 dataset path; empty = the obvious one
+  // Model directories (gpt2, model): input | output | position (empty = input; for gpt2 the tensor's
+  // wte | lm_head | wpe may be given instead). output is the unembedding; a tied model's is the input.
+  std::string matrix;
+  std::optional<std::uint64_t> limit;                   // read only the first N rows (text/binary word formats)
   DuplicatePolicy duplicates = DuplicatePolicy::first;  // word formats: a token seen again
 };
 

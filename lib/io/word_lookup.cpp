@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/sha256.hpp"
+#include "io/model_presets.hpp"
 
 #include <fmt/format.h>
 
@@ -61,6 +62,8 @@ WordLookup::~WordLookup() = default;
 WordLookup::WordLookup(WordLookup&&) noexcept = default;
 
 std::optional<std::string> WordLookup::tokenizer_dir_for(const InputFile& source) {
+  // Any other preset's matrix (source.path is its shard): the one decision of io/model_presets.
+  if (source.format.starts_with("model")) return model_tokenizer_dir(fs::path(source.path).parent_path().string());
   if (source.format != "gpt2") return std::nullopt;
   const fs::path p(source.path);
   const fs::path dir = fs::is_directory(p) ? p : p.parent_path();
