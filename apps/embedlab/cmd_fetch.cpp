@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "hub/fetch.hpp"
+#include "io/model_presets.hpp"
 
 #include <fmt/format.h>
 #include <boost/program_options.hpp>
@@ -90,12 +91,7 @@ int cmd_fetch(int argc, char** argv) {
       } catch (const std::exception& e) {
         throw Error(Exit::data, fmt::format("config.json: not JSON ({})", e.what()));
       }
-      // TODO(h-models): io::embedding_tensor_names(config) once lib/io/model_presets.hpp is merged.
-      (void)config;
-      throw Error(Exit::software,
-                  "fetch: --only-embeddings needs the model presets (lib/io/model_presets.hpp), "
-                  "not in this build yet");
-      return std::vector<std::string>{};
+      return io::embedding_tensor_names(config);
     };
   }
   const auto results = hub::fetch(spec, dest, hub::FetchEndpoints::from_env(), options);

@@ -10,6 +10,7 @@
 #include "hub/fetch.hpp"
 #include "hub/hub_server.hpp"
 #include "hub/hub_testing.hpp"
+#include "io/model_presets.hpp"
 
 #include <fmt/format.h>
 #include <openssl/sha.h>
@@ -312,6 +313,41 @@ BOOST_AUTO_TEST_CASE(only_embeddings_downloads_only_the_needed_shards) {
   embedlab::hub::fetch(fx.spec(), fx.dest.path().string(), fx.endpoints());
   BOOST_TEST(embedlab::test::read_file(fx.out("model-00002-of-00003.safetensors")) ==
              fx.bytes.at("model-00002-of-00003.safetensors"));
+}
+
+// The CLI's resolver: the model presets' names for config.json (lib/io/model_presets.hpp). A Llama-style
+// index where the input matrix and lm_head sit in the first and last of four shards.
+BOOST_AUTO_TEST_CASE(only_embeddings_with_the_model_presets) {
+  HubFixture fx;
+  fx.add(kCommit, "config.json",
+         R"({"model_type": "llama", "architectures": ["LlamaForCausalLM"], "vocab_size": 8, "hidden_size": 4,
+             "tie_word_embeddings": false})",
+         false);
+  fx.add(kCommit, "tokenizer.json", R"({"model": {"type": "BPE"}})", false);
+  fx.add(kCommit, "tokenizer_config.json", "{}", false);
+  nlohmann::json weight_map = {{"model.embed_tokens.weight", "model-00001-of-00004.safetensors"},
+                               {"model.layers.0.mlp.up_proj.weight", "model-00002-of-00004.safetensors"},
+                               {"model.layers.1.mlp.up_proj.weight", "model-00003-of-00004.safetensors"},
+                               {"model.norm.weight", "model-00004-of-00004.safetensors"},
+                               {"lm_head.weight", "model-00004-of-00004.safetensors"}};
+  fx.add(kCommit, "model.safetensors.index.json", nlohmann::json{{"weight_map", weight_map}}.dump(), false);
+  for (int i = 1; i <= 4; ++i)
+    fx.add(kCommit, fmt::format("model-0000{}-of-00004.safetensors", i), random_bytes(500, 20 + i), true);
+  fx.start();
+  FetchOptions opt;
+  opt.only_embeddings = true;
+  opt.embedding_tensors = [](const std::string& config) {
+    return embedlab::io::embedding_tensor_names(nlohmann::json::parse(config));
+  };
+  embedlab::hub::fetch(fx.spec(), fx.dest.path().string(), fx.endpoints(), opt);
+  BOOST_TEST(fs::exists(fx.out("model-00001-of-00004.safetensors")));
+  BOOST_TEST(fs::exists(fx.out("model-00004-of-00004.safetensors")));
+  BOOST_TEST(!fs::exists(fx.out("model-00002-of-00004.safetensors")));
+  BOOST_TEST(!fs::exists(fx.out("model-00003-of-00004.safetensors")));
+  BOOST_TEST(embedlab::test::read_file(fx.out("tokenizer.json")) == fx.bytes.at("tokenizer.json"));
+  const auto prov = nlohmann::json::parse(embedlab::test::read_file(fx.out("fetch.provenance.json")));
+  BOOST_TEST(prov.at("shards") ==
+             nlohmann::json::array({"model-00001-of-00004.safetensors", "model-00004-of-00004.safetensors"}));
 }
 
 BOOST_AUTO_TEST_CASE(revision_branch_is_resolved_and_recorded) {
