@@ -48,7 +48,7 @@ fuzz:
 
 # Every shipped config's data; a source that cannot be reached does not stop the others (the
 # failures are listed at the end, with a non-zero exit).
-FETCH_NAMES ?= gpt2 glove-6b-100d glove-wiki-gigaword-50 glove-twitter-50
+FETCH_NAMES ?= gpt2 glove-6b-100d glove-wiki-gigaword-50 glove-twitter-50 brown-sentences
 fetch: build
 	@failed=""; for n in $(FETCH_NAMES); do \
 	  echo "fetch: $$n"; \

