@@ -9,7 +9,7 @@
 #include "core/error.hpp"
 #include "experiment/experiment.hpp"
 #include "io/gpt2_checkpoint.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 #include "io/word_lookup.hpp"
 #include "model/gpt2.hpp"
 
@@ -132,7 +132,7 @@ Loaded load(const Config& c, experiment::Context& ctx) {
          "text prompts need a tokenizer, and none was found (the model directory, gpt2-tokenizer/ or gpt2/ beside "
          "it or its parents, data/gpt2; set model.tokenizer, or give prompts.ids)");
   for (const auto& t : c.text) {
-    Prompt p{t, L.tokenizer->encode(t)};
+    Prompt p{t, L.tokenizer->encode_gpt2(t)};
     if (p.ids.empty()) fail(Exit::config, "prompts.text", t, "prompt encodes to no tokens");
     L.prompts.push_back(std::move(p));
   }

@@ -3,7 +3,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <nlohmann/json.hpp>
 
