@@ -9,7 +9,7 @@
 #include "core/error.hpp"
 #include "experiment/experiment.hpp"
 #include "io/gpt2_checkpoint.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 #include "io/word_lookup.hpp"
 #include "model/gpt2.hpp"
 
@@ -147,7 +147,7 @@ template <class Config>
 Loaded load(const Config& c, experiment::Context& ctx) {
   Loaded L = load_model(c, ctx, c.text.empty() ? std::string() : "prompts.text", "give prompts.ids");
   for (const auto& t : c.text) {
-    Prompt p{t, L.tokenizer->encode(t)};
+    Prompt p{t, L.tokenizer->encode_gpt2(t)};
     if (p.ids.empty()) fail(Exit::config, "prompts.text", t, "prompt encodes to no tokens");
     L.prompts.push_back(std::move(p));
   }

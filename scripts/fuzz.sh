@@ -11,7 +11,7 @@ seconds=${2:-60}
 shift $(( $# >= 2 ? 2 : 1 ))
 root=$(cd "$(dirname "$0")/.." && pwd)
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(safetensors npy word_text word2vec_bin hdf5 ini tokenizer gpt2_config)
+[[ ${#targets[@]} -eq 0 ]] && targets=(safetensors npy word_text word2vec_bin hdf5 ini tokenizer tokenizer_json gpt2_config)
 
 mkdir -p "$build/fuzz-artifacts" "$build/fuzz-logs"
 failed=()

@@ -237,6 +237,65 @@ def tokenizer_texts():
                     put("tokenizer", "golden%02d" % i, c["text"])
 
 
+# --- tokenizer.json -------------------------------------------------------------------------------
+def tokenizer_jsons():
+    chars = list("abcdefghijklmnopqrstuvwxyz ") + ["\u0120", "\u2581", "##a", "<0x41>", "[UNK]", "<unk>", "<s>", "</s>"]
+    vocab = {c: i for i, c in enumerate(chars)}
+    vocab.update({"ab": len(vocab), "abc": len(vocab) + 1})
+    merges = ["a b", "ab c"]
+    full = {
+        "version": "1.0",
+        "added_tokens": [{"id": vocab["<s>"], "content": "<s>", "single_word": False, "lstrip": True, "rstrip": False,
+                          "normalized": False, "special": True},
+                         {"id": 99, "content": "xyz", "single_word": True, "lstrip": False, "rstrip": True,
+                          "normalized": True, "special": False}],
+        "normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "NFKC"}, {"type": "Lowercase"}, {"type": "StripAccents"}, {"type": "Strip", "strip_left": True,
+             "strip_right": False}, {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "},
+            {"type": "Prepend", "prepend": "\u2581"}, {"type": "BertNormalizer", "clean_text": True,
+             "handle_chinese_chars": True, "strip_accents": None, "lowercase": False}]},
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": "\\p{N}{1,3}"}, "behavior": "Isolated", "invert": False},
+            {"type": "Digits", "individual_digits": True}, {"type": "Punctuation", "behavior": "Contiguous"},
+            {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": True},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]},
+        "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>", "continuing_subword_prefix": None,
+                  "end_of_word_suffix": None, "fuse_unk": True, "byte_fallback": True, "ignore_merges": True,
+                  "vocab": vocab, "merges": merges},
+        "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                           {"Sequence": {"id": "A", "type_id": 0}}], "pair": [],
+                           "special_tokens": {"<s>": {"id": "<s>", "ids": [vocab["<s>"]], "tokens": ["<s>"]}}},
+        "decoder": {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                    {"type": "ByteFallback"}, {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0},
+                    {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always"},
+                    {"type": "WordPiece", "prefix": "##", "cleanup": True}, {"type": "ByteLevel"}]},
+    }
+    put("tokenizer_json", "full_bpe", json.dumps(full))
+    wp = {"normalizer": {"type": "BertNormalizer"}, "pre_tokenizer": {"type": "BertPreTokenizer"},
+          "model": {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                    "max_input_chars_per_word": 100, "vocab": vocab},
+          "post_processor": {"type": "BertProcessing", "sep": ["</s>", vocab["</s>"]], "cls": ["<s>", vocab["<s>"]]},
+          "decoder": {"type": "WordPiece"}}
+    put("tokenizer_json", "wordpiece", json.dumps(wp))
+    pairs = dict(full, model=dict(full["model"], merges=[["a", "b"], ["ab", "c"]]))
+    put("tokenizer_json", "merge_pairs", json.dumps(pairs))
+    hostile = {
+        "unknown_type": dict(full, normalizer={"type": "Precompiled", "precompiled_charsmap": "AAAA"}),
+        "cyclic_merges": dict(full, model=dict(full["model"], merges=["a b", "ab c", "a b", "b a"])),
+        "missing_merge_token": dict(full, model=dict(full["model"], merges=["a q"])),
+        "invalid_regex": dict(full, pre_tokenizer={"type": "Split", "pattern": {"Regex": "(unclosed"}, "behavior": "Removed"}),
+        "catastrophic_regex": dict(full, pre_tokenizer={"type": "Split", "pattern": {"Regex": "(a+)+$"}, "behavior": "Removed"}),
+        "id_out_of_range": dict(full, model=dict(full["model"], vocab=dict(vocab, zz=123456789))),
+        "negative_id": dict(full, model=dict(full["model"], vocab=dict(vocab, zz=-1))),
+        "huge_added_id": dict(full, added_tokens=[{"id": 4294967295, "content": "q", "special": True}]),
+        "not_object": [1, 2, 3],
+        "empty": {},
+    }
+    for name, j in hostile.items():
+        put("tokenizer_json", name, json.dumps(j))
+    put("tokenizer_json", "truncated", json.dumps(full)[:300])
+
+
 # --- GPT-2 config.json ---------------------------------------------------------------------------
 def gpt2_configs():
     hub = {"activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"], "attn_pdrop": 0.1,
@@ -278,6 +337,7 @@ def main():
     hdf5s()
     inis()
     tokenizer_texts()
+    tokenizer_jsons()
     gpt2_configs()
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print("wrote %s (%d bytes)" % (OUT, total))

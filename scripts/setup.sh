@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config git
   libarmadillo-dev libopenblas-dev libhdf5-dev
   libboost-program-options-dev libboost-test-dev libboost-iostreams-dev libboost-dev
-  libfmt-dev nlohmann-json3-dev libpcre2-dev zlib1g-dev libssl-dev libcurl4-openssl-dev ca-certificates
+  libfmt-dev nlohmann-json3-dev libpcre2-dev libicu-dev zlib1g-dev libssl-dev libcurl4-openssl-dev ca-certificates
   gnuplot-nox clang-format
   libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-scipy
@@ -17,6 +17,9 @@ PACKAGES=(
 EXTRA=(python3-gensim python3-h5py python3-faiss python3-torch clang libclang-rt-14-dev)
 
 wanted=("${PACKAGES[@]}")
+# The tokenizer oracle of `make test` (Hugging Face tokenizers' Node build, npm ci): node and npm from
+# Debian unless some node + npm are already on PATH (e.g. a NodeSource nodejs, which bundles npm).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then wanted+=(nodejs npm); fi
 if [[ "${EMBEDLAB_SETUP_EXTRA:-0}" == 1 ]]; then wanted+=("${EXTRA[@]}"); fi
 
 missing=()

@@ -3,7 +3,7 @@
 #include "apps/embedlab/word_terms.hpp"
 #include "core/error.hpp"
 #include "io/gpt2_checkpoint.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 #include "model/gpt2.hpp"
 
 #include <fmt/format.h>
@@ -107,7 +107,7 @@ int cmd_forward(int argc, char** argv) {
            "no GPT-2 tokenizer found (looked in the model directory, in gpt2-tokenizer/ and gpt2/ beside it and "
            "its parents, and in data/gpt2 and ../data/gpt2) [hint: pass --tokenizer DIR, run `embedlab fetch "
            "gpt2-tokenizer`, or use --ids]");
-    ids = tok->encode(vm["text"].as<std::string>());
+    ids = tok->encode_gpt2(vm["text"].as<std::string>());
   } else {
     ids = parse_ids(vm["ids"].as<std::string>());
   }

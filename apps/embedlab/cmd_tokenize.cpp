@@ -1,73 +1,107 @@
-// embedlab tokenize [--json] [--tokenizer DIR] [--no-special] TEXT
-#include "apps/embedlab/command_line.hpp"
+// embedlab tokenize --tokenizer DIR|tokenizer.json [--add-special] [--json] [--] TEXT
 #include "apps/embedlab/commands.hpp"
 #include "core/error.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <fmt/format.h>
-#include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <string>
+#include <string_view>
 
 namespace embedlab::cli {
 
 namespace {
 
 constexpr const char* kDefaultTokenizerDir = "data/gpt2";
+constexpr const char* kUsage =
+    "usage: embedlab tokenize [--tokenizer DIR|tokenizer.json] [--add-special] [--json] [--plain-special] [--] TEXT\n"
+    "Token ids and tokens of TEXT with a Hugging Face tokenizer (tokenizer.json, GPT-2's vocab.json + merges.txt\n"
+    "or encoder.json + vocab.bpe, BERT's vocab.txt). TEXT '-' reads standard input; '--' ends the options, so\n"
+    "TEXT may start with '-' or be empty.\n\n"
+    "options:\n"
+    "  --tokenizer PATH   tokenizer directory or tokenizer.json (default: data/gpt2)\n"
+    "  --add-special      run the post-processor ([CLS] ... [SEP], <s> ...)\n"
+    "  --json             print {\"ids\": [...], \"tokens\": [...]}\n"
+    "  --plain-special    treat added tokens in TEXT (<|endoftext|>) as plain text\n"
+    "  -h, --help         show this help\n";
 
 std::string json_string(const std::string& s) {
-  // A token can be part of a multi-byte character; such bytes become U+FFFD, as HF's decode does.
+  // A byte-level token can be part of a multi-byte character; such bytes become U+FFFD.
   return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
 
 int cmd_tokenize(int argc, char** argv) {
-  namespace po = boost::program_options;
-  po::options_description opts("options");
-  opts.add_options()("help,h", "show this help")("json", "print {\"ids\": [...], \"tokens\": [...]}")(
-      "tokenizer", po::value<std::string>(),
-      "directory with vocab.json + merges.txt or encoder.json + vocab.bpe (default: data/gpt2)")(
-      "no-special", "treat <|endoftext|> in TEXT as plain text");
-  const auto parsed = parse_command(argc, argv, "tokenize", opts, "text",
-                                    "usage: embedlab tokenize [--json] [--tokenizer DIR] [--no-special] TEXT\n"
-                                    "GPT-2 token ids and pieces of TEXT (TEXT '-' reads standard input).\n\n");
-  if (!parsed) return 0;
-  const po::variables_map& vm = *parsed;
-  if (!vm.count("text")) throw Error(Exit::usage, "tokenize: missing TEXT (see embedlab tokenize --help)");
-  std::string text = vm["text"].as<std::string>();
-  if (text == "-") text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-
-  std::string dir;
-  if (vm.count("tokenizer")) {
-    dir = vm["tokenizer"].as<std::string>();
-  } else if (std::filesystem::is_directory(kDefaultTokenizerDir)) {
-    dir = kDefaultTokenizerDir;
-  } else {
-    fail(Exit::no_input, kDefaultTokenizerDir, "",
-         "no GPT-2 tokenizer here [hint: run `embedlab fetch gpt2-tokenizer`, or pass --tokenizer DIR]");
+  std::string tokenizer, text;
+  bool add_special = false, json = false, plain_special = false, have_text = false, options_done = false;
+  // argv[0] is "tokenize".
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (!options_done && a == "--") {
+      options_done = true;
+    } else if (!options_done && (a == "-h" || a == "--help")) {
+      fmt::print("{}", kUsage);
+      return 0;
+    } else if (!options_done && a == "--add-special") {
+      add_special = true;
+    } else if (!options_done && a == "--json") {
+      json = true;
+    } else if (!options_done && a == "--plain-special") {
+      plain_special = true;
+    } else if (!options_done && (a == "--tokenizer" || a.starts_with("--tokenizer="))) {
+      if (a == "--tokenizer") {
+        if (i + 1 >= argc)
+          throw Error(Exit::usage, "tokenize: --tokenizer needs a value (see embedlab tokenize --help)");
+        tokenizer = argv[++i];
+      } else {
+        tokenizer = std::string(a.substr(12));
+      }
+    } else if (!options_done && a.size() > 1 && a[0] == '-') {
+      throw Error(Exit::usage, fmt::format("tokenize: unknown option '{}' (see embedlab tokenize --help; use -- "
+                                           "before a TEXT that starts with '-')",
+                                           a));
+    } else {
+      if (have_text)
+        throw Error(Exit::usage,
+                    fmt::format("tokenize: one TEXT expected (got a second one, '{}'; quote the text)", a));
+      text = std::string(a);
+      have_text = true;
+    }
   }
-  const auto tok = io::Gpt2Tokenizer::from_dir(dir);
-  const auto ids = tok.encode(text, !vm.count("no-special"));
+  if (!have_text) throw Error(Exit::usage, "tokenize: missing TEXT (see embedlab tokenize --help)");
+  if (text == "-" && !options_done)
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
 
-  if (vm.count("json")) {
+  if (tokenizer.empty()) {
+    if (!std::filesystem::is_directory(kDefaultTokenizerDir))
+      fail(Exit::no_input, kDefaultTokenizerDir, "",
+           "no tokenizer here [hint: run `embedlab fetch gpt2-tokenizer`, or pass --tokenizer DIR|tokenizer.json]");
+    tokenizer = kDefaultTokenizerDir;
+  }
+  const auto tok = tok::Tokenizer::from_path(tokenizer);
+  const auto enc = tok.encode(text, add_special, !plain_special);
+
+  if (json) {
     std::string id_list, token_list;
-    for (std::size_t i = 0; i < ids.size(); ++i) {
+    for (std::size_t i = 0; i < enc.ids.size(); ++i) {
       const char* sep = i == 0 ? "" : ", ";
-      id_list += fmt::format("{}{}", sep, ids[i]);
-      token_list += sep + json_string(tok.token_bytes(ids[i]));
+      id_list += fmt::format("{}{}", sep, enc.ids[i]);
+      token_list += sep + json_string(enc.tokens[i]);
     }
     fmt::print("{{\"ids\": [{}], \"tokens\": [{}]}}\n", id_list, token_list);
     return 0;
   }
-  fmt::print("{} tokens:", ids.size());
-  for (const int id : ids) fmt::print(" {}", id);
+  fmt::print("{} tokens:", enc.ids.size());
+  for (const int id : enc.ids) fmt::print(" {}", id);
   fmt::print("\n");
-  for (const int id : ids) fmt::print("{:>7}  {}\n", id, io::quote_bytes(tok.token_bytes(id)));
+  for (std::size_t i = 0; i < enc.ids.size(); ++i)
+    fmt::print("{:>7}  {:<20}  {}\n", enc.ids[i], tok::quote_bytes(enc.tokens[i]),
+               tok::quote_bytes(tok.token_bytes(enc.ids[i])));
   return 0;
 }
 

@@ -16,7 +16,7 @@ using embedlab::cli::Command;
 const Command kCommands[] = {
     {"version", "print the versions of embedlab and its libraries", embedlab::cli::cmd_version},
     {"inspect", "list, validate and summarise an embedding file or GPT-2 checkpoint", embedlab::cli::cmd_inspect},
-    {"tokenize", "GPT-2 token ids and pieces of a text", embedlab::cli::cmd_tokenize},
+    {"tokenize", "token ids and tokens of a text (any Hugging Face tokenizer)", embedlab::cli::cmd_tokenize},
     {"fetch", "download GPT-2 or GloVe data (verified, resumable); --list shows names", embedlab::cli::cmd_fetch},
     {"similar", "top-k neighbours of words by cosine (gensim most_similar)", embedlab::cli::cmd_similar},
     {"neighbors", "all-rows top-k neighbours into an HDF5 file", embedlab::cli::cmd_neighbors},

@@ -7,7 +7,7 @@
 // most_similar), `#N` for row N of any file, or, for a GPT-2 checkpoint directory, a word encoded
 // by the tokenizer under the word policy (leading space by default; --multi-token mean|first|last|error).
 #include "io/embedding.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <armadillo>
 

@@ -5,7 +5,7 @@
 #include "core/sha256.hpp"
 #include "core/threads.hpp"
 #include "experiment/memory.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 #include "linalg/normalize.hpp"
 #include "linalg/spectra.hpp"
 

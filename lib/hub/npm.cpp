@@ -2,7 +2,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -49,7 +49,7 @@ Corpus corpus_from_text(const std::string& text, const std::string& where, Corpu
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     if (const auto bad = invalid_utf8_offset(line); bad != std::string::npos)
       data_error(where, fmt::format("line {}", lineno), fmt::format("invalid UTF-8 at byte {}", bad));
-    CorpusSentence s{lineno, format == CorpusFormat::text ? tokenizer->encode(line, false)
+    CorpusSentence s{lineno, format == CorpusFormat::text ? tokenizer->encode_gpt2(line, false)
                                                           : parse_id_line(line, where, lineno, vocab_size)};
     if (s.ids.empty()) continue;
     if (static_cast<int>(s.ids.size()) > max_tokens) {

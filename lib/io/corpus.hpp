@@ -4,7 +4,7 @@
 // without a tokenizer. Sentences longer than max_tokens are an error naming the line unless
 // truncate (then cut to max_tokens, counted).
 #include "core/provenance.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <cstdint>
 #include <string>

@@ -7,7 +7,7 @@
 #include "core/sha256.hpp"
 #include "io/binary_util.hpp"
 #include "io/readers.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <fmt/format.h>
 

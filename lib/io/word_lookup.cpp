@@ -62,11 +62,19 @@ WordLookup::~WordLookup() = default;
 WordLookup::WordLookup(WordLookup&&) noexcept = default;
 
 std::optional<std::string> WordLookup::tokenizer_dir_for(const InputFile& source) {
+  // Word-vector text and binary files name their rows by word: they never go through a tokenizer.
+  if (source.format == "glove" || source.format == "word2vec" || source.format == "word2vec-bin") return std::nullopt;
   // Any other preset's matrix (source.path is its shard): the one decision of io/model_presets.
   if (source.format.starts_with("model")) return model_tokenizer_dir(fs::path(source.path).parent_path().string());
-  if (source.format != "gpt2") return std::nullopt;
   const fs::path p(source.path);
-  const fs::path dir = fs::is_directory(p) ? p : p.parent_path();
+  std::error_code ec;
+  const fs::path dir = fs::is_directory(p, ec) ? p : p.parent_path();
+  // Any model directory holding its own tokenizer (tokenizer.json, GPT-2's or BERT's files); the
+  // search beside the checkpoint is GPT-2's only.
+  if (source.format != "gpt2") {
+    if (tok::tokenizer_files(dir.string()).empty()) return std::nullopt;
+    return dir.string();
+  }
   const auto found = find_gpt2_tokenizer_dir(dir.string());
   if (!found) return std::nullopt;
   // A tokenizer found beside the checkpoint must be the checkpoint's: as many tokens as rows.
@@ -77,11 +85,15 @@ std::optional<std::string> WordLookup::tokenizer_dir_for(const InputFile& source
 }
 
 std::vector<InputFile> WordLookup::tokenizer_files(const std::string& dir) {
-  const auto files = gpt2_tokenizer_files(dir);
-  if (!files) return {};
   std::vector<InputFile> out;
-  for (const auto& p : {files->first, files->second})
-    out.push_back(InputFile{p, "gpt2-tokenizer", "text", {fs::file_size(p)}, sha256_file(p)});
+  for (const auto& p : tok::tokenizer_files(dir)) {
+    const std::string name = fs::path(p).filename().string();
+    const char* format = name == "tokenizer.json"          ? "hf-tokenizer"
+                         : name == "vocab.txt"             ? "wordpiece-vocab"
+                         : name == "tokenizer_config.json" ? "hf-tokenizer-config"
+                                                           : "gpt2-tokenizer";
+    out.push_back(InputFile{p, format, "text", {fs::file_size(p)}, sha256_file(p)});
+  }
   return out;
 }
 

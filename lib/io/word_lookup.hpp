@@ -1,14 +1,15 @@
 #pragma once
 // Words → columns of a loaded embedding matrix, for experiments that name items by word. Two modes:
-//   tokenizer: the embeddings came from a GPT-2 checkpoint directory holding tokenizer files
-//              (vocab.json + merges.txt or encoder.json + vocab.bpe): each word is encoded with the
-//              WordPolicy (" cat" with a leading space, multi-token and OOV policies) and each token
-//              id is found among the loaded tokens by its vocabulary string ("Ġcat"), so rows excluded
-//              at load time are noticed instead of shifting ids;
+//   tokenizer: the embeddings came from a model directory with a tokenizer (tokenizer.json, GPT-2's
+//              vocab.json + merges.txt or encoder.json + vocab.bpe, BERT's vocab.txt; any of them
+//              through tok::Tokenizer): each word is encoded with the WordPolicy (its word-initial form:
+//              " cat" → "Ġcat" for byte-level BPE, "▁cat" for SentencePiece, "cat" for WordPiece;
+//              multi-token and OOV policies) and each token id is found among the loaded tokens by its
+//              vocabulary string, so rows excluded at load time are noticed instead of shifting ids;
 //   direct:    every other source (GloVe, word2vec, bare tensors): the word itself is looked up in
 //              the token list; a missing word is out of vocabulary.
 #include "core/provenance.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <armadillo>
 
@@ -41,15 +42,16 @@ struct WordColumns {
 
 class WordLookup {
  public:
-  // `tokens[j]` names column j (copied). With a tokenizer directory, words go through the GPT-2
-  // tokenizer; when `tokens` is empty (a checkpoint without vocab.json, its tokenizer found
+  // `tokens[j]` names column j (copied). With a tokenizer directory, words go through its
+  // tokenizer (tok::Tokenizer::from_dir); when `tokens` is empty (a checkpoint without vocab.json, its tokenizer found
   // elsewhere) token id j is column j.
   WordLookup(const std::vector<std::string>& tokens, const std::optional<std::string>& tokenizer_dir);
   ~WordLookup();
   WordLookup(WordLookup&&) noexcept;
 
-  // The tokenizer of `source` when it is a GPT-2 checkpoint: the same search as `embedlab forward
-  // --text` (io::find_gpt2_tokenizer_dir: the checkpoint directory, a gpt2-tokenizer/ or gpt2/
+  // The tokenizer of `source`: for a model directory of any other format, the directory itself when
+  // it holds tokenizer files (tok::tokenizer_files); for a GPT-2 checkpoint the same search as
+  // `embedlab forward --text` (io::find_gpt2_tokenizer_dir: the checkpoint directory, a gpt2-tokenizer/ or gpt2/
   // directory beside it or beside one of its parents, data/gpt2), kept only when its vocabulary
   // has as many tokens as the checkpoint has rows; else nothing.
   static std::optional<std::string> tokenizer_dir_for(const InputFile& source);

@@ -5,7 +5,7 @@
 // outcome of a bad input; any other exception (or a sanitizer report) is a bug.
 #include "core/error.hpp"
 #include "io/readers.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -103,7 +103,7 @@ inline void read_hdf5_file(const std::string& path, bool named) {
 // (invalid UTF-8 runs are byte tokens), so the check is not limited to valid UTF-8.
 inline void tokenizer_roundtrip(const io::Gpt2Tokenizer& tok, std::string_view text) {
   for (const bool special : {true, false}) {
-    const std::string back = tok.decode(tok.encode(text, special));
+    const std::string back = tok.decode(tok.encode_gpt2(text, special));
     if (back != text)
       throw std::logic_error("tokenizer round trip changed the text: " + io::quote_bytes(text) + " -> " +
                              io::quote_bytes(back));

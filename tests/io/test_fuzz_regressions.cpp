@@ -67,4 +67,13 @@ BOOST_AUTO_TEST_CASE(tokenizer_round_trip) {
   replay("tokenizer", [&](const std::string& path) { fuzz::tokenizer_roundtrip(tok, test::read_file(path)); });
 }
 
+// The tokenizer.json reader on the hostile seeds (fuzz_tokenizer_json): load, encode, decode.
+BOOST_AUTO_TEST_CASE(tokenizer_json) {
+  replay("tokenizer_json", [](const std::string& path) {
+    const auto tok = tok::Tokenizer::from_file(path);
+    for (const bool special : {false, true})
+      (void)tok.decode(tok.encode_ids("Hello, world! <s> caf\xC3\xA9 \xFF", special));
+  });
+}
+
 BOOST_AUTO_TEST_SUITE_END()

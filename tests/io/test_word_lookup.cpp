@@ -3,7 +3,7 @@
 #include "testing.hpp"
 
 #include "core/error.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 #include "io/word_lookup.hpp"
 
 #include <cmath>

@@ -4,7 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
-#include "io/tokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <boost/locale/utf.hpp>
 #include <nlohmann/json.hpp>
@@ -19,9 +19,9 @@
 #include <string>
 #include <vector>
 
-namespace embedlab::io {
+namespace embedlab::tok {
 std::ostream& operator<<(std::ostream& os, WordStatus s) { return os << to_string(s); }
-}  // namespace embedlab::io
+}  // namespace embedlab::tok
 
 namespace {
 
@@ -96,7 +96,7 @@ BOOST_AUTO_TEST_CASE(golden_cases_match_hf) {
   for (const auto& c : cases) {
     const auto text = c.at("text").get<std::string>();
     const auto expected = c.at("ids").get<std::vector<int>>();
-    const auto ids = tok.encode(text);
+    const auto ids = tok.encode_gpt2(text);
     BOOST_TEST(ids == expected, "text " << nlohmann::json(text).dump());
     if (c.at("roundtrip").get<bool>()) BOOST_TEST(tok.decode(ids) == text);
   }
@@ -107,15 +107,15 @@ BOOST_AUTO_TEST_CASE(known_ids_and_lookups) {
   BOOST_TEST(tok.vocab_size() == 50257);
   BOOST_TEST(tok.merge_count() == 50000u);
   BOOST_TEST(tok.eot_id() == 50256);
-  BOOST_TEST(tok.encode(" cat") == std::vector<int>{3797});
-  BOOST_TEST(tok.encode("cat") == std::vector<int>{9246});
+  BOOST_TEST(tok.encode_gpt2(" cat") == std::vector<int>{3797});
+  BOOST_TEST(tok.encode_gpt2("cat") == std::vector<int>{9246});
   BOOST_TEST(tok.token(3797) == "Ġcat");
   BOOST_TEST(tok.token_bytes(3797) == " cat");
   BOOST_TEST(tok.id("Ġcat").value() == 3797);
   BOOST_TEST(tok.id_of_bytes(" cat").value() == 3797);
   BOOST_TEST(!tok.id("no-such-token-here").has_value());
   BOOST_TEST(tok.token(50256) == "<|endoftext|>");
-  BOOST_TEST(tok.encode("").empty());
+  BOOST_TEST(tok.encode_gpt2("").empty());
   BOOST_CHECK_THROW(tok.decode({50257}), Error);
   BOOST_CHECK_THROW(tok.token(-1), Error);
 }
@@ -123,8 +123,8 @@ BOOST_AUTO_TEST_CASE(known_ids_and_lookups) {
 BOOST_AUTO_TEST_CASE(special_token_can_be_plain_text) {
   REQUIRE_TOKENIZER(tok);
   const std::string text = "x<|endoftext|><|endoftext|>y";
-  BOOST_TEST(tok.encode(text) == (std::vector<int>{87, 50256, 50256, 88}));
-  const auto plain = tok.encode(text, false);
+  BOOST_TEST(tok.encode_gpt2(text) == (std::vector<int>{87, 50256, 50256, 88}));
+  const auto plain = tok.encode_gpt2(text, false);
   BOOST_TEST(plain.size() > 4u);
   for (const int id : plain) BOOST_TEST(id != 50256);
   BOOST_TEST(tok.decode(plain) == text);
@@ -142,12 +142,12 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_round_trips) {
                                            "\xf4\x90\x80\x80 too big",
                                            "ok \x80\x80\x80 then  spaces  \xfe",
                                            std::string("nul\0byte", 8)};
-  for (const auto& s : inputs) BOOST_TEST(tok.decode(tok.encode(s)) == s);
+  for (const auto& s : inputs) BOOST_TEST(tok.decode(tok.encode_gpt2(s)) == s);
   embedlab::Rng rng(embedlab::test::kSeed);
   for (int round = 0; round < 200; ++round) {
     std::string s(rng.below(64), '\0');
     for (auto& ch : s) ch = static_cast<char>(rng.below(256));
-    BOOST_TEST(tok.decode(tok.encode(s)) == s);
+    BOOST_TEST(tok.decode(tok.encode_gpt2(s)) == s);
   }
 }
 
@@ -156,7 +156,7 @@ BOOST_AUTO_TEST_CASE(random_valid_text_round_trips) {
   embedlab::Rng rng(embedlab::test::kSeed + 1);
   for (int round = 0; round < 200; ++round) {
     const std::string s = random_text(rng, rng.below(80));
-    BOOST_TEST(tok.decode(tok.encode(s)) == s);
+    BOOST_TEST(tok.decode(tok.encode_gpt2(s)) == s);
   }
 }
 
@@ -173,7 +173,7 @@ BOOST_AUTO_TEST_CASE(megabyte_text_encodes) {
     if (rng.below(50) == 0) text += random_text(rng, 20);
   }
   const auto t0 = std::chrono::steady_clock::now();
-  const auto ids = tok.encode(text);
+  const auto ids = tok.encode_gpt2(text);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   BOOST_TEST_MESSAGE("encoded " << text.size() << " bytes into " << ids.size() << " tokens in " << s << " s ("
                                 << static_cast<double>(text.size()) / 1e6 / s << " MB/s)");
@@ -181,7 +181,7 @@ BOOST_AUTO_TEST_CASE(megabyte_text_encodes) {
   BOOST_TEST(tok.decode(ids) == text);
   // One 256 KB pre-token (no spaces): the heap-based merge keeps this fast too.
   const std::string long_word(1u << 18, 'a');
-  BOOST_TEST(tok.decode(tok.encode(long_word)) == long_word);
+  BOOST_TEST(tok.decode(tok.encode_gpt2(long_word)) == long_word);
 }
 
 BOOST_AUTO_TEST_CASE(byte_to_unicode_table) {
@@ -204,69 +204,72 @@ BOOST_AUTO_TEST_CASE(byte_to_unicode_table) {
 
 BOOST_AUTO_TEST_CASE(tiny_vocabulary_merges_by_rank) {
   TinyFiles f;
-  const Gpt2Tokenizer tok(f.encoder, f.merges);
+  const auto tok = Gpt2Tokenizer::from_gpt2_files(f.encoder, f.merges);
   BOOST_TEST(tok.vocab_size() == 259);
   BOOST_TEST(tok.eot_id() == -1);
-  BOOST_TEST(tok.encode(" cat") == std::vector<int>{258});
-  BOOST_TEST(tok.encode("cat") == std::vector<int>{257});
-  BOOST_TEST(tok.encode("cats") == (std::vector<int>{257, 's'}));
-  BOOST_TEST(tok.encode("<|endoftext|>").size() == 13u);  // not special in this vocabulary
+  BOOST_TEST(tok.encode_gpt2(" cat") == std::vector<int>{258});
+  BOOST_TEST(tok.encode_gpt2("cat") == std::vector<int>{257});
+  BOOST_TEST(tok.encode_gpt2("cats") == (std::vector<int>{257, 's'}));
+  BOOST_TEST(tok.encode_gpt2("<|endoftext|>").size() == 13u);  // not special in this vocabulary
   const auto from_dir = Gpt2Tokenizer::from_dir(f.dir.path().string());
-  BOOST_TEST(from_dir.encode(" cat") == std::vector<int>{258});
+  BOOST_TEST(from_dir.encode_gpt2(" cat") == std::vector<int>{258});
 }
 
 BOOST_AUTO_TEST_CASE(malformed_encoder_json) {
   {
     TinyFiles f;
     embedlab::test::write_file(f.encoder, "{\"a\": 1,");
-    check_error([&] { Gpt2Tokenizer(f.encoder, f.merges); }, {"encoder.json", "JSON"});
+    check_error([&] { (void)Gpt2Tokenizer::from_gpt2_files(f.encoder, f.merges); }, {"encoder.json", "JSON"});
   }
   {
     TinyFiles f;
     embedlab::test::write_file(f.encoder, "[1, 2]");
-    check_error([&] { Gpt2Tokenizer(f.encoder, f.merges); }, {"encoder.json", "object"});
+    check_error([&] { (void)Gpt2Tokenizer::from_gpt2_files(f.encoder, f.merges); }, {"encoder.json", "object"});
   }
   {
     TinyFiles f;
     f.vocab["cat"] = "x";
     f.write_encoder();
-    check_error([&] { Gpt2Tokenizer(f.encoder, f.merges); }, {"encoder.json", "key 'cat'", "not an integer"});
+    check_error([&] { (void)Gpt2Tokenizer::from_gpt2_files(f.encoder, f.merges); },
+                {"encoder.json", "key 'cat'", "not an integer"});
   }
   {
     TinyFiles f;
     f.vocab["cat"] = 9999;
     f.write_encoder();
-    check_error([&] { Gpt2Tokenizer(f.encoder, f.merges); }, {"encoder.json", "key 'cat'", "out of range"});
+    check_error([&] { (void)Gpt2Tokenizer::from_gpt2_files(f.encoder, f.merges); },
+                {"encoder.json", "key 'cat'", "out of range"});
   }
   {
     TinyFiles f;
     f.vocab["cat"] = 256;
     f.write_encoder();
-    check_error([&] { Gpt2Tokenizer(f.encoder, f.merges); }, {"encoder.json", "already used"});
+    check_error([&] { (void)Gpt2Tokenizer::from_gpt2_files(f.encoder, f.merges); }, {"encoder.json", "already used"});
   }
   {
     TinyFiles f;
     f.vocab["ca t"] = 259;  // a raw space is not a byte-level character (it would be "Ġ")
     f.write_encoder();
-    check_error([&] { Gpt2Tokenizer(f.encoder, f.merges); }, {"encoder.json", "key 'ca t'", "bytes_to_unicode"});
+    check_error([&] { (void)Gpt2Tokenizer::from_gpt2_files(f.encoder, f.merges); },
+                {"encoder.json", "key 'ca t'", "bytes_to_unicode"});
   }
   {
     TinyFiles f;
     f.vocab.erase("Ā");  // byte 0x00
     f.vocab["cat2"] = 0;
     f.write_encoder();
-    check_error([&] { Gpt2Tokenizer(f.encoder, f.merges); }, {"encoder.json", "byte 0x00"});
+    check_error([&] { (void)Gpt2Tokenizer::from_gpt2_files(f.encoder, f.merges); }, {"encoder.json", "byte 0x00"});
   }
   {
     TinyFiles f;
     embedlab::test::write_file(f.encoder, "{\"a\": 0, \"a\": 1}");
-    check_error([&] { Gpt2Tokenizer(f.encoder, f.merges); }, {"encoder.json", "duplicate key"});
+    check_error([&] { (void)Gpt2Tokenizer::from_gpt2_files(f.encoder, f.merges); }, {"encoder.json", "duplicate key"});
   }
   {
     TinyFiles f;
-    check_error([&] { Gpt2Tokenizer(f.dir.file("missing.json"), f.merges); }, {"missing.json"});
+    check_error([&] { (void)Gpt2Tokenizer::from_gpt2_files(f.dir.file("missing.json"), f.merges); }, {"missing.json"});
     try {
-      Gpt2Tokenizer(f.dir.file("missing.json"), f.merges);
+      (void)Gpt2Tokenizer::from_gpt2_files(f.dir.file("missing.json"), f.merges);
       BOOST_FAIL("expected an error");
     } catch (const Error& e) {
       BOOST_TEST(e.exit_code() == 66);
@@ -287,7 +290,7 @@ BOOST_AUTO_TEST_CASE(malformed_vocab_bpe) {
   for (const auto& [text, fragments] : bad) {
     TinyFiles f;
     embedlab::test::write_file(f.merges, text);
-    check_error([&] { Gpt2Tokenizer(f.encoder, f.merges); }, fragments);
+    check_error([&] { (void)Gpt2Tokenizer::from_gpt2_files(f.encoder, f.merges); }, fragments);
   }
   TinyFiles f;
   check_error([&] { (void)Gpt2Tokenizer::from_dir(f.dir.file("nowhere")); }, {"nowhere", "fetch gpt2-tokenizer"});
@@ -298,7 +301,7 @@ BOOST_AUTO_TEST_CASE(words_to_tokens_policies) {
   using M = WordPolicy::MultiToken;
   using O = WordPolicy::Oov;
   const std::string multi = "isotropy";  // " isotropy" is several GPT-2 tokens
-  const auto pieces = tok.encode(" " + multi);
+  const auto pieces = tok.encode_gpt2(" " + multi);
   BOOST_TEST_REQUIRE(pieces.size() > 1u);
 
   WordPolicy p;

@@ -1,0 +1,184 @@
+// The components on tiny hand-made tokenizer.json files whose ids are worked out by hand from the
+// rules of Hugging Face tokenizers (the differential test, tests/oracle, checks the real files).
+#include <boost/test/unit_test.hpp>
+
+#include "testing.hpp"
+
+#include "core/error.hpp"
+#include "tokenizer/from_text.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace {
+
+using embedlab::tok::Tokenizer;
+using embedlab::tok::WordStyle;
+using Ids = std::vector<int>;
+
+Tokenizer load(const nlohmann::json& j) { return embedlab::tok::tokenizer_from_json_text(j.dump(), "tiny.json"); }
+
+nlohmann::json bert_like() {
+  nlohmann::json j;
+  j["normalizer"] = {{"type", "BertNormalizer"}, {"lowercase", true}};
+  j["pre_tokenizer"] = {{"type", "BertPreTokenizer"}};
+  j["model"] = {{"type", "WordPiece"},
+                {"unk_token", "[UNK]"},
+                {"continuing_subword_prefix", "##"},
+                {"vocab",
+                 {{"[UNK]", 0},
+                  {"[CLS]", 1},
+                  {"[SEP]", 2},
+                  {"un", 3},
+                  {"##aff", 4},
+                  {"##able", 5},
+                  {"cat", 6},
+                  {",", 7},
+                  {"##s", 8},
+                  {"able", 9}}}};
+  j["post_processor"] = {{"type", "BertProcessing"}, {"sep", {"[SEP]", 2}}, {"cls", {"[CLS]", 1}}};
+  j["decoder"] = {{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}};
+  j["added_tokens"] = {{{"id", 1}, {"content", "[CLS]"}, {"special", true}, {"normalized", false}},
+                       {{"id", 2}, {"content", "[SEP]"}, {"special", true}, {"normalized", false}}};
+  return j;
+}
+
+nlohmann::json sentencepiece_like() {
+  nlohmann::json j;
+  j["pre_tokenizer"] = {{"type", "Metaspace"}, {"replacement", "\u2581"}, {"prepend_scheme", "always"}};
+  j["model"] = {
+      {"type", "BPE"},
+      {"unk_token", "<unk>"},
+      {"fuse_unk", true},
+      {"vocab",
+       {{"<unk>", 0}, {"\u2581", 1}, {"c", 2}, {"a", 3}, {"t", 4}, {"\u2581c", 5}, {"at", 6}, {"\u2581cat", 7}}},
+      {"merges", {"\u2581 c", "a t", "\u2581c at"}}};
+  j["decoder"] = {{"type", "Metaspace"}, {"replacement", "\u2581"}, {"prepend_scheme", "always"}};
+  return j;
+}
+
+void check_error(const std::function<void()>& f, const std::vector<std::string>& fragments) {
+  try {
+    f();
+    BOOST_FAIL("expected an embedlab::Error");
+  } catch (const embedlab::Error& e) {
+    const std::string msg = e.what();
+    BOOST_TEST(msg.find('\n') == std::string::npos);
+    for (const auto& frag : fragments) BOOST_TEST(msg.find(frag) != std::string::npos, "'" << frag << "' in: " << msg);
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(components)
+
+BOOST_AUTO_TEST_CASE(wordpiece_bert_pipeline) {
+  const auto tok = load(bert_like());
+  // "Unaffable" → "unaffable" → un ##aff ##able; "cats" → cat ##s; "," isolated; "dog" unknown.
+  BOOST_TEST(tok.encode_ids("Unaffable cats, dog") == (Ids{3, 4, 5, 6, 8, 7, 0}));
+  BOOST_TEST(tok.encode_ids("Unaffable", true) == (Ids{1, 3, 4, 5, 2}));
+  BOOST_TEST(tok.encode_ids("", true) == (Ids{1, 2}));
+  BOOST_TEST(tok.encode_ids("[CLS] cat") == (Ids{1, 6}));  // added tokens parsed inside text
+  BOOST_TEST(tok.encode("cats").tokens == (std::vector<std::string>{"cat", "##s"}));
+  BOOST_TEST(tok.decode({3, 4, 5, 6, 8, 7}) == "unaffable cats,");
+  BOOST_TEST(tok.decode({1, 6, 2}, true) == "cat");
+  BOOST_TEST(static_cast<int>(tok.word_style()) == static_cast<int>(WordStyle::wordpiece));
+  BOOST_TEST(tok.word_ids("able", true) == Ids{9});
+  BOOST_TEST(tok.word_ids("able", false) == Ids{5});  // the continuation form "##able"
+}
+
+BOOST_AUTO_TEST_CASE(metaspace_bpe_pipeline) {
+  const auto tok = load(sentencepiece_like());
+  // "cat cat" → "▁cat▁cat" split before each ▁ → ▁cat ▁cat; merges ▁+c, a+t, ▁c+at.
+  BOOST_TEST(tok.encode_ids("cat cat") == (Ids{7, 7}));
+  // "xa": x unknown → <unk>, then ▁ and a: "▁xa" → ▁ <unk> a (no merge applies).
+  BOOST_TEST(tok.encode_ids("xa") == (Ids{1, 0, 3}));
+  BOOST_TEST(tok.encode_ids("xxa") == (Ids{1, 0, 3}));  // fuse_unk: one <unk> for the run
+  BOOST_TEST(tok.decode({7, 7}) == "cat cat");
+  BOOST_TEST(static_cast<int>(tok.word_style()) == static_cast<int>(WordStyle::metaspace));
+  BOOST_TEST(tok.word_ids("cat", true) == Ids{7});
+  BOOST_TEST(tok.word_ids("cat", false) == (Ids{2, 6}));  // no ▁: c + at
+  BOOST_TEST(tok.token_bytes(7) == " cat");
+}
+
+BOOST_AUTO_TEST_CASE(added_token_flags) {
+  // Hugging Face's own case (added_vocabulary.rs, options_use_cases): "my" lstrip + rstrip, "ony"
+  // single_word, Lowercase normalizer; with WhitespaceSplit and WordLevel the ids show the splits.
+  nlohmann::json j;
+  j["normalizer"] = {{"type", "Lowercase"}};
+  j["pre_tokenizer"] = {{"type", "WhitespaceSplit"}};
+  j["model"] = {{"type", "WordLevel"},
+                {"unk_token", "[UNK]"},
+                {"vocab", {{"[UNK]", 0}, {"is", 1}, {"anthony", 2}, {"a", 3}, {"an", 4}, {"th", 5}}}};
+  j["added_tokens"] = {{{"id", 10}, {"content", "my"}, {"lstrip", true}, {"rstrip", true}, {"normalized", true}},
+                       {{"id", 11}, {"content", "name"}, {"normalized", true}},
+                       {{"id", 12}, {"content", "ony"}, {"single_word", true}, {"normalized", true}},
+                       {{"id", 13}, {"content", "[CLS]"}, {"special", true}, {"normalized", false}},
+                       {{"id", 14}, {"content", "[SEP]"}, {"special", true}, {"normalized", false}}};
+  const auto tok = load(j);
+  // Added-token ids are assigned as Hugging Face does: after the model's 6 tokens, in order.
+  BOOST_TEST(tok.encode_ids("[CLS] My name is Anthony [SEP]") == (Ids{9, 6, 7, 1, 2, 10}));
+  BOOST_TEST(tok.encode_ids("a ony b") == (Ids{3, 8, 0}));   // single word: extracted
+  BOOST_TEST(tok.encode_ids("anthony") == Ids{2});           // inside a word: not extracted
+  BOOST_TEST(tok.encode_ids("my", false, false) == Ids{0});  // parse_special off: plain text
+}
+
+BOOST_AUTO_TEST_CASE(split_behaviors) {
+  const auto ids = [](const std::string& behavior, bool invert, const std::string& text) {
+    nlohmann::json j;
+    j["pre_tokenizer"] = {
+        {"type", "Split"}, {"pattern", {{"String", "-"}}}, {"behavior", behavior}, {"invert", invert}};
+    j["model"] = {{"type", "WordLevel"},
+                  {"unk_token", "?"},
+                  {"vocab", {{"?", 0}, {"a", 1}, {"-", 2}, {"a-", 3}, {"-a", 4}, {"--", 5}, {"b", 6}}}};
+    return load(j).encode_ids(text);
+  };
+  BOOST_TEST(ids("Removed", false, "a-b") == (Ids{1, 6}));
+  BOOST_TEST(ids("Isolated", false, "a-b") == (Ids{1, 2, 6}));
+  BOOST_TEST(ids("MergedWithPrevious", false, "a-b") == (Ids{3, 6}));
+  BOOST_TEST(ids("MergedWithNext", false, "b-a") == (Ids{6, 4}));
+  BOOST_TEST(ids("Contiguous", false, "a--b") == (Ids{1, 5, 6}));
+  BOOST_TEST(ids("Removed", true, "a-b") == (Ids{2}));  // inverted: the non-matches are removed
+}
+
+BOOST_AUTO_TEST_CASE(bad_files_are_one_line_errors) {
+  auto j = sentencepiece_like();
+  j["normalizer"] = {{"type", "Precompiled"}};
+  check_error([&] { load(j); }, {"tiny.json", "normalizer", "unsupported normalizer type 'Precompiled'"});
+  j = sentencepiece_like();
+  j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Removed"}};
+  check_error([&] { load(j); }, {"pre_tokenizer.pattern.Regex", "invalid regex '(unclosed'"});
+  j = sentencepiece_like();
+  j["model"]["merges"] = {"c q"};
+  check_error([&] { load(j); }, {"model.merges[0]", "'q' is not in the vocabulary"});
+  j = sentencepiece_like();
+  j["model"]["vocab"]["zz"] = 99;
+  check_error([&] { load(j); }, {"model.vocab", "out of range"});
+  j = sentencepiece_like();
+  j["model"]["vocab"]["zz"] = "x";
+  check_error([&] { load(j); }, {"model.vocab", "not an integer"});
+  j = sentencepiece_like();
+  j["decoder"] = {{"type", "CTC"}};
+  check_error([&] { load(j); }, {"decoder", "unsupported decoder type 'CTC'"});
+  check_error([&] { embedlab::tok::tokenizer_from_json_text("{\"model\": ", "x.json"); }, {"x.json", "not valid JSON"});
+  check_error([&] { embedlab::tok::tokenizer_from_json_text("[1]", "x.json"); }, {"x.json", "expected a JSON object"});
+  // A catastrophic pattern hits PCRE2's match limit: an error naming the pattern, not a hang.
+  j = sentencepiece_like();
+  j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(a+)+$"}}}, {"behavior", "Removed"}};
+  const auto slow = load(j);
+  check_error([&] { (void)slow.encode_ids(std::string(40, 'a') + "b"); }, {"(a+)+$"});
+}
+
+BOOST_AUTO_TEST_CASE(bert_vocab_txt_duplicates_keep_the_last_line) {
+  embedlab::test::TempDir dir;
+  embedlab::test::write_file(dir.file("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\ncat\n##s\ncat\n");
+  embedlab::test::write_file(dir.file("tokenizer_config.json"), "{\"do_lower_case\": true}");
+  const auto tok = Tokenizer::from_dir(dir.path().string());
+  BOOST_TEST(tok.encode_ids("Cats") == (Ids{6, 5}));  // "cat" is line 7 (id 6), as Hugging Face reads it
+  BOOST_TEST(tok.encode_ids("cat", true) == (Ids{2, 6, 3}));
+  BOOST_TEST(tok.files().size() == 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
