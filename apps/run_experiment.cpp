@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
     o.dry_run = vm.count("dry-run") > 0;
     o.quiet = vm.count("quiet") > 0;
     const auto outcome = experiment::run(registry, o);
-    if (!o.dry_run && !o.quiet) fmt::print("report: {}/report.md\n", outcome.run_dir);
+    if (!o.dry_run && !o.quiet && comm::world().root()) fmt::print("report: {}/report.md\n", outcome.run_dir);
     return 0;
   } catch (const experiment::ConfigError& e) {
     for (const auto& p : e.problems()) fmt::print(stderr, "error: {}\n", p);
