@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
       return 64;
     }
     const auto outcome = experiment::run(registry, o);
-    if (!o.dry_run && !o.quiet) fmt::print("report: {}/report.md\n", outcome.run_dir);
+    if (!o.dry_run && !o.quiet && comm::world().root()) fmt::print("report: {}/report.md\n", outcome.run_dir);
     return 0;
   } catch (const experiment::ConfigError& e) {  // validation is the same on every rank: printed once
     if (comm::world().root())

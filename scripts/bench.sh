@@ -139,6 +139,22 @@ else
   echo "peer skipped: node/npm or the oracle install (tests/oracle) failed"
 fi
 
+section "mpi: 1 rank × 2 threads vs 2 ranks × 1 thread, seeded 20000×768 (bench_mpi)"
+mpirun_cmd=(mpirun --oversubscribe --allow-run-as-root)
+tee_run "$tmp/mpi1" "$bin/bench_mpi" --threads 2
+if command -v mpirun >/dev/null; then
+  OPENBLAS_NUM_THREADS=1 tee_run "$tmp/mpi2" "${mpirun_cmd[@]}" -np 2 "$bin/bench_mpi" --threads 1
+else echo "mpirun missing: scripts/setup.sh installs openmpi-bin"; fi
+row "all-rows top-10, 2 ranks × 1 thread: parallel efficiency vs 1 rank × 2 threads" \
+  "$(div "$(get topk "$tmp/mpi1")" "$(get topk "$tmp/mpi2")")" ">=" 0.9 \
+  "$(n "$(get topk "$tmp/mpi1")") s vs $(n "$(get topk "$tmp/mpi2")") s; $(n "$(get topk_bytes "$tmp/mpi2")") bytes sent per rank"
+row "all-pairs histogram, 2 ranks × 1 thread: parallel efficiency" \
+  "$(div "$(get hist "$tmp/mpi1")" "$(get hist "$tmp/mpi2")")" ">=" 0.9 \
+  "$(n "$(get hist "$tmp/mpi1")") s vs $(n "$(get hist "$tmp/mpi2")") s; $(n "$(get hist_bytes "$tmp/mpi2")") bytes sent per rank"
+row "all-rows top-10, per-rank % of its SGEMM on its share (2 ranks)" "$(get topk_pct "$tmp/mpi2")" ">=" 90 \
+  "useful upper-triangle FLOPs n(n−1)d share over the rank's time; 1-thread tile SGEMM $(n "$(get tile_peak "$tmp/mpi2")") GFLOP/s"
+row "all-pairs histogram, per-rank % of its SGEMM on its share (2 ranks)" "$(get hist_pct "$tmp/mpi2")" ">=" 90 ""
+
 section "summary"
 echo "| benchmark | value | target | verdict | note |"
 echo "|---|---|---|---|---|"

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -53,6 +54,19 @@ int as_count(std::size_t n, const char* what) {
 void count_sent(std::size_t bytes) { state().sent += bytes; }
 
 }  // namespace
+
+void fault_point(const Comm& c, bool in_agreed_region) {
+  static const char* spec = std::getenv("EMBEDLAB_INJECT_FAULT");
+  if (!spec || !*spec) return;
+  const std::string text(spec);
+  const auto colon = text.find(':');
+  if (colon == std::string::npos || std::atoi(text.substr(0, colon).c_str()) != c.rank()) return;
+  const std::string kind = text.substr(colon + 1);
+  if (kind == "kill") ::raise(SIGKILL);
+  if ((kind == "error" && in_agreed_region) || (kind == "local" && !in_agreed_region))
+    throw Error(Exit::data, fmt::format("fault injection: rank {} of {}: injected {} (EMBEDLAB_INJECT_FAULT={})",
+                                        c.rank(), c.size(), kind, text));
+}
 
 bool launched_by_mpi() {
   // OpenMPI's mpirun, MPICH/Intel hydra, PMIx and Slurm's srun --mpi=pmi2/pmix.

@@ -147,6 +147,12 @@ class Alone {
   Comm saved_;
 };
 
+// Fault injection for the fault tests (tests/mpi_e2e): EMBEDLAB_INJECT_FAULT=RANK:KIND makes rank
+// RANK fail at the next fault point of a distributed kernel — KIND `error`: an Error (exit 65) inside
+// the kernel's agreed region; `local`: the same Error outside it (the abort path); `kill`: SIGKILL
+// of this rank. Unset (always, outside tests): a no-op.
+void fault_point(const Comm& c, bool in_agreed_region);
+
 // True when the process was started by an MPI launcher (the environment says so).
 bool launched_by_mpi();
 

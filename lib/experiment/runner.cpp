@@ -1,5 +1,6 @@
 #include "experiment/runner.hpp"
 
+#include "comm/comm.hpp"
 #include "core/atomic_file.hpp"
 #include "core/progress.hpp"
 #include "core/sha256.hpp"
@@ -493,9 +494,33 @@ Checked check_config(const Registry& registry, const RunOptions& o) {
   return {v.exp->name(), v.keys};
 }
 
-RunOutcome run(const Registry& registry, const RunOptions& o) {
-  Progress::set_quiet(o.quiet);
+namespace {
+// Under mpirun every rank runs the experiment (the kernels distribute over comm::world()), but only
+// rank 0 writes the run directory: the others run into a private scratch directory under $TMPDIR,
+// without plots, removed when they finish.
+struct RankScratch {
+  std::string path;
+  RankScratch() {
+    if (comm::world().root()) return;
+    std::string tmpl = (fs::temp_directory_path() / "embedlab-rank-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr)
+      fail(Exit::cant_create, tmpl, "", std::string("cannot create scratch directory: ") + std::strerror(errno));
+    path = tmpl;
+  }
+  ~RankScratch() {
+    std::error_code ec;
+    if (!path.empty()) fs::remove_all(path, ec);
+  }
+};
+}  // namespace
+
+RunOutcome run(const Registry& registry, const RunOptions& options) {
+  const RankScratch scratch;
+  RunOptions o = options;
+  if (!scratch.path.empty()) o.results_dir = scratch.path;
+  Progress::set_quiet(o.quiet || !comm::world().root());
   Validated v = validate(registry, o);
+  if (!comm::world().root()) v.pipeline.plots = false;
   const std::string resolved = render_ini(v.keys, v.raw);
   RunOutcome outcome;
   outcome.experiment = v.exp->name();
@@ -504,9 +529,11 @@ RunOutcome run(const Registry& registry, const RunOptions& o) {
   // estimate exceeds the limit is a config error naming the key to change.
   const MemoryEstimate memory = estimate_memory(v, o, threads);
   if (o.dry_run) {
-    fmt::print("# resolved config of {} (experiment {})\n{}", o.config_path, v.exp->name(), resolved);
-    fmt::print("{}\n", memory.line(v.exp->name()));
-    std::fflush(stdout);
+    if (comm::world().root()) {
+      fmt::print("# resolved config of {} (experiment {})\n{}", o.config_path, v.exp->name(), resolved);
+      fmt::print("{}\n", memory.line(v.exp->name()));
+      std::fflush(stdout);
+    }
     check_memory(memory, v);
     return outcome;
   }

@@ -368,8 +368,12 @@ AllPairsStats all_pairs(const arma::fmat& U, const AllPairsOptions& options) {
   const comm::Comm& comm = comm::for_kernel(options.comm);
   AllPairsStats out;
   LocalPass lp;
+  comm::fault_point(comm, false);
   // Validation and this rank's tiles; an error on any rank ends the call on every rank alike.
-  comm.agree([&] { all_pairs_local(U, options, comm, out, lp); });
+  comm.agree([&] {
+    comm::fault_point(comm, true);
+    all_pairs_local(U, options, comm, out, lp);
+  });
   merge_pass(comm, options, lp, out);
   return out;
 }

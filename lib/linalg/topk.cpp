@@ -252,8 +252,10 @@ TopK topk_all(const arma::fmat& U, const TopKOptions& options) {
   const arma::uword n = U.n_cols;
   arma::uword k = 0;
   std::unique_ptr<Heaps> heaps;
+  comm::fault_point(comm, false);
   // Validation and this rank's tiles; an error on any rank ends the call on every rank alike.
   comm.agree([&] {
+    comm::fault_point(comm, true);
     check_args(U, options, "topk_all");
     k = std::min<arma::uword>(options.k, n ? n - 1 : 0);
     heaps = std::make_unique<Heaps>(n, k);
