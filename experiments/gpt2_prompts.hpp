@@ -9,9 +9,9 @@
 #include "core/error.hpp"
 #include "experiment/experiment.hpp"
 #include "io/gpt2_checkpoint.hpp"
-#include "tokenizer/tokenizer.hpp"
 #include "io/word_lookup.hpp"
 #include "model/gpt2.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <fmt/format.h>
 

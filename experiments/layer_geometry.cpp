@@ -12,7 +12,6 @@
 #include "experiments/gpt2_prompts.hpp"
 #include "io/corpus.hpp"
 #include "io/gpt2_checkpoint.hpp"
-#include "tokenizer/tokenizer.hpp"
 #include "io/word_lookup.hpp"
 #include "linalg/anisotropy.hpp"
 #include "linalg/contextual.hpp"
@@ -20,6 +19,7 @@
 #include "model/gpt2.hpp"
 #include "report/report.hpp"
 #include "rsa/similarity_metrics.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <fmt/format.h>
 

@@ -3,11 +3,11 @@
 #include "core/sha256.hpp"
 #include "experiments/experiments.hpp"
 #include "io/benchmarks.hpp"
-#include "tokenizer/tokenizer.hpp"
 #include "io/word_lookup.hpp"
 #include "linalg/wordbench.hpp"
 #include "report/report.hpp"
 #include "stats/correlation.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <fmt/format.h>
 

@@ -3,8 +3,8 @@
 #include "apps/embedlab/word_terms.hpp"
 #include "core/error.hpp"
 #include "io/gpt2_checkpoint.hpp"
-#include "tokenizer/tokenizer.hpp"
 #include "model/gpt2.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <fmt/format.h>
 #include <boost/program_options.hpp>

@@ -6,9 +6,9 @@
 #include "core/sha256.hpp"
 #include "core/threads.hpp"
 #include "experiment/memory.hpp"
-#include "tokenizer/tokenizer.hpp"
 #include "linalg/normalize.hpp"
 #include "linalg/spectra.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>

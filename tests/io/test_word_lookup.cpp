@@ -3,8 +3,8 @@
 #include "testing.hpp"
 
 #include "core/error.hpp"
-#include "tokenizer/tokenizer.hpp"
 #include "io/word_lookup.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <cmath>
 #include <filesystem>
