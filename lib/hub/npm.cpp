@@ -90,53 +90,67 @@ class GzipFile {
   bool done_ = false;
 };
 
+// The next member header of a gzipped ustar archive at byte `pos` (advanced past the member's data),
+// with pax `path` records and GNU long names applied (their extended headers are consumed here);
+// nullopt at the end-of-archive block. The caller reads or skips the member's `padded` bytes.
+struct TarMember {
+  std::string path;
+  std::uint64_t size = 0, padded = 0;
+  bool regular = false;
+};
+std::optional<TarMember> next_tar_member(GzipFile& gz, std::uint64_t& pos) {
+  std::string long_name;
+  for (;;) {
+    char h[512];
+    const std::string where = fmt::format("tar header at byte {}", pos);
+    gz.read_exact(h, 512, where);
+    if (std::all_of(h, h + 512, [](char c) { return c == '\0'; })) return std::nullopt;
+    const auto field = [&](std::size_t at, std::size_t len) {
+      const std::string_view v(h + at, len);
+      return std::string(v.substr(0, v.find('\0')));
+    };
+    std::uint64_t size = 0;
+    for (const char ch : field(124, 12)) {
+      if (ch == ' ') continue;
+      if (ch < '0' || ch > '7') data_error(gz.path(), where, "bad size field");
+      size = size * 8 + static_cast<std::uint64_t>(ch - '0');
+    }
+    const char type = h[156];
+    std::string path = field(0, 100);
+    if (std::string_view(h + 257, 5) == "ustar" && !field(345, 155).empty()) path = field(345, 155) + "/" + path;
+    const std::uint64_t padded = (size + 511) / 512 * 512;
+    pos += 512 + padded;
+    if (type == 'x' || type == 'L') {
+      if (size > (1 << 20)) data_error(gz.path(), where, "extended header larger than 1 MiB");
+      std::string rec(size, '\0');
+      gz.read_exact(rec.data(), size, where);
+      gz.skip(padded - size, where);
+      if (type == 'L') {
+        long_name = rec.substr(0, rec.find('\0'));
+      } else if (const auto at = rec.find(" path="); at != std::string::npos) {
+        const auto end = rec.find('\n', at);
+        long_name = rec.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
+      }
+      continue;
+    }
+    if (!long_name.empty()) path = long_name;
+    return TarMember{path, size, padded, type == '0' || type == '\0'};
+  }
+}
+
 // A streambuf over one member of a gzipped ustar archive (pax `path` and GNU long names honoured):
 // the archive is never unpacked to disk or memory.
 class TarMemberBuf : public std::streambuf {
  public:
   TarMemberBuf(GzipFile& gz, const std::string& member) : gz_(gz), buf_(1 << 16) {
-    std::string long_name;
     for (std::uint64_t pos = 0;;) {
-      char h[512];
-      const std::string where = fmt::format("tar header at byte {}", pos);
-      gz_.read_exact(h, 512, where);
-      if (std::all_of(h, h + 512, [](char c) { return c == '\0'; }))
-        data_error(gz_.path(), "", fmt::format("the package has no member '{}'", member));
-      const auto field = [&](std::size_t at, std::size_t len) {
-        const std::string_view v(h + at, len);
-        return std::string(v.substr(0, v.find('\0')));
-      };
-      std::uint64_t size = 0;
-      for (const char ch : field(124, 12)) {
-        if (ch == ' ') continue;
-        if (ch < '0' || ch > '7') data_error(gz_.path(), where, "bad size field");
-        size = size * 8 + static_cast<std::uint64_t>(ch - '0');
-      }
-      const char type = h[156];
-      std::string path = field(0, 100);
-      if (std::string_view(h + 257, 5) == "ustar" && !field(345, 155).empty()) path = field(345, 155) + "/" + path;
-      const std::uint64_t padded = (size + 511) / 512 * 512;
-      pos += 512 + padded;
-      if (type == 'x' || type == 'L') {
-        if (size > (1 << 20)) data_error(gz_.path(), where, "extended header larger than 1 MiB");
-        std::string rec(size, '\0');
-        gz_.read_exact(rec.data(), size, where);
-        gz_.skip(padded - size, where);
-        if (type == 'L') {
-          long_name = rec.substr(0, rec.find('\0'));
-        } else if (const auto at = rec.find(" path="); at != std::string::npos) {
-          const auto end = rec.find('\n', at);
-          long_name = rec.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
-        }
-        continue;
-      }
-      if (!long_name.empty()) path = long_name;
-      long_name.clear();
-      if ((type == '0' || type == '\0') && path == member) {
-        remaining_ = size;
+      const auto m = next_tar_member(gz_, pos);
+      if (!m) data_error(gz_.path(), "", fmt::format("the package has no member '{}'", member));
+      if (m->regular && m->path == member) {
+        remaining_ = m->size;
         return;
       }
-      gz_.skip(padded, fmt::format("tar member '{}'", path));
+      gz_.skip(m->padded, fmt::format("tar member '{}'", m->path));
     }
   }
 
@@ -339,43 +353,13 @@ std::pair<std::uint64_t, std::uint64_t> brown_to_sentences(GzipFile& gz, const s
                                                            const std::function<void(std::string_view)>& emit) {
   constexpr std::uint64_t kMaxMember = std::uint64_t{16} << 20;
   std::uint64_t files = 0, sentences = 0;
-  std::string long_name, line_out;
+  std::string line_out;
   for (std::uint64_t pos = 0;;) {
-    char h[512];
-    const std::string where = fmt::format("tar header at byte {}", pos);
-    gz.read_exact(h, 512, where);
-    if (std::all_of(h, h + 512, [](char c) { return c == '\0'; })) break;
-    const auto field = [&](std::size_t at, std::size_t len) {
-      const std::string_view v(h + at, len);
-      return std::string(v.substr(0, v.find('\0')));
-    };
-    std::uint64_t size = 0;
-    for (const char ch : field(124, 12)) {
-      if (ch == ' ') continue;
-      if (ch < '0' || ch > '7') data_error(gz.path(), where, "bad size field");
-      size = size * 8 + static_cast<std::uint64_t>(ch - '0');
-    }
-    const char type = h[156];
-    std::string path = field(0, 100);
-    if (std::string_view(h + 257, 5) == "ustar" && !field(345, 155).empty()) path = field(345, 155) + "/" + path;
-    const std::uint64_t padded = (size + 511) / 512 * 512;
-    pos += 512 + padded;
-    if (type == 'x' || type == 'L') {
-      if (size > (1 << 20)) data_error(gz.path(), where, "extended header larger than 1 MiB");
-      std::string rec(size, '\0');
-      gz.read_exact(rec.data(), size, where);
-      gz.skip(padded - size, where);
-      if (type == 'L') {
-        long_name = rec.substr(0, rec.find('\0'));
-      } else if (const auto at = rec.find(" path="); at != std::string::npos) {
-        const auto end = rec.find('\n', at);
-        long_name = rec.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
-      }
-      continue;
-    }
-    if (!long_name.empty()) path = long_name;
-    long_name.clear();
-    if (!((type == '0' || type == '\0') && member_matches(path, pattern))) {
+    const auto m = next_tar_member(gz, pos);
+    if (!m) break;
+    const std::string& path = m->path;
+    const std::uint64_t size = m->size, padded = m->padded;
+    if (!(m->regular && member_matches(path, pattern))) {
       gz.skip(padded, fmt::format("tar member '{}'", path));
       continue;
     }
