@@ -43,7 +43,8 @@ BOOST_AUTO_TEST_CASE(glove_subset_pairs_expectations_and_spectrum) {
     BOOST_FAIL("pair " << x << ":" << y << " missing");
     return 0.0;
   };
-  // The reference values of tests/data/glove-6B-50d-subset (shared/data/README.md) (4 decimals).
+  // The reference values of tests/data/glove-6B-50d-subset, listed with their origin in tests/data/README.md (4
+  // decimals).
   BOOST_TEST(pair("cat", "dog") == 0.9218, tt::tolerance(Tol<float>::loose / 0.9218));
   BOOST_TEST(pair("king", "queen") == 0.7839, tt::tolerance(Tol<float>::loose / 0.7839));
   BOOST_TEST(pair("man", "woman") == 0.8860, tt::tolerance(Tol<float>::loose / 0.8860));
