@@ -149,7 +149,6 @@ std::vector<FetchSpec> build_specs() {
       HubModel::Layout::transformers,
       "training checkpoints step0, step1, step2, step4 … step512, step1000 … step143000");
   // Seen once, as models--fse--word2vec-google-news-300/snapshots/528f3819… in a public repository's loader.
-  // (fse/glove-wiki-gigaword-300 is left out: no public reference to one of its commits was found.)
   hub("word2vec-google-news-300",
       "word2vec Google News 300d, 3M words (gensim KeyedVectors: .model pickle + .model.vectors.npy, 3.6 GB)",
       "fse/word2vec-google-news-300", "528f381952a0b7d777bb4a611c4a43f588d48994",
@@ -158,6 +157,10 @@ std::vector<FetchSpec> build_specs() {
       HubModel::Layout::gensim);
   specs.push_back(glove_spec("glove-wiki-gigaword-50", 69182535, "c289bc5d7f2f02c6dc9f2f9b67641813",
                              "6B 50d, 400k words (Wikipedia + Gigaword)"));
+  // Size and md5 as gensim-data's list.json states them (the Hub's fse/glove-wiki-gigaword-300 is a gensim
+  // pickle of the same vectors with no public reference to one of its commits; this release is the source).
+  specs.push_back(glove_spec("glove-wiki-gigaword-300", 394362229, "29e9329ac2241937d55b852e8284e89b",
+                             "6B 300d, 400k words (Wikipedia + Gigaword)"));
   specs.push_back(
       glove_spec("glove-twitter-50", 209216938, "c168f18641f8c8a00fe30984c4799b2b", "Twitter 50d, 1.2M words"));
   specs.push_back(

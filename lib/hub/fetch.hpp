@@ -103,8 +103,8 @@ struct FetchEndpoints {
   static FetchEndpoints from_env();
 };
 
-// The fetchable names: gpt2, gpt2-tokenizer, glove-6b-100d, glove-wiki-gigaword-50, glove-twitter-50,
-// glove-twitter-25.
+// The fetchable names: gpt2, gpt2-tokenizer, glove-6b-100d, glove-wiki-gigaword-50, glove-wiki-gigaword-300,
+// glove-twitter-50, glove-twitter-25, the pinned Hub models and brown-sentences (`embedlab fetch --list`).
 const std::vector<FetchSpec>& fetch_specs();
 // The spec called `name`, or Error(usage) listing the known names.
 const FetchSpec& find_fetch_spec(const std::string& name);

@@ -156,6 +156,12 @@ BOOST_AUTO_TEST_CASE(spec_table) {
     BOOST_TEST(g.files[0].hash.size() == 32u);
     BOOST_TEST(g.files[0].remote == fmt::format("{0}/{0}.gz", name));
   }
+  // The 300d release, pinned to gensim-data's list.json (file_size, checksum).
+  const auto& g300 = embedlab::hub::find_fetch_spec("glove-wiki-gigaword-300");
+  BOOST_TEST_REQUIRE(g300.files.size() == 1u);
+  BOOST_TEST(g300.files[0].size == 394362229u);
+  BOOST_TEST(g300.files[0].hash == "29e9329ac2241937d55b852e8284e89b");
+  BOOST_TEST(g300.files[0].remote == "glove-wiki-gigaword-300/glove-wiki-gigaword-300.gz");
   const Error e = expect_error([] { embedlab::hub::find_fetch_spec("glove-42"); });
   BOOST_TEST(e.exit_code() == 64);
   BOOST_TEST(contains(e, "gpt2-tokenizer"));
