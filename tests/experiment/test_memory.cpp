@@ -50,12 +50,19 @@ BOOST_AUTO_TEST_CASE(probes_agree_with_the_loaders) {
   EMBEDLAB_FIXTURE(tiny, "gpt2-golden/tiny-gpt2");
   EMBEDLAB_FIXTURE(vec, "peer-files/crime-and-punishment.vec");
   EMBEDLAB_FIXTURE(bin, "peer-files/euclidean_vectors.bin");
-  std::vector<io::LoadOptions> cases = {
-      {glove}, {wpe, "auto", "wpe.weight"}, {wpe_npy}, {tiny}, {tiny, "auto", "wpe"}, {vec}, {bin}};
-  io::LoadOptions limited{glove};
+  const auto options = [](const std::string& path, const std::string& tensor = "") {
+    io::LoadOptions o;
+    o.path = path;
+    o.tensor = tensor;
+    return o;
+  };
+  std::vector<io::LoadOptions> cases = {options(glove), options(wpe, "wpe.weight"), options(wpe_npy),
+                                        options(tiny),  options(tiny, "wpe"),       options(vec),
+                                        options(bin)};
+  io::LoadOptions limited = options(glove);
   limited.limit = 100;
   cases.push_back(limited);
-  io::LoadOptions cut{wpe_npy};
+  io::LoadOptions cut = options(wpe_npy);
   cut.limit = 10;
   cases.push_back(cut);
   for (const auto& o : cases) {
