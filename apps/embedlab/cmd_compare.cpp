@@ -5,6 +5,7 @@
 // mutual k-NN, Jaccard k-NN, Procrustes, SVCCA and RSA over the rows both files name by the same
 // token string (in FILE_A's order), or over the two halves of FILE_A's dimensions (--halves). With
 // --permutations each metric also gets its permutation null (p-value, null mean and sd, z).
+#include "apps/embedlab/command_line.hpp"
 #include "apps/embedlab/commands.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
@@ -40,11 +41,12 @@ std::vector<std::string> split_list(const std::string& s) {
 }
 
 io::Embeddings load(const std::string& path, const std::string& format, const std::string& tensor,
-                    std::uint64_t limit) {
+                    const std::string& matrix, std::uint64_t limit) {
   io::LoadOptions lo;
   lo.path = path;
   lo.format = format;
   lo.tensor = tensor;
+  lo.matrix = matrix;
   if (limit > 0) lo.limit = limit;
   return io::load_embeddings(lo);
 }
@@ -69,7 +71,13 @@ int cmd_compare(int argc, char** argv) {
       "tensor", po::value<std::string>()->default_value(""), "safetensors tensor / HDF5 dataset of FILE_A")(
       "format-b", po::value<std::string>()->default_value("auto"), "format of FILE_B")(
       "tensor-b", po::value<std::string>()->default_value(""), "safetensors tensor / HDF5 dataset of FILE_B")(
-      "threads", po::value<int>(), "worker threads (default: all cores)");
+      "matrix", po::value<std::string>()->default_value("input"),
+      "FILE_A a model directory: input | output | position")("matrix-b",
+                                                             po::value<std::string>()->default_value("input"),
+                                                             "FILE_B a model directory: input | output | position")(
+      "gram", po::value<std::string>()->default_value("auto"),
+      "Gram products of CKA, Procrustes and SVCCA: float (float32 summed in double per 2048 rows) | double | auto "
+      "(float once n·(p+q)² ≥ 2^30)")("threads", po::value<int>(), "worker threads (default: all cores)");
   po::options_description hidden;
   hidden.add_options()("files", po::value<std::vector<std::string>>());
   po::options_description all;
@@ -108,6 +116,7 @@ int cmd_compare(int argc, char** argv) {
   mo.k = k;
   mo.max_pairwise_rows = vm["max-pairwise-rows"].as<unsigned>();
   mo.pairwise_key = "--max-pairwise-rows";
+  mo.gram = rsa::parse_gram_precision(vm["gram"].as<std::string>());
   std::vector<rsa::Metric> metrics;
   const bool explicit_metrics = vm.count("metrics") > 0;
   if (explicit_metrics) {
@@ -119,7 +128,8 @@ int cmd_compare(int argc, char** argv) {
 
   // The two matrices, column i = row i of the definitions.
   const std::uint64_t limit = vm["limit"].as<std::uint64_t>();
-  const io::Embeddings a = load(files[0], vm["format"].as<std::string>(), vm["tensor"].as<std::string>(), limit);
+  const io::Embeddings a = load(files[0], vm["format"].as<std::string>(), vm["tensor"].as<std::string>(),
+                                cli::matrix_option("compare", vm["matrix"].as<std::string>()), limit);
   arma::mat X, Y;
   std::size_t candidates = a.rows();
   if (halves) {
@@ -128,7 +138,8 @@ int cmd_compare(int argc, char** argv) {
     X = arma::conv_to<arma::mat>::from(arma::fmat(a.vectors.rows(0, h - 1)));
     Y = arma::conv_to<arma::mat>::from(arma::fmat(a.vectors.rows(h, d - 1)));
   } else {
-    const io::Embeddings b = load(files[1], vm["format-b"].as<std::string>(), vm["tensor-b"].as<std::string>(), limit);
+    const io::Embeddings b = load(files[1], vm["format-b"].as<std::string>(), vm["tensor-b"].as<std::string>(),
+                                  cli::matrix_option("compare", vm["matrix-b"].as<std::string>()), limit);
     // Rows are matched by token string; a file without a vocabulary names its rows "#0", "#1", …
     // (two such files are matched row by row).
     std::map<std::string, arma::uword> row_b;

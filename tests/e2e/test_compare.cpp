@@ -161,8 +161,31 @@ BOOST_AUTO_TEST_CASE(cli_compare_json_shape_and_values) {
     BOOST_TEST(j["metrics"]["linear_cka"].is_number());
   }
   {
-    const auto rc = run_command(fmt::format("{} compare '{}' --vectors cosine", bin("embedlab"), glove), dir);
-    BOOST_TEST(rc.exit_code == 64);
+    // --gram float and --gram double agree to float32 rounding; --matrix picks a model directory's matrix
+    // (lm_head of the untied micro model against its wte: the same pair as --tensor above).
+    EMBEDLAB_FIXTURE(model, "gpt2-golden/micro-gpt2-untied");
+    double cka[2];
+    int i = 0;
+    for (const char* gram : {"float", "double"}) {
+      const auto rc = run_command(fmt::format("{} compare '{}' '{}' --matrix-b output --gram {} --json "
+                                              "--metrics linear_cka,procrustes_angular",
+                                              bin("embedlab"), model, model, gram),
+                                  dir);
+      BOOST_REQUIRE_MESSAGE(rc.exit_code == 0, rc.err);
+      cka[i++] = nlohmann::json::parse(rc.out)["metrics"]["linear_cka"].get<double>();
+    }
+    BOOST_TEST(std::abs(cka[0] - cka[1]) <= 1e-5);
+    const auto by_tensor = run_command(
+        fmt::format("{} compare '{}' '{}' --tensor wte --tensor-b lm_head --gram double --json --metrics linear_cka",
+                    bin("embedlab"), model, model),
+        dir);
+    BOOST_REQUIRE_MESSAGE(by_tensor.exit_code == 0, by_tensor.err);
+    BOOST_TEST(nlohmann::json::parse(by_tensor.out)["metrics"]["linear_cka"].get<double>() == cka[1]);
+  }
+  for (const char* bad : {"--vectors cosine", "--gram half", "--matrix logits"}) {
+    const auto rc = run_command(fmt::format("{} compare '{}' --halves {}", bin("embedlab"), glove, bad), dir);
+    BOOST_TEST(rc.exit_code == 64, bad);
+    BOOST_TEST(rc.err.find('\n') == rc.err.size() - 1, bad);
   }
 }
 
