@@ -99,7 +99,7 @@ void run(const Config& c, Context& ctx) {
     rank_series.push_back({fmt::format("prompt {}", pi + 1), layer, rank, "linespoints"});
     md.heading(3, fmt::format("Prompt {}: {}", pi + 1, p.label));
     md.paragraph(fmt::format("Final prediction {} (id {}), top-1 from layer {} on.",
-                             L.token(static_cast<int>(final_token)), final_token, first_top1));
+                             report::literal(L.token(static_cast<int>(final_token))), final_token, first_top1));
     md.table({"layer", fmt::format("top-{} tokens", k), "rank of final", "p(final)"}, rows);
     summary.push_back({std::to_string(pi + 1), p.label, L.token(static_cast<int>(final_token)),
                        std::to_string(first_top1), fmt::format("{:.0f}", rank.front())});

@@ -403,8 +403,9 @@ void run(const Config& c, Context& ctx) {
       ctx.h5->attr("/cosines", "max_i", static_cast<std::int64_t>(a.max.i));
       ctx.h5->attr("/cosines", "max_j", static_cast<std::int64_t>(a.max.j));
       md.paragraph(fmt::format("Most similar pair: '{}' / '{}' ({}); least similar: '{}' / '{}' ({}).",
-                               names.display(a.max.i), names.display(a.max.j), report::num(a.max.cos),
-                               names.display(a.min.i), names.display(a.min.j), report::num(a.min.cos)));
+                               report::literal(names.display(a.max.i)), report::literal(names.display(a.max.j)),
+                               report::num(a.max.cos), report::literal(names.display(a.min.i)),
+                               report::literal(names.display(a.min.j)), report::num(a.min.cos)));
       ctx.plots->embed(
           md,
           ctx.plots->line_plot("cosine_histogram", {"cos θ over all pairs", "cos θ", "density", false, false, series}),
