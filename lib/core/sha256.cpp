@@ -38,6 +38,79 @@ std::string Sha256::hex() {
   return out;
 }
 
+Sha256Background::Sha256Background() : worker_([this] { run(); }) {}
+
+Sha256Background::~Sha256Background() {
+  if (!worker_.joinable()) return;
+  {
+    const std::lock_guard lock(mu_);
+    abort_ = true;
+  }
+  cv_.notify_all();
+  worker_.join();
+}
+
+void Sha256Background::push(Piece p) {
+  if (p.size == 0) return;
+  {
+    std::unique_lock lock(mu_);
+    if (!p.owned.empty()) {
+      // Wait while the hasher is behind by more than the cap (one piece is always let in).
+      cv_.wait(lock, [&] { return owned_bytes_ == 0 || owned_bytes_ + p.size <= kMaxOwned; });
+      owned_bytes_ += p.size;
+    }
+    queue_.push_back(std::move(p));
+  }
+  cv_.notify_all();
+}
+
+void Sha256Background::update_borrowed(const void* data, std::size_t size) {
+  push(Piece{static_cast<const unsigned char*>(data), size, {}});
+}
+
+void Sha256Background::update_owned(std::vector<unsigned char> bytes) {
+  const auto* p = bytes.data();
+  const std::size_t n = bytes.size();
+  push(Piece{p, n, std::move(bytes)});  // moving a vector keeps its buffer
+}
+
+void Sha256Background::update_copy(const void* data, std::size_t size) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  update_owned(std::vector<unsigned char>(p, p + size));
+}
+
+void Sha256Background::run() {
+  for (;;) {
+    Piece p{nullptr, 0, {}};
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return abort_ || closing_ || !queue_.empty(); });
+      if (abort_) return;
+      if (queue_.empty()) return;  // closing and drained
+      p = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    hash_.update(p.data, p.size);
+    if (!p.owned.empty()) {
+      {
+        const std::lock_guard lock(mu_);
+        owned_bytes_ -= p.size;
+      }
+      cv_.notify_all();
+    }
+  }
+}
+
+std::string Sha256Background::hex() {
+  {
+    const std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  return hash_.hex();
+}
+
 std::string sha256_hex(std::string_view bytes) {
   Sha256 h;
   h.update(bytes);

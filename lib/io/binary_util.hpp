@@ -46,6 +46,11 @@ float half_to_float(std::uint16_t h);
 // `hash2` when given) in the same pass. Native-order float32 goes straight into dst, no copy.
 void read_floats(const BinaryFile& f, std::uint64_t offset, std::uint64_t n, FloatKind kind, bool big_endian,
                  float* dst, Sha256& hash, Sha256* hash2, const std::string& where);
+// The same, with the bytes hashed on `hash`'s thread beside the reads: native-order float32 is
+// handed over borrowed from dst (dst must stay alive and unchanged until hash.hex()), converted
+// kinds hand over their read buffers. Large destinations are advised into huge pages once filled.
+void read_floats(const BinaryFile& f, std::uint64_t offset, std::uint64_t n, FloatKind kind, bool big_endian,
+                 float* dst, Sha256Background& hash, const std::string& where);
 float bf16_to_float(std::uint16_t b);
 
 inline std::uint64_t load_le64(const unsigned char* p) {

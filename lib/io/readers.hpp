@@ -47,7 +47,8 @@ struct Tensor {
 // Throws (listing what the file holds) when the tensor is missing; refuses rank > 2.
 Tensor read_safetensors_tensor(const SafetensorsIndex& index, const std::string& name);
 // Reads the tensors for which `want` is true, in file order, and hashes the whole file (header and
-// every tensor's bytes, wanted or not) in the same pass: `file_sha256` is sha256 of the file.
+// every tensor's bytes, wanted or not) in the same pass: `file_sha256` is sha256 of the file. The
+// tensors' own sha256 is left empty (the file's digest covers their bytes).
 std::map<std::string, Tensor> read_safetensors_tensors(const SafetensorsIndex& index,
                                                        const std::function<bool(const SafetensorsEntry&)>& want,
                                                        std::string* file_sha256);

@@ -74,25 +74,28 @@ SafetensorsEntry parse_entry(const std::string& name, const nlohmann::json& v, c
   return e;
 }
 
-// Reads entry `e` into a float32 matrix, hashing its bytes into `tensor_hash` (and `file_hash`).
-Tensor read_entry(const BinaryFile& f, const SafetensorsIndex& index, const SafetensorsEntry& e, Sha256& tensor_hash,
-                  Sha256* file_hash) {
+// Checks entry `e` and sizes t to hold it as a float32 matrix.
+void prepare_entry(const SafetensorsIndex& index, const SafetensorsEntry& e, Tensor& t) {
   const std::string where = where_tensor(e.name);
   if (!safetensors_dtype_readable(e.dtype))
     data_error(index.path, where, fmt::format("dtype {} is not supported (supported: F32, F16, BF16, F64)", e.dtype));
   if (e.shape.size() > 2)
     data_error(index.path, where,
                fmt::format("rank {} (expected 1 or 2), shape {}", e.shape.size(), format_shape(e.shape)));
-  Tensor t;
   t.shape = e.shape;
   t.dtype = e.dtype;
   // [r, c] row-major on disk is the c×r column-major matrix: no transpose.
   const std::uint64_t rows = e.shape.size() == 2 ? e.shape[1] : e.shape.size() == 1 ? e.shape[0] : 1;
   const std::uint64_t cols = e.shape.size() == 2 ? e.shape[0] : 1;
-  t.data.set_size(rows, cols);
-  const std::uint64_t n = rows * cols;  // already bounded by the file size in the index
-  read_floats(f, index.data_start() + e.begin, n, float_kind(e.dtype), false, t.data.memptr(), tensor_hash, file_hash,
-              where);
+  t.data.set_size(rows, cols);  // n already bounded by the file size in the index
+}
+
+// Reads entry `e` into a float32 matrix, hashing its bytes into `tensor_hash`.
+Tensor read_entry(const BinaryFile& f, const SafetensorsIndex& index, const SafetensorsEntry& e, Sha256& tensor_hash) {
+  Tensor t;
+  prepare_entry(index, e, t);
+  read_floats(f, index.data_start() + e.begin, t.data.n_elem, float_kind(e.dtype), false, t.data.memptr(), tensor_hash,
+              nullptr, where_tensor(e.name));
   t.sha256 = tensor_hash.hex();
   return t;
 }
@@ -188,7 +191,7 @@ Tensor read_safetensors_tensor(const SafetensorsIndex& index, const std::string&
   const BinaryFile f(index.path);
   check_unchanged(f, index);
   Sha256 h;
-  return read_entry(f, index, *e, h, nullptr);
+  return read_entry(f, index, *e, h);
 }
 
 std::map<std::string, Tensor> read_safetensors_tensors(const SafetensorsIndex& index,
@@ -196,29 +199,35 @@ std::map<std::string, Tensor> read_safetensors_tensors(const SafetensorsIndex& i
                                                        std::string* file_sha256) {
   const BinaryFile f(index.path);
   check_unchanged(f, index);
-  Sha256 file_hash;
-  {
-    const std::string head = f.read_string_at(0, index.data_start(), "header");
-    file_hash.update(head);
-  }
+  // The file is hashed once, on a second thread, from the very bytes read (the tensors' own memory
+  // where they are F32); the tensors get no hash of their own (Tensor::sha256 stays empty).
+  // Declared after `out`: on an exception the hasher stops before the memory it borrows is freed.
   std::map<std::string, Tensor> out;
-  std::vector<unsigned char> buf;
+  Sha256Background file_hash;
+  file_hash.update_owned([&] {
+    const std::string head = f.read_string_at(0, index.data_start(), "header");
+    return std::vector<unsigned char>(head.begin(), head.end());
+  }());
   for (const auto& e : index.tensors) {
     if (want(e)) {
-      Sha256 h;
-      out.emplace(e.name, read_entry(f, index, e, h, &file_hash));
+      // Read in place: map nodes do not move, so the borrowed bytes stay where the hasher looks.
+      Tensor& t = out[e.name];
+      prepare_entry(index, e, t);
+      read_floats(f, index.data_start() + e.begin, t.data.n_elem, float_kind(e.dtype), false, t.data.memptr(),
+                  file_hash, where_tensor(e.name));
       continue;
     }
     // Not wanted: still hashed, so file_sha256 covers every byte of the file.
     const std::uint64_t size = e.end - e.begin;
-    buf.resize(static_cast<std::size_t>(std::min(kChunk, size)));
     for (std::uint64_t off = 0; off < size; off += kChunk) {
       const std::uint64_t len = std::min(kChunk, size - off);
+      std::vector<unsigned char> buf(static_cast<std::size_t>(len));
       f.read_at(index.data_start() + e.begin + off, buf.data(), len, where_tensor(e.name));
-      file_hash.update(buf.data(), len);
+      file_hash.update_owned(std::move(buf));
     }
   }
-  if (file_sha256) *file_sha256 = file_hash.hex();
+  const std::string digest = file_hash.hex();
+  if (file_sha256) *file_sha256 = digest;
   return out;
 }
 

@@ -41,6 +41,31 @@ BOOST_AUTO_TEST_CASE(sha256_known_vectors) {
   BOOST_TEST(h.hex() == sha256_hex("abc"));
 }
 
+// The background hasher against FIPS 180-2's one-million-'a' vector, handed over in pieces of every
+// kind (borrowed, owned, copied; empty ones too) and in sizes that straddle SHA-256's 64-byte blocks.
+BOOST_AUTO_TEST_CASE(sha256_background_known_vector) {
+  const std::string a(1000000, 'a');
+  Sha256Background h;
+  std::size_t off = 0, k = 0;
+  for (const std::size_t len :
+       {std::size_t{0}, std::size_t{1}, std::size_t{63}, std::size_t{65}, std::size_t{4096}, std::size_t{100003}}) {
+    for (int rep = 0; rep < 3; ++rep, ++k) {
+      if (k % 3 == 0) h.update_borrowed(a.data() + off, len);
+      if (k % 3 == 1) h.update_owned(std::vector<unsigned char>(a.begin() + off, a.begin() + off + len));
+      if (k % 3 == 2) h.update_copy(a.data() + off, len);
+      off += len;
+    }
+  }
+  h.update_borrowed(a.data() + off, a.size() - off);
+  BOOST_TEST(h.hex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  Sha256Background empty;
+  BOOST_TEST(empty.hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  {
+    Sha256Background abandoned;
+    abandoned.update_copy("abc", 3);
+  }  // destroyed unfinished: stops, no hang
+}
+
 BOOST_AUTO_TEST_CASE(rng_is_reproducible_and_children_independent) {
   Rng a(7), b(7);
   for (int i = 0; i < 100; ++i) BOOST_TEST(a.next_u64() == b.next_u64());

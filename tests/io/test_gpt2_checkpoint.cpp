@@ -90,6 +90,16 @@ BOOST_AUTO_TEST_CASE(micro_gpt2_loads_tied) {
   check_error([&] { ck.get("lm_head.weight"); }, "tensor 'lm_head.weight': not loaded");
 }
 
+// The file digest the provenance records (hashed on a second thread from the bytes read) against
+// `sha256sum` of the fixture as recorded in tests/data/README.md: an independent hash.
+BOOST_AUTO_TEST_CASE(provenance_sha256_is_sha256sum_of_the_file) {
+  EMBEDLAB_FIXTURE(dir, "gpt2-golden/tiny-gpt2");
+  const io::Gpt2Checkpoint ck = io::load_gpt2(dir);
+  BOOST_TEST(ck.sources[1].sha256 == "812e0c6163829d8688b905f454f5d0f4a766c12a253f8079d74d7a31111fad40");
+  const io::Gpt2Checkpoint part = io::load_gpt2(dir, {"wpe.weight"});  // unwanted tensors hashed too
+  BOOST_TEST(part.sources[1].sha256 == ck.sources[1].sha256);
+}
+
 BOOST_AUTO_TEST_CASE(both_key_layouts_give_identical_weights) {
   EMBEDLAB_FIXTURE(a_dir, "gpt2-golden/micro-gpt2");
   EMBEDLAB_FIXTURE(b_dir, "gpt2-golden/micro-gpt2-hub-layout");

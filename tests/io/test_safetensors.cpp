@@ -147,6 +147,42 @@ BOOST_AUTO_TEST_CASE(real_gpt2_wpe) {
   BOOST_TEST(arma::approx_equal(all.at("wpe.weight").data, e.vectors, "absdiff", 0.0f));
 }
 
+// The one-pass file hash over every path of the reader: an F16 tensor larger than a read chunk
+// (converted, its read buffers handed to the hasher), an F32 one read in place, a tensor not wanted
+// (read only to be hashed) and a 1-element one; against the hash of the file's bytes as written.
+BOOST_AUTO_TEST_CASE(file_hash_covers_converted_in_place_and_skipped_tensors) {
+  const TempDir dir;
+  const std::uint64_t n16 = 3u << 20;  // 6 MiB of F16: two read chunks
+  std::string half(2 * n16, '\0');
+  for (std::uint64_t i = 0; i < n16; ++i) {
+    const std::uint16_t b = static_cast<std::uint16_t>(0x3c00u + (i % 977));  // 1.0 + (i mod 977)/1024
+    half[2 * i] = static_cast<char>(b & 0xff);
+    half[2 * i + 1] = static_cast<char>(b >> 8);
+  }
+  const std::vector<float> f32 = {1.5f, -2.0f, 3.25f, 4.0f}, skip(5000, 7.0f), one = {9.0f};
+  const std::uint64_t a = 2 * n16, b = a + 16, c = b + 4 * skip.size(), d = c + 4;
+  const std::string h = "{" + st_entry("big", "F16", "[1024," + std::to_string(n16 / 1024) + "]", 0, a) + "," +
+                        st_entry("small", "F32", "[2,2]", a, b) + "," +
+                        st_entry("skip", "F32", "[" + std::to_string(skip.size()) + "]", b, c) + "," +
+                        st_entry("one", "F32", "[1]", c, d) + "}";
+  const std::string bytes = safetensors_bytes(h, half + bytes_of(f32) + bytes_of(skip) + bytes_of(one));
+  const std::string path = put(dir, bytes);
+  const auto index = io::read_safetensors_index(path);
+  std::string file_sha;
+  const auto got = io::read_safetensors_tensors(
+      index, [](const io::SafetensorsEntry& e) { return e.name != "skip"; }, &file_sha);
+  BOOST_TEST(file_sha == sha256_hex(bytes));
+  BOOST_TEST(got.size() == 3u);
+  BOOST_TEST(got.count("skip") == 0u);
+  const arma::fmat& big = got.at("big").data;
+  BOOST_TEST(big.n_elem == n16);
+  bool exact = true;
+  for (std::uint64_t i = 0; i < n16; i += 4099) exact &= big(i) == 1.0f + static_cast<float>(i % 977) / 1024.0f;
+  BOOST_TEST(exact);
+  BOOST_TEST(got.at("small").data(1, 0) == -2.0f);  // [2,2] row-major → column 0 = row 0
+  BOOST_TEST(got.at("one").data(0) == 9.0f);
+}
+
 // ---- bad inputs: one crafted byte string each ----
 
 BOOST_AUTO_TEST_CASE(bad_file_shorter_than_8_bytes) { index_fails(std::string("\x02\0\0", 3), "too short"); }
