@@ -12,6 +12,7 @@
 #include "core/progress.hpp"
 #include "io/h5_results.hpp"
 #include "linalg/diagnostics.hpp"
+#include "linalg/ring.hpp"
 #include "linalg/topk.hpp"
 
 #include <fmt/format.h>
@@ -24,6 +25,48 @@ namespace embedlab::cli {
 
 namespace po = boost::program_options;
 
+namespace {
+
+// --distribute rows: every rank reads its block of rows, the blocks circulate (linalg/ring.hpp);
+// the same file, bit for bit, as the replicated and serial runs.
+int neighbors_rows(const po::variables_map& vm, unsigned k, const std::string& out) {
+  const auto& world = comm::world();
+  linalg::TopKOptions to;
+  to.k = k;
+  if (vm.count("dry-run")) {
+    if (world.root()) print_rows_estimate(vm, to.tile, "neighbors", k, world.size());
+    return 0;
+  }
+  UnitBlock in;
+  world.agree([&] {
+    if (std::filesystem::exists(out))  // nothing already written is overwritten
+      fail(Exit::cant_create, out, "", "output file exists (remove it or choose another --out)");
+    in = load_unit_block(vm, to.tile);
+  });
+  std::optional<io::H5ResultWriter> w;  // rank 0 only
+  world.agree([&] {
+    if (world.root()) w.emplace(out);
+  });
+  Progress progress("neighbors", static_cast<std::uint64_t>(in.n) * in.n / 2, "pairs");
+  to.progress = [&](std::uint64_t done, std::uint64_t) { progress.update(done); };
+  const linalg::TopK top = linalg::topk_all_rows(in.unit, in.n, to);
+  progress.finish();
+  if (!world.root()) return 0;
+  w->write("/ids", arma::conv_to<arma::Mat<std::int64_t>>::from(top.ids),
+           {"1", "row ids of the k nearest rows by cosine, best first (self excluded, ties: lower id)"});
+  w->write("/cos", top.cos, {"1", "cosines of the neighbours in /ids"});
+  if (!in.tokens.empty()) w->write("/tokens", in.tokens, {"1", "token of each row"});
+  w->attr("/", "source", in.source.path);
+  w->attr("/", "source_sha256", in.source.sha256);
+  w->attr("/", "k", static_cast<std::int64_t>(top.ids.n_cols));
+  w->attr("/", "ranking", std::string("cosine"));
+  w->commit();
+  fmt::print("{}: {} rows × k = {} → {}\n", in.path, in.n, top.ids.n_cols, out);
+  return 0;
+}
+
+}  // namespace
+
 int cmd_neighbors(int argc, char** argv) {
   po::options_description opts("usage: embedlab neighbors FILE --all --k K --out FILE.h5 [options]");
   opts.add_options()("help,h", "this help")("all", "every row against every row (required)")(
@@ -35,6 +78,7 @@ int cmd_neighbors(int argc, char** argv) {
       "csls-k", po::value<unsigned>()->default_value(10), "k of CSLS's r")("threads", po::value<int>(),
                                                                            "worker threads (default: all cores)");
   add_matrix_option(opts);
+  add_distribute_option(opts);
   const auto parsed = parse_command(argc, argv, "neighbors", opts, "file");
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
@@ -46,6 +90,10 @@ int cmd_neighbors(int argc, char** argv) {
   if (csls_k < 1) throw Error(Exit::usage, "neighbors: --csls-k: must be at least 1 (got 0)");
   const bool csls = vm.count("csls") > 0;
   const std::string out = vm["out"].as<std::string>();
+  if (distribute_option("neighbors", vm) == "rows") {
+    if (csls) throw Error(Exit::usage, "neighbors: --csls: not available with --distribute rows");
+    return neighbors_rows(vm, k, out);
+  }
   // Under mpirun every rank loads and computes its share (linalg's kernels distribute over
   // comm::world()); rank 0 alone writes. Errors before the kernels are agreed on by all ranks.
   const auto& world = comm::world();

@@ -12,6 +12,7 @@
 #include "linalg/allpairs.hpp"
 #include "linalg/anisotropy.hpp"
 #include "linalg/diagnostics.hpp"
+#include "linalg/ring.hpp"
 
 #include <fmt/format.h>
 #include <boost/program_options.hpp>
@@ -20,6 +21,68 @@
 namespace embedlab::cli {
 
 namespace po = boost::program_options;
+
+namespace {
+
+// --distribute rows: the all-pairs statistics (moments from the Gram, extremes, histogram and
+// quantiles from the pass) of a matrix no rank holds whole; the same numbers, bit for bit, as the
+// replicated and serial runs. The diagnostics that need every row on one rank (anisotropy's SVD,
+// the kNN-based hubness and TwoNN, rogue dimensions, isotropy) are left out.
+int stats_rows(const po::variables_map& vm) {
+  const auto& world = comm::world();
+  linalg::AllPairsOptions ao;
+  ao.bins = vm["bins"].as<unsigned>();
+  if (vm.count("dry-run")) {
+    if (world.root()) print_rows_estimate(vm, ao.tile, "stats", 0, world.size());
+    return 0;
+  }
+  UnitBlock in;
+  world.agree([&] {
+    in = load_unit_block(vm, ao.tile);
+    if (in.n < 3) throw Error(Exit::data, fmt::format("{}: rows: need at least 3 rows (got {})", in.path, in.n));
+  });
+  const linalg::PairMoments moments = linalg::pair_moments_rows(in.unit, in.n, ao.tile);
+  Progress progress("all pairs", static_cast<std::uint64_t>(in.n) * (in.n - 1) / 2, "pairs");
+  ao.progress = [&](std::uint64_t done, std::uint64_t) { progress.update(done); };
+  const linalg::AllPairsStats s = linalg::all_pairs_rows(in.unit, in.n, ao);
+  progress.finish();
+  if (!world.root()) return 0;
+  auto name = [&](arma::uword j) { return j < in.tokens.size() ? in.tokens[j] : fmt::format("#{}", j); };
+  const double d = static_cast<double>(in.d);
+  if (vm.count("json")) {
+    nlohmann::ordered_json j;
+    j["file"] = in.path;
+    j["rows"] = in.n;
+    j["dim"] = in.d;
+    j["pairs"] = s.n_pairs;
+    j["mean"] = moments.mean;
+    j["variance"] = moments.variance;
+    j["random_baseline_variance"] = 1.0 / d;
+    j["min"] = {{"cos", s.min.cos}, {"a", name(s.min.i)}, {"b", name(s.min.j)}};
+    j["max"] = {{"cos", s.max.cos}, {"a", name(s.max.i)}, {"b", name(s.max.j)}};
+    j["quantiles"] = {{"q01", s.quantile(0.01)},
+                      {"q25", s.quantile(0.25)},
+                      {"median", s.quantile(0.5)},
+                      {"q75", s.quantile(0.75)},
+                      {"q99", s.quantile(0.99)}};
+    fmt::print("{}\n", j.dump(2));
+    return 0;
+  }
+  fmt::print("{}: {} rows × {} dims, {} pairs\n", in.path, in.n, in.d, s.n_pairs);
+  fmt::print("mean cos {:.6f}, variance {:.6g} (random baseline: 0, {:.6g})\n", moments.mean, moments.variance,
+             1.0 / d);
+  fmt::print("min {:.4f} ({} / {}), max {:.4f} ({} / {})\n", s.min.cos, name(s.min.i), name(s.min.j), s.max.cos,
+             name(s.max.i), name(s.max.j));
+  fmt::print("quantiles: 1% {:.4f}, 25% {:.4f}, median {:.4f}, 75% {:.4f}, 99% {:.4f} (±{:.4f}, one bin)\n",
+             s.quantile(0.01), s.quantile(0.25), s.quantile(0.5), s.quantile(0.75), s.quantile(0.99), 2.0 / ao.bins);
+  fmt::print(
+      "(--distribute rows over {} ranks: anisotropy, hubness, rogue dimensions, intrinsic dimension and "
+      "isotropy need the whole matrix on one rank and are not computed)\n",
+      world.size());
+  return 0;
+}
+
+}  // namespace
 
 int cmd_stats(int argc, char** argv) {
   po::options_description opts("usage: embedlab stats FILE [options]");
@@ -31,12 +94,14 @@ int cmd_stats(int argc, char** argv) {
       "standardized", "also the rogue dimensions of the standardized cosine (dimensions z-scored first)")(
       "threads", po::value<int>(), "worker threads (default: all cores)");
   add_matrix_option(opts);
+  add_distribute_option(opts);
   const auto parsed = parse_command(argc, argv, "stats", opts, "file");
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
   if (!vm.count("file")) throw Error(Exit::usage, "stats: expected FILE (see embedlab stats --help)");
   if (vm["bins"].as<unsigned>() < 1) throw Error(Exit::usage, "stats: --bins: must be at least 1 (got 0)");
   if (vm["k"].as<unsigned>() < 1) throw Error(Exit::usage, "stats: --k: must be at least 1 (got 0)");
+  if (distribute_option("stats", vm) == "rows") return stats_rows(vm);
   // Under mpirun every rank loads and runs its share of the kernels (they distribute over
   // comm::world()); rank 0 alone prints. Errors before the kernels are agreed on by all ranks.
   const auto& world = comm::world();

@@ -36,4 +36,28 @@ struct UnitRows {
 // Applies --threads when given, then loads "file" with --format, --tensor and --matrix and normalises its rows.
 UnitRows load_unit_rows(const boost::program_options::variables_map& vm);
 
+// --distribute replicated|rows (neighbors, stats). rows: every rank reads only its block of rows
+// (io/row_range.hpp) and the all-pairs kernels circulate the blocks (linalg/ring.hpp).
+void add_distribute_option(boost::program_options::options_description& opts);
+// "replicated" or "rows"; anything else is Error(usage) naming the command.
+std::string distribute_option(const std::string& command, const boost::program_options::variables_map& vm);
+
+struct UnitBlock {
+  std::string path;
+  InputFile source;  // the file's; sha256 (the whole-file reader's digest, streamed) on rank 0 only
+  arma::uword n = 0, d = 0;
+  arma::uword lo = 0;               // first row of this rank's block
+  arma::fmat unit;                  // (d, rows of the block) unit columns
+  std::vector<std::string> tokens;  // every row's token, rank 0 only (empty when the file has none)
+};
+
+// Applies --threads, then reads this rank's block of rows of row_layout(n, tile, world size) and
+// normalises it; bad rows on any rank are the whole-matrix load's error (same line on every rank).
+// Call on every rank inside world().agree.
+UnitBlock load_unit_block(const boost::program_options::variables_map& vm, arma::uword tile);
+// Bytes per rank for --dry-run: the block phase (read + normalise) and the ring, for the kernels
+// `what` ("stats" or "neighbors", k neighbours); prints one line per rank on standard output.
+void print_rows_estimate(const boost::program_options::variables_map& vm, arma::uword tile, const std::string& what,
+                         arma::uword k, int ranks);
+
 }  // namespace embedlab::cli

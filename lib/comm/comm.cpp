@@ -321,4 +321,100 @@ void Comm::abort(Exit code, const std::string& message) const {
 
 std::uint64_t Comm::bytes_sent() const noexcept { return state().sent.load(); }
 
+static_assert(sizeof(MPI_Request) <= 16, "Comm::Shift stores two MPI_Request");
+
+namespace {
+MPI_Request* requests(unsigned char (&r)[2][16], int i) { return reinterpret_cast<MPI_Request*>(r[i]); }
+}  // namespace
+
+Comm::Shift::Shift(Shift&& o) noexcept : active_(std::exchange(o.active_, false)) {
+  std::memcpy(req_, o.req_, sizeof req_);
+}
+Comm::Shift& Comm::Shift::operator=(Shift&& o) noexcept {
+  if (this != &o) {
+    if (active_) {
+      MPI_Request r[2] = {*requests(req_, 0), *requests(req_, 1)};
+      MPI_Waitall(2, r, MPI_STATUSES_IGNORE);
+    }
+    std::memcpy(req_, o.req_, sizeof req_);
+    active_ = std::exchange(o.active_, false);
+  }
+  return *this;
+}
+Comm::Shift::~Shift() {
+  if (!active_) return;
+  MPI_Request r[2] = {*requests(req_, 0), *requests(req_, 1)};
+  MPI_Waitall(2, r, MPI_STATUSES_IGNORE);  // no throw from a destructor
+}
+void Comm::Shift::wait() {
+  if (!active_) return;
+  active_ = false;
+  MPI_Request r[2] = {*requests(req_, 0), *requests(req_, 1)};
+  check(MPI_Waitall(2, r, MPI_STATUSES_IGNORE), "shift");
+}
+
+void Comm::send_floats(const float* data, std::size_t n, int dest) const {
+  if (!mpi_ || size_ == 1) return;
+  constexpr std::size_t kPart = std::size_t{1} << 28;
+  for (std::size_t off = 0; off < n || off == 0; off += kPart) {
+    const int len = static_cast<int>(std::min(kPart, n - off));
+    check(MPI_Send(data + off, len, MPI_FLOAT, dest, 7101, MPI_COMM_WORLD), "send");
+    if (n == 0) break;
+  }
+  count_sent(n * sizeof(float));
+}
+
+void Comm::recv_floats(float* data, std::size_t n, int src) const {
+  if (!mpi_ || size_ == 1) return;
+  constexpr std::size_t kPart = std::size_t{1} << 28;
+  for (std::size_t off = 0; off < n || off == 0; off += kPart) {
+    const int len = static_cast<int>(std::min(kPart, n - off));
+    check(MPI_Recv(data + off, len, MPI_FLOAT, src, 7101, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "recv");
+    if (n == 0) break;
+  }
+}
+
+Comm::Shift Comm::start_shift(const float* out, std::size_t n_out, int dest, float* in, std::size_t n_in,
+                              int src) const {
+  Shift s;
+  if (!mpi_ || size_ == 1) return s;
+  // One contiguous datatype of 2^28 floats (1 GiB) keeps every count below INT_MAX.
+  constexpr std::size_t kUnit = std::size_t{1} << 28;
+  auto post = [&](bool send, const float* p, std::size_t n, int peer, MPI_Request* req) {
+    if (n < kUnit) {
+      const int count = static_cast<int>(n);
+      if (send)
+        check(MPI_Isend(p, count, MPI_FLOAT, peer, 7100, MPI_COMM_WORLD, req), "shift");
+      else
+        check(MPI_Irecv(const_cast<float*>(p), count, MPI_FLOAT, peer, 7100, MPI_COMM_WORLD, req), "shift");
+      return;
+    }
+    // n = q·unit + rest: a struct of two contiguous parts.
+    MPI_Datatype unit, rest, both;
+    check(MPI_Type_contiguous(static_cast<int>(kUnit), MPI_FLOAT, &unit), "shift");
+    const int q = as_count(n / kUnit, "shift"), r = static_cast<int>(n % kUnit);
+    MPI_Datatype whole;
+    check(MPI_Type_contiguous(q, unit, &whole), "shift");
+    check(MPI_Type_contiguous(r, MPI_FLOAT, &rest), "shift");
+    int lens[2] = {1, 1};
+    MPI_Aint displs[2] = {0, static_cast<MPI_Aint>(n / kUnit * kUnit * sizeof(float))};
+    MPI_Datatype types[2] = {whole, rest};
+    check(MPI_Type_create_struct(2, lens, displs, types, &both), "shift");
+    MPI_Type_commit(&both);
+    if (send)
+      check(MPI_Isend(p, 1, both, peer, 7100, MPI_COMM_WORLD, req), "shift");
+    else
+      check(MPI_Irecv(const_cast<float*>(p), 1, both, peer, 7100, MPI_COMM_WORLD, req), "shift");
+    MPI_Type_free(&both);
+    MPI_Type_free(&whole);
+    MPI_Type_free(&rest);
+    MPI_Type_free(&unit);
+  };
+  post(false, in, n_in, src, requests(s.req_, 0));
+  post(true, out, n_out, dest, requests(s.req_, 1));
+  count_sent(n_out * sizeof(float));
+  s.active_ = true;
+  return s;
+}
+
 }  // namespace embedlab::comm

@@ -115,6 +115,31 @@ class Comm {
   // distributed, std::exit when serial).
   [[noreturn]] void abort(Exit code, const std::string& message) const;
 
+  // Ring circulation (linalg/ring.hpp): starts sending n_out floats at `out` to rank `dest` and
+  // receiving exactly n_in floats into `in` from rank `src`, both at once; the returned Shift
+  // completes them in wait() (or its destructor). Counts are floats, so blocks of more than 2 GiB
+  // go in one message. Serial (size 1): nothing is sent, `in` is left as is.
+  class Shift {
+   public:
+    Shift() = default;
+    Shift(Shift&& o) noexcept;
+    Shift& operator=(Shift&& o) noexcept;
+    Shift(const Shift&) = delete;
+    Shift& operator=(const Shift&) = delete;
+    ~Shift();
+    void wait();
+
+   private:
+    friend class Comm;
+    alignas(8) unsigned char req_[2][16] = {};
+    bool active_ = false;
+  };
+  Shift start_shift(const float* out, std::size_t n_out, int dest, float* in, std::size_t n_in, int src) const;
+  // Blocking point-to-point transfer of exactly n floats (a pipeline along the ranks); no-ops when
+  // serial.
+  void send_floats(const float* data, std::size_t n, int dest) const;
+  void recv_floats(float* data, std::size_t n, int src) const;
+
   // Payload bytes this rank has handed to MPI as a sender so far (bench: bytes sent per rank).
   std::uint64_t bytes_sent() const noexcept;
 

@@ -230,7 +230,14 @@ std::string choose_dataset(const Hdf5File& f) {
 
 // In the reader child: validates, reads the dataset as float32 into `memfd` (sized here) and
 // returns "n d dtype". Every failure throws the same Error the reader always threw.
-std::string validate_and_read(const std::string& path, const std::string& dataset, int memfd) {
+// `rows`: nullptr reads the whole dataset; else rows [r0, r1) (hyperslab), or nothing when shape_only.
+struct RowSpan {
+  std::uint64_t r0 = 0, r1 = 0;
+  bool shape_only = false;
+};
+
+std::string validate_and_read(const std::string& path, const std::string& dataset, int memfd,
+                              const RowSpan* rows = nullptr) {
   const h5::QuietErrors quiet;
   const Hdf5File f(path);
   if (const char* crash = std::getenv("EMBEDLAB_TEST_HDF5_CRASH"); crash != nullptr && std::string(crash) == "1") {
@@ -301,18 +308,34 @@ std::string validate_and_read(const std::string& path, const std::string& datase
                            format_shape(shape), tname));
   }
 
+  if (rows && rows->shape_only) return fmt::format("{} {} {}", n, d, tname);
+  if (rows && (rows->r0 > rows->r1 || rows->r1 > n))
+    fail(Exit::usage, path, p,
+         fmt::format("row range [{}, {}) is outside the rows (got {} rows)", rows->r0, rows->r1, n));
+  const std::uint64_t m = rows ? rows->r1 - rows->r0 : n;
+  const std::uint64_t block_bytes = m * d * 4;
+  if (m == 0) return fmt::format("{} {} {}", 0, d, tname);
   // The child's address space grows by the data (mapped below) plus the library's own needs.
-  limit_address_space(checked_add(out_bytes, kChildExtraBytes, path, p));
-  if (::ftruncate(memfd, static_cast<off_t>(out_bytes)) != 0)
+  limit_address_space(checked_add(block_bytes, kChildExtraBytes, path, p));
+  if (::ftruncate(memfd, static_cast<off_t>(block_bytes)) != 0)
     fail(Exit::software, path, p, fmt::format("cannot size the shared buffer: {}", std::strerror(errno)));
-  void* buf = ::mmap(nullptr, out_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+  void* buf = ::mmap(nullptr, block_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
   if (buf == MAP_FAILED)
     fail(Exit::software, path, p, fmt::format("cannot map the shared buffer: {}", std::strerror(errno)));
   // Row-major n × d on disk is the column-major d × n matrix: the bytes go as they are.
-  const herr_t rc = H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
-  ::munmap(buf, out_bytes);
+  herr_t rc = 0;
+  if (!rows) {
+    rc = H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+  } else {
+    // Rows [r0, r1): a hyperslab of the file space into an (m, d) memory space.
+    const hsize_t start[2] = {rows->r0, 0}, count[2] = {m, d};
+    const h5::Id mem(H5Screate_simple(2, count, nullptr));
+    rc = mem.valid() ? H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) : -1;
+    if (rc >= 0) rc = H5Dread(ds.get(), H5T_NATIVE_FLOAT, mem.get(), space.get(), H5P_DEFAULT, buf);
+  }
+  ::munmap(buf, block_bytes);
   if (rc < 0) data_error(path, p, fmt::format("cannot read the data: {}", h5::error_stack()));
-  return fmt::format("{} {} {}", n, d, tname);
+  return fmt::format("{} {} {}", rows ? m : n, d, tname);
 }
 
 // Closes the memfd on every path.
@@ -360,6 +383,45 @@ Embeddings read_hdf5(const std::string& path, const std::string& dataset) {
   e.source.shape = {n, d};
   e.source.sha256 = sha256_file(path);  // the whole file, as stored
   return e;
+}
+
+Hdf5Shape hdf5_shape(const std::string& path, const std::string& dataset) {
+  const RowSpan span{0, 0, true};
+  const std::string header = run_isolated(path, "HDF5", {kChildExtraBytes, kChildCpuSeconds},
+                                          [&] { return validate_and_read(path, dataset, -1, &span); });
+  std::istringstream in(header);
+  Hdf5Shape s;
+  in >> s.rows >> s.dim >> s.dtype;
+  if (!in || s.rows == 0 || s.dim == 0)
+    fail(Exit::software, path, "", fmt::format("the HDF5 reader process gave an inconsistent answer '{}'", header));
+  return s;
+}
+
+arma::fmat read_hdf5_rows(const std::string& path, const std::string& dataset, std::uint64_t r0, std::uint64_t r1) {
+  Fd mem{::memfd_create("embedlab-hdf5", MFD_CLOEXEC)};
+  if (mem.fd < 0)
+    fail(Exit::software, path, "", fmt::format("cannot create a shared buffer: {}", std::strerror(errno)));
+  const RowSpan span{r0, r1, false};
+  const std::string header = run_isolated(path, "HDF5", {kChildExtraBytes, kChildCpuSeconds},
+                                          [&] { return validate_and_read(path, dataset, mem.fd, &span); });
+  std::istringstream in(header);
+  std::uint64_t m = 0, d = 0;
+  in >> m >> d;
+  struct stat st {};
+  if (!in || m != r1 - r0 || d == 0 || ::fstat(mem.fd, &st) != 0 ||
+      static_cast<std::uint64_t>(st.st_size) != checked_mul(checked_mul(m, d, path, ""), 4, path, ""))
+    fail(Exit::software, path, "", fmt::format("the HDF5 reader process gave an inconsistent answer '{}'", header));
+  arma::fmat out(d, m);
+  auto* dst = reinterpret_cast<char*>(out.memptr());
+  const std::uint64_t bytes = static_cast<std::uint64_t>(st.st_size);
+  for (std::uint64_t done = 0; done < bytes;) {
+    const ssize_t got = ::pread(mem.fd, dst + done, bytes - done, static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0)
+      fail(Exit::software, path, "", fmt::format("cannot read the shared buffer: {}", std::strerror(errno)));
+    done += static_cast<std::uint64_t>(got);
+  }
+  return out;
 }
 
 }  // namespace embedlab::io

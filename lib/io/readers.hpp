@@ -72,6 +72,14 @@ Embeddings read_npy(const std::string& path);
 
 // --- HDF5 (io/hdf5_reader.cpp): read-only; refuses external links, external storage, VDS ---
 Embeddings read_hdf5(const std::string& path, const std::string& dataset);
+// Rows [r0, r1) of the dataset as (d, r1 − r0), read as a hyperslab in the isolated reader child
+// (io/row_range.hpp); hdf5_shape validates and reports the shape without reading data.
+struct Hdf5Shape {
+  std::uint64_t rows = 0, dim = 0;
+  std::string dtype;
+};
+Hdf5Shape hdf5_shape(const std::string& path, const std::string& dataset);
+arma::fmat read_hdf5_rows(const std::string& path, const std::string& dataset, std::uint64_t r0, std::uint64_t r1);
 inline constexpr const char* kHfTfGpt2WtePath = "/transformer/tfgp_t2lm_head_model/transformer/wte/weight:0";
 
 // --- word formats (io/word_text.cpp, io/word2vec_bin.cpp) ---

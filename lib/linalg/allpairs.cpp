@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/threads.hpp"
+#include "linalg/ring.hpp"
 
 #include <cblas.h>
 #include <fmt/format.h>
@@ -204,51 +205,45 @@ struct LocalPass {
   double flops = 0;
 };
 
-void all_pairs_local(const arma::fmat& U, const AllPairsOptions& options, const comm::Comm& comm, AllPairsStats& out,
-                     LocalPass& lp) {
-  const arma::uword d = U.n_rows, n = U.n_cols;
+// One tile of the pass: (I, J) with I <= J, its slot t in the whole tile list, and the columns of
+// block I and block J (d values each, tile edge b).
+struct TileJob {
+  arma::uword I, J;
+  std::size_t t;
+  const float* pi;
+  const float* pj;
+};
+
+// Progress shared by the calls of run_pass (ranks run their shares at the same time: scaled).
+struct PassProgress {
+  std::uint64_t done = 0, total = 0;
+  double scale = 1;
+};
+
+void check_pass_options(const AllPairsOptions& options, arma::uword n) {
   if (n < 2) fail(Exit::usage, "all_pairs", "matrix", fmt::format("needs at least 2 columns (got {})", n));
   if (options.bins < 1 || options.bins > (1u << 24))
     fail(Exit::usage, "all_pairs", "bins", fmt::format("out of range (got {}, expected 1..16777216)", options.bins));
   if (options.tile < 16)
     fail(Exit::usage, "all_pairs", "tile", fmt::format("too small (got {}, expected >= 16)", options.tile));
-  check_finite(U, "all_pairs");
+}
 
-  const arma::uword b = std::min(options.tile, n);
-  const arma::uword nb = (n + b - 1) / b;
-  struct Tile {
-    arma::uword I, J;
-    std::size_t t;  // index in the whole tile list
-  };
-  // The whole tile list (fixed by n and the tile edge) and this rank's part of it.
-  std::vector<Tile> tiles;
-  std::size_t t_all = 0;
-  std::uint64_t local_pairs = 0;
-  for (arma::uword I = 0; I < nb; ++I)
-    for (arma::uword J = I; J < nb; ++J, ++t_all) {
-      if (!comm::owns(comm, t_all)) continue;
-      tiles.push_back({I, J, t_all});
-      const arma::uword mi = std::min(b, n - I * b), mj = std::min(b, n - J * b);
-      local_pairs += I == J ? static_cast<std::uint64_t>(mi) * (mi - 1) / 2 : static_cast<std::uint64_t>(mi) * mj;
-    }
-  lp.n_tiles = t_all;
+// Runs `jobs` into lp: per-worker histogram states (created as needed), per-tile double sums into
+// their global slots.
+void run_pass(const std::vector<TileJob>& tiles, arma::uword d, arma::uword n, arma::uword b,
+              const AllPairsOptions& options, LocalPass& lp, PassProgress& pp) {
+  if (tiles.empty()) return;
   std::vector<double> tile_s1(tiles.size()), tile_s2(tiles.size());
   std::vector<PassState>& states = lp.states;
   double& flops = lp.flops;
-
-  out.n_pairs = static_cast<std::uint64_t>(n) * (n - 1) / 2;
   const int workers = std::max(1, std::min<int>(worker_count(options.workers), static_cast<int>(tiles.size())));
-  states.reserve(static_cast<std::size_t>(workers));
-  for (int w = 0; w < workers; ++w) states.emplace_back(options.bins);
-  // Progress of this rank's share, scaled to the whole (ranks run their shares at the same time).
-  const double progress_scale = local_pairs ? static_cast<double>(out.n_pairs) / static_cast<double>(local_pairs) : 1;
+  while (states.size() < static_cast<std::size_t>(workers)) states.emplace_back(options.bins);
 
   const float scale = static_cast<float>(options.bins) / 2.0f;
   const int top_bin = static_cast<int>(options.bins) - 1;
   const std::size_t stride = options.bins;
   std::atomic<std::size_t> next{0};
   std::mutex progress_mu;
-  std::uint64_t done = 0;
 
   BlasSingleThread single;
   run_workers(workers, [&](int worker) {
@@ -261,13 +256,13 @@ void all_pairs_local(const arma::fmat& U, const AllPairsOptions& options, const 
       const bool diag = tiles[t].I == tiles[t].J;
       // C (mi, mj) = U(:, I)ᵀ U(:, J); on diagonal tiles only the upper triangle.
       if (diag) {
-        cblas_ssyrk(CblasColMajor, CblasUpper, CblasTrans, static_cast<int>(mi), static_cast<int>(d), 1.0f,
-                    U.colptr(i0), static_cast<int>(d), 0.0f, C.data(), static_cast<int>(b));
+        cblas_ssyrk(CblasColMajor, CblasUpper, CblasTrans, static_cast<int>(mi), static_cast<int>(d), 1.0f, tiles[t].pi,
+                    static_cast<int>(d), 0.0f, C.data(), static_cast<int>(b));
         tile_flops += static_cast<double>(mi) * (mi + 1) * d;
       } else {
         cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(mi), static_cast<int>(mj),
-                    static_cast<int>(d), 1.0f, U.colptr(i0), static_cast<int>(d), U.colptr(j0), static_cast<int>(d),
-                    0.0f, C.data(), static_cast<int>(b));
+                    static_cast<int>(d), 1.0f, tiles[t].pi, static_cast<int>(d), tiles[t].pj, static_cast<int>(d), 0.0f,
+                    C.data(), static_cast<int>(b));
         tile_flops += 2.0 * mi * mj * d;
       }
       double s1[kLanes] = {}, s2[kLanes] = {};
@@ -311,10 +306,10 @@ void all_pairs_local(const arma::fmat& U, const AllPairsOptions& options, const 
       const std::uint64_t pairs =
           diag ? static_cast<std::uint64_t>(mi) * (mi - 1) / 2 : static_cast<std::uint64_t>(mi) * mj;
       std::lock_guard<std::mutex> lock(progress_mu);
-      done += pairs;
+      pp.done += pairs;
       if (options.progress)
-        options.progress(std::min(out.n_pairs, static_cast<std::uint64_t>(static_cast<double>(done) * progress_scale)),
-                         out.n_pairs);
+        options.progress(std::min(pp.total, static_cast<std::uint64_t>(static_cast<double>(pp.done) * pp.scale)),
+                         pp.total);
     }
     std::lock_guard<std::mutex> lock(progress_mu);
     flops += tile_flops;
@@ -323,6 +318,34 @@ void all_pairs_local(const arma::fmat& U, const AllPairsOptions& options, const 
     lp.s1.push_back({tiles[t].t, tile_s1[t]});
     lp.s2.push_back({tiles[t].t, tile_s2[t]});
   }
+}
+
+void all_pairs_local(const arma::fmat& U, const AllPairsOptions& options, const comm::Comm& comm, AllPairsStats& out,
+                     LocalPass& lp) {
+  const arma::uword d = U.n_rows, n = U.n_cols;
+  check_pass_options(options, n);
+  check_finite(U, "all_pairs");
+
+  const arma::uword b = std::min(options.tile, n);
+  const arma::uword nb = (n + b - 1) / b;
+  // The whole tile list (fixed by n and the tile edge) and this rank's part of it.
+  std::vector<TileJob> tiles;
+  std::size_t t_all = 0;
+  std::uint64_t local_pairs = 0;
+  for (arma::uword I = 0; I < nb; ++I)
+    for (arma::uword J = I; J < nb; ++J, ++t_all) {
+      if (!comm::owns(comm, t_all)) continue;
+      tiles.push_back({I, J, t_all, U.colptr(I * b), U.colptr(J * b)});
+      const arma::uword mi = std::min(b, n - I * b), mj = std::min(b, n - J * b);
+      local_pairs += I == J ? static_cast<std::uint64_t>(mi) * (mi - 1) / 2 : static_cast<std::uint64_t>(mi) * mj;
+    }
+  lp.n_tiles = t_all;
+  out.n_pairs = static_cast<std::uint64_t>(n) * (n - 1) / 2;
+  PassProgress pp;
+  pp.total = out.n_pairs;
+  pp.scale = local_pairs ? static_cast<double>(out.n_pairs) / static_cast<double>(local_pairs) : 1;
+  run_pass(tiles, d, n, b, options, lp, pp);
+  if (lp.states.empty()) lp.states.emplace_back(options.bins);
 }
 
 void offer_extremes(AllPairsStats& out, bool& any, const PairExtreme& mn, const PairExtreme& mx) {
@@ -373,6 +396,61 @@ AllPairsStats all_pairs(const arma::fmat& U, const AllPairsOptions& options) {
   comm.agree([&] {
     comm::fault_point(comm, true);
     all_pairs_local(U, options, comm, out, lp);
+  });
+  merge_pass(comm, options, lp, out);
+  return out;
+}
+
+AllPairsStats all_pairs_rows(const arma::fmat& block, arma::uword n, const AllPairsOptions& options) {
+  const comm::Comm& comm = comm::for_kernel(options.comm);
+  AllPairsStats out;
+  LocalPass lp;
+  RowLayout l;
+  const int r = comm.rank();
+  comm::fault_point(comm, false);
+  comm.agree([&] {
+    comm::fault_point(comm, true);
+    check_pass_options(options, n);
+    l = row_layout(n, options.tile, comm.size());
+    if (block.n_cols != l.rows(r))
+      fail(Exit::software, "all_pairs_rows", "block",
+           fmt::format("rank {} holds {} rows (expected {} of the layout)", r, block.n_cols, l.rows(r)));
+    check_finite(block, "all_pairs");
+  });
+  const arma::uword d = block.n_rows, b = l.b, nb = l.nb;
+  lp.n_tiles = static_cast<std::size_t>(nb) * (nb + 1) / 2;
+  out.n_pairs = static_cast<std::uint64_t>(n) * (n - 1) / 2;
+  auto slot = [nb](arma::uword I, arma::uword J) {
+    return static_cast<std::size_t>(I * nb - I * (I - 1) / 2 + (J - I));  // row-major upper triangle
+  };
+  PassProgress pp;
+  pp.total = out.n_pairs;
+  pp.scale = comm.size();
+  const arma::uword t0 = l.tile_lo(r), t1 = l.tile_lo(r + 1);
+  comm.agree([&] {
+    ring_visit(comm, l, block, [&](int q, const float* other) {
+      const arma::uword u0 = l.tile_lo(q), u1 = l.tile_lo(q + 1);
+      // Column of global tile T in the block that starts at tile `first`.
+      auto col = [&](const float* base, arma::uword first, arma::uword T) {
+        return base + static_cast<std::size_t>((T - first) * b) * d;
+      };
+      std::vector<TileJob> jobs;
+      if (q == r) {
+        for (arma::uword I = t0; I < t1; ++I)
+          for (arma::uword J = I; J < t1; ++J)
+            jobs.push_back({I, J, slot(I, J), col(block.memptr(), t0, I), col(block.memptr(), t0, J)});
+      } else if (u0 > t0) {  // their tiles follow mine: (mine, theirs)
+        for (arma::uword I = t0; I < t1; ++I)
+          for (arma::uword J = u0; J < u1; ++J)
+            jobs.push_back({I, J, slot(I, J), col(block.memptr(), t0, I), col(other, u0, J)});
+      } else {  // theirs come first: (theirs, mine)
+        for (arma::uword I = u0; I < u1; ++I)
+          for (arma::uword J = t0; J < t1; ++J)
+            jobs.push_back({I, J, slot(I, J), col(other, u0, I), col(block.memptr(), t0, J)});
+      }
+      run_pass(jobs, d, n, b, options, lp, pp);
+    });
+    if (lp.states.empty()) lp.states.emplace_back(options.bins);
   });
   merge_pass(comm, options, lp, out);
   return out;

@@ -22,12 +22,24 @@ double column_norm(const float* x, arma::uword d) {
   return std::sqrt(s);
 }
 
-std::string row_name(const NormalizeOptions& o, arma::uword j) {
-  if (j < o.names.size()) return fmt::format("row {} '{}'", j, o.names[j]);
-  return fmt::format("row {}", j);
-}
-
 }  // namespace
+
+void fail_bad_rows(const std::vector<BadRow>& bad, const std::vector<std::string>& names, arma::uword n,
+                   const std::string& source) {
+  std::size_t zero = 0;
+  for (const auto& b : bad) zero += b.reason == "zero";
+  constexpr std::size_t kShown = 5;
+  std::string list;
+  for (std::size_t i = 0; i < bad.size() && i < kShown; ++i) {
+    const std::string row = i < names.size() && !names[i].empty() ? fmt::format("row {} '{}'", bad[i].index, names[i])
+                                                                  : fmt::format("row {}", bad[i].index);
+    list += fmt::format("{}{} {}", i ? ", " : "", row, bad[i].reason);
+  }
+  if (bad.size() > kShown) list += ", ...";
+  data_error(source, "rows",
+             fmt::format("{} bad rows ({} zero, {} non-finite) of {}: {} (policy fail; use exclude to drop them)",
+                         bad.size(), zero, bad.size() - zero, n, list));
+}
 
 Normalized normalize_rows(const arma::fmat& E, const NormalizeOptions& options) {
   const arma::uword d = E.n_rows, n = E.n_cols;
@@ -50,16 +62,9 @@ Normalized normalize_rows(const arma::fmat& E, const NormalizeOptions& options) 
   }
 
   if (!out.excluded.empty() && options.policy == BadRowPolicy::fail) {
-    std::size_t zero = 0;
-    for (const auto& b : out.excluded) zero += b.reason == "zero";
-    constexpr std::size_t kShown = 5;
-    std::string list;
-    for (std::size_t i = 0; i < out.excluded.size() && i < kShown; ++i)
-      list += fmt::format("{}{} {}", i ? ", " : "", row_name(options, out.excluded[i].index), out.excluded[i].reason);
-    if (out.excluded.size() > kShown) list += ", ...";
-    data_error(options.source, "rows",
-               fmt::format("{} bad rows ({} zero, {} non-finite) of {}: {} (policy fail; use exclude to drop them)",
-                           out.excluded.size(), zero, out.excluded.size() - zero, n, list));
+    std::vector<std::string> names;
+    for (const auto& b : out.excluded) names.push_back(b.index < options.names.size() ? options.names[b.index] : "");
+    fail_bad_rows(out.excluded, names, n, options.source);
   }
 
   out.kept = arma::uvec(kept);

@@ -39,4 +39,10 @@ struct Normalized {
 //   exclude -> the bad rows are dropped and listed in `excluded`.
 Normalized normalize_rows(const arma::fmat& E, const NormalizeOptions& options = {});
 
+// The policy-fail error of normalize_rows for bad rows `bad` (ascending, indices of a matrix of n
+// rows; names[i] names bad[i], empty = none): what a row-distributed load (every rank holding a
+// block) throws once the ranks' bad rows are collected, the same line as a whole-matrix load.
+[[noreturn]] void fail_bad_rows(const std::vector<BadRow>& bad, const std::vector<std::string>& names, arma::uword n,
+                                const std::string& source);
+
 }  // namespace embedlab::linalg

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/threads.hpp"
+#include "linalg/ring.hpp"
 
 #include <cblas.h>
 #include <fmt/format.h>
@@ -168,34 +169,21 @@ struct Candidate {
   std::uint32_t pad;
 };
 
-// This rank's tiles of the all-rows search into `heaps` (n rows).
-void topk_all_local(const arma::fmat& U, const TopKOptions& options, const comm::Comm& comm, arma::uword k,
-                    Heaps& heaps) {
-  const arma::uword d = U.n_rows, n = U.n_cols;
+// One tile (I <= J) of the all-rows search and the columns of its blocks I and J.
+struct TopkJob {
+  arma::uword I, J;
+  const float* pi;
+  const float* pj;
+};
 
-  const arma::uword b = std::min(options.tile, n);
-  const arma::uword nb = (n + b - 1) / b;
-  struct Tile {
-    arma::uword I, J;
-  };
-  std::vector<Tile> tiles;  // this rank's part of the whole tile list (fixed by n and the tile edge)
-  std::uint64_t local_pairs = 0;
-  std::size_t t_all = 0;
-  for (arma::uword I = 0; I < nb; ++I)
-    for (arma::uword J = I; J < nb; ++J, ++t_all) {
-      if (!comm::owns(comm, t_all)) continue;
-      tiles.push_back({I, J});
-      const arma::uword mi = std::min(b, n - I * b), mj = std::min(b, n - J * b);
-      local_pairs += I == J ? static_cast<std::uint64_t>(mi) * (mi - 1) / 2 : static_cast<std::uint64_t>(mi) * mj;
-    }
+// Feeds `tiles` into `heaps` (n rows, global ids); block_mu has one mutex per tile row block.
+void run_topk_tiles(const std::vector<TopkJob>& tiles, arma::uword d, arma::uword n, arma::uword b,
+                    const TopKOptions& options, Heaps& heaps, std::mutex* block_mu, std::uint64_t& done,
+                    double progress_scale) {
   if (tiles.empty()) return;
-
   const arma::fvec* csls = options.csls_r;
-  std::unique_ptr<std::mutex[]> block_mu(new std::mutex[nb]);
   std::mutex progress_mu;
   const std::uint64_t total = static_cast<std::uint64_t>(n) * (n - 1) / 2;
-  const double progress_scale = local_pairs ? static_cast<double>(total) / static_cast<double>(local_pairs) : 1.0;
-  std::uint64_t done = 0;
   std::atomic<std::size_t> next{0};
   const int workers = std::min<int>(worker_count(options.workers), static_cast<int>(tiles.size()));
 
@@ -208,12 +196,12 @@ void topk_all_local(const arma::fmat& U, const TopKOptions& options, const comm:
       const arma::uword mi = std::min(b, n - i0), mj = std::min(b, n - j0);
       const bool diag = I == J;
       if (diag) {
-        cblas_ssyrk(CblasColMajor, CblasUpper, CblasTrans, static_cast<int>(mi), static_cast<int>(d), 1.0f,
-                    U.colptr(i0), static_cast<int>(d), 0.0f, C.data(), static_cast<int>(b));
+        cblas_ssyrk(CblasColMajor, CblasUpper, CblasTrans, static_cast<int>(mi), static_cast<int>(d), 1.0f, tiles[t].pi,
+                    static_cast<int>(d), 0.0f, C.data(), static_cast<int>(b));
       } else {
         cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, static_cast<int>(mi), static_cast<int>(mj),
-                    static_cast<int>(d), 1.0f, U.colptr(i0), static_cast<int>(d), U.colptr(j0), static_cast<int>(d),
-                    0.0f, C.data(), static_cast<int>(b));
+                    static_cast<int>(d), 1.0f, tiles[t].pi, static_cast<int>(d), tiles[t].pj, static_cast<int>(d), 0.0f,
+                    C.data(), static_cast<int>(b));
       }
       if (csls)  // the CSLS score is symmetric too, so the one tile still feeds both sides
         to_csls(C.data(), b, mj, csls->memptr() + i0, csls->memptr() + j0,
@@ -239,6 +227,30 @@ void topk_all_local(const arma::fmat& U, const TopKOptions& options, const comm:
   });
 }
 
+// This rank's tiles of the all-rows search into `heaps` (n rows).
+void topk_all_local(const arma::fmat& U, const TopKOptions& options, const comm::Comm& comm, arma::uword,
+                    Heaps& heaps) {
+  const arma::uword d = U.n_rows, n = U.n_cols;
+  const arma::uword b = std::min(options.tile, n);
+  const arma::uword nb = (n + b - 1) / b;
+  std::vector<TopkJob> tiles;  // this rank's part of the whole tile list (fixed by n and the tile edge)
+  std::uint64_t local_pairs = 0;
+  std::size_t t_all = 0;
+  for (arma::uword I = 0; I < nb; ++I)
+    for (arma::uword J = I; J < nb; ++J, ++t_all) {
+      if (!comm::owns(comm, t_all)) continue;
+      tiles.push_back({I, J, U.colptr(I * b), U.colptr(J * b)});
+      const arma::uword mi = std::min(b, n - I * b), mj = std::min(b, n - J * b);
+      local_pairs += I == J ? static_cast<std::uint64_t>(mi) * (mi - 1) / 2 : static_cast<std::uint64_t>(mi) * mj;
+    }
+  if (tiles.empty()) return;
+  const std::uint64_t total = static_cast<std::uint64_t>(n) * (n - 1) / 2;
+  std::unique_ptr<std::mutex[]> block_mu(new std::mutex[nb]);
+  std::uint64_t done = 0;
+  run_topk_tiles(tiles, d, n, b, options, heaps, block_mu.get(), done,
+                 local_pairs ? static_cast<double>(total) / static_cast<double>(local_pairs) : 1.0);
+}
+
 // Rows [row_lo(r), row_lo(r + 1)) are merged by rank r.
 arma::uword row_lo(arma::uword n, int ranks, int r) {
   const arma::uword per = (n + static_cast<arma::uword>(ranks) - 1) / static_cast<arma::uword>(ranks);
@@ -247,20 +259,9 @@ arma::uword row_lo(arma::uword n, int ranks, int r) {
 
 }  // namespace
 
-TopK topk_all(const arma::fmat& U, const TopKOptions& options) {
-  const comm::Comm& comm = comm::for_kernel(options.comm);
-  const arma::uword n = U.n_cols;
-  arma::uword k = 0;
-  std::unique_ptr<Heaps> heaps;
-  comm::fault_point(comm, false);
-  // Validation and this rank's tiles; an error on any rank ends the call on every rank alike.
-  comm.agree([&] {
-    comm::fault_point(comm, true);
-    check_args(U, options, "topk_all");
-    k = std::min<arma::uword>(options.k, n ? n - 1 : 0);
-    heaps = std::make_unique<Heaps>(n, k);
-    if (k > 0) topk_all_local(U, options, comm, k, *heaps);
-  });
+namespace {
+// The partial heaps of all ranks merged: every rank gets the whole (n, k) result.
+TopK merge_heaps(const comm::Comm& comm, arma::uword n, arma::uword k, std::unique_ptr<Heaps>& heaps) {
   TopK out;
   out.ids.set_size(n, k);
   out.cos.set_size(n, k);
@@ -315,6 +316,73 @@ TopK topk_all(const arma::fmat& U, const TopKOptions& options) {
     out.cos.rows(a, a + m - 1) = cos;
   }
   return out;
+}
+
+}  // namespace
+
+TopK topk_all(const arma::fmat& U, const TopKOptions& options) {
+  const comm::Comm& comm = comm::for_kernel(options.comm);
+  const arma::uword n = U.n_cols;
+  arma::uword k = 0;
+  std::unique_ptr<Heaps> heaps;
+  comm::fault_point(comm, false);
+  // Validation and this rank's tiles; an error on any rank ends the call on every rank alike.
+  comm.agree([&] {
+    comm::fault_point(comm, true);
+    check_args(U, options, "topk_all");
+    k = std::min<arma::uword>(options.k, n ? n - 1 : 0);
+    heaps = std::make_unique<Heaps>(n, k);
+    if (k > 0) topk_all_local(U, options, comm, k, *heaps);
+  });
+  return merge_heaps(comm, n, k, heaps);
+}
+
+TopK topk_all_rows(const arma::fmat& block, arma::uword n, const TopKOptions& options) {
+  const comm::Comm& comm = comm::for_kernel(options.comm);
+  const int r = comm.rank();
+  arma::uword k = 0;
+  RowLayout l;
+  std::unique_ptr<Heaps> heaps;
+  comm::fault_point(comm, false);
+  comm.agree([&] {
+    comm::fault_point(comm, true);
+    if (options.csls_r) fail(Exit::usage, "topk_all_rows", "csls_r", "CSLS is not supported with distribute = rows");
+    check_args(block, options, "topk_all");
+    l = row_layout(n, options.tile, comm.size());
+    if (block.n_cols != l.rows(r))
+      fail(Exit::software, "topk_all_rows", "block",
+           fmt::format("rank {} holds {} rows (expected {} of the layout)", r, block.n_cols, l.rows(r)));
+    k = std::min<arma::uword>(options.k, n ? n - 1 : 0);
+    heaps = std::make_unique<Heaps>(n, k);
+  });
+  if (k > 0) {
+    const arma::uword d = block.n_rows, b = l.b;
+    const arma::uword t0 = l.tile_lo(r), t1 = l.tile_lo(r + 1);
+    std::unique_ptr<std::mutex[]> block_mu(new std::mutex[std::max<arma::uword>(l.nb, 1)]);
+    std::uint64_t done = 0;
+    comm.agree([&] {
+      ring_visit(comm, l, block, [&](int q, const float* other) {
+        const arma::uword u0 = l.tile_lo(q), u1 = l.tile_lo(q + 1);
+        auto col = [&](const float* base, arma::uword first, arma::uword T) {
+          return base + static_cast<std::size_t>((T - first) * b) * d;
+        };
+        std::vector<TopkJob> jobs;
+        if (q == r) {
+          for (arma::uword I = t0; I < t1; ++I)
+            for (arma::uword J = I; J < t1; ++J)
+              jobs.push_back({I, J, col(block.memptr(), t0, I), col(block.memptr(), t0, J)});
+        } else if (u0 > t0) {
+          for (arma::uword I = t0; I < t1; ++I)
+            for (arma::uword J = u0; J < u1; ++J) jobs.push_back({I, J, col(block.memptr(), t0, I), col(other, u0, J)});
+        } else {
+          for (arma::uword I = u0; I < u1; ++I)
+            for (arma::uword J = t0; J < t1; ++J) jobs.push_back({I, J, col(other, u0, I), col(block.memptr(), t0, J)});
+        }
+        run_topk_tiles(jobs, d, n, b, options, *heaps, block_mu.get(), done, comm.size());
+      });
+    });
+  }
+  return merge_heaps(comm, n, k, heaps);
 }
 
 TopK topk_queries(const arma::fmat& U, const arma::uvec& queries, const TopKOptions& options) {
