@@ -150,7 +150,7 @@ std::vector<WordColumns> WordLookup::resolve(const std::vector<std::string>& wor
     w.token_ids = t.pieces;
     if (t.status == WordStatus::skipped) {
       w.status = LookupStatus::skipped;
-      w.reason = "empty or invalid UTF-8: no tokens";
+      w.reason = "empty, invalid UTF-8, no tokens or the unknown token: out of vocabulary";
       out.push_back(std::move(w));
       continue;
     }
