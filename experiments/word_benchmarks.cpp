@@ -55,10 +55,23 @@ std::vector<std::string> row_words(const Context& ctx, bool leading_space) {
   if (!dir) return emb.tokens;
   const auto tok = io::Gpt2Tokenizer::from_dir(*dir);
   std::vector<std::string> words(emb.tokens.empty() ? ctx.data->unit.n_cols : emb.tokens.size());
+  // The tokenizer's own word-initial form: byte-level and SentencePiece tokens start with a space
+  // (token_bytes of "Ġcat" / "▁cat" is " cat"); WordPiece words are the bare tokens, "##" ones glued.
+  const auto style = tok.word_style();
   for (std::size_t j = 0; j < words.size() && j < static_cast<std::size_t>(tok.vocab_size()); ++j) {
-    const std::string& b = tok.token_bytes(static_cast<int>(j));
-    if (leading_space && b.size() > 1 && b[0] == ' ') words[j] = b.substr(1);
-    if (!leading_space && !b.empty() && b[0] != ' ') words[j] = b;
+    const int id = static_cast<int>(j);
+    if (tok.is_special(id)) continue;
+    const std::string& b = tok.token_bytes(id);
+    if (style == tok::WordStyle::wordpiece) {
+      const bool glued = b.starts_with("##");
+      if (leading_space && !glued) words[j] = b;
+      if (!leading_space && glued && b.size() > 2) words[j] = b.substr(2);
+    } else if (style == tok::WordStyle::plain) {
+      words[j] = b;
+    } else {
+      if (leading_space && b.size() > 1 && b[0] == ' ') words[j] = b.substr(1);
+      if (!leading_space && !b.empty() && b[0] != ' ') words[j] = b;
+    }
   }
   return words;
 }

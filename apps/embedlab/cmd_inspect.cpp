@@ -29,6 +29,21 @@ namespace {
 namespace fs = std::filesystem;
 
 // Row statistics of a d×n matrix (column j = row j of the file).
+// How the word policies spell a word-initial word for this tokenizer style.
+const char* word_form(tok::WordStyle s) {
+  switch (s) {
+    case tok::WordStyle::byte_level:
+      return "byte-level (\"word\" → \"Ġword\")";
+    case tok::WordStyle::metaspace:
+      return "SentencePiece (\"word\" → \"▁word\")";
+    case tok::WordStyle::wordpiece:
+      return "WordPiece (\"word\", continuations \"##…\")";
+    case tok::WordStyle::plain:
+      return "the word itself";
+  }
+  return "?";
+}
+
 void print_matrix(const std::string& label, const arma::fmat& m, const io::Embeddings* names) {
   std::uint64_t zero = 0, nonfinite = 0, finite_rows = 0;
   double sum = 0, lo = std::numeric_limits<double>::infinity(), hi = 0;
@@ -149,9 +164,16 @@ void inspect_model(const std::string& dir) {
     const io::Embeddings e = io::load_model_matrix(m, i.kind);
     print_matrix(io::to_string(i.kind), e.vectors, &e);
   }
-  const auto tok = io::model_tokenizer_dir(dir);
-  fmt::print("word tokenizer: {}\n", tok ? "GPT-2 files (vocab.json + merges.txt)"
-                                         : "none (words are looked up among the vocabulary's tokens)");
+  // The one decision of io::model_tokenizer_dir: which tokenizer the word commands and experiments use.
+  if (const auto tok = io::model_tokenizer_dir(dir)) {
+    const io::Gpt2Tokenizer t = io::Gpt2Tokenizer::from_dir(*tok);
+    std::string files;
+    for (const auto& f : t.files()) files += " + " + fs::path(f).filename().string();
+    fmt::print("word tokenizer: {}{}, words as {}\n", t.describe(),
+               t.files().size() > 1 ? " from" + files.substr(2) : "", word_form(t.word_style()));
+  } else {
+    fmt::print("word tokenizer: none (words are looked up among the vocabulary's tokens)\n");
+  }
 }
 
 void inspect_other(const io::LoadOptions& options, bool word_format) {

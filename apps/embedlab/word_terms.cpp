@@ -109,6 +109,7 @@ WordSpace open_word_space(const WordSpaceOptions& options) {
                                                      : std::optional<std::string>(options.tokenizer_dir);
       if (dir && options.matrix != "position") {
         s.tokenizer = io::Gpt2Tokenizer::from_dir(*dir);
+        io::check_tokenizer_rows(*s.tokenizer, s.emb.vectors.n_cols, *dir);
         s.gpt2 = true;
       }
     }

@@ -483,8 +483,16 @@ std::vector<std::string> model_vocabulary(const std::string& dir, std::uint64_t 
 }
 
 std::optional<std::string> model_tokenizer_dir(const std::string& dir) {
-  if (gpt2_tokenizer_files(dir)) return dir;
-  return std::nullopt;
+  if (tok::tokenizer_files(dir).empty()) return std::nullopt;
+  return dir;
+}
+
+void check_tokenizer_rows(const tok::Tokenizer& tokenizer, std::uint64_t rows, const std::string& dir) {
+  if (static_cast<std::uint64_t>(tokenizer.vocab_size()) > rows)
+    data_error(dir, "",
+               fmt::format("the tokenizer ({}) has {} ids, more than the matrix's {} rows (tokenizer and model do not "
+                           "match)",
+                           tokenizer.describe(), tokenizer.vocab_size(), rows));
 }
 
 }  // namespace embedlab::io

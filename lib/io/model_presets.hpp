@@ -7,6 +7,7 @@
 // As for GPT-2 checkpoints (io/gpt2_checkpoint.hpp), the expected tensors are declared first and the
 // directory is checked against them: a missing tensor is listed with what the directory holds.
 #include "io/embedding.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -115,9 +116,13 @@ std::string describe(const ModelDir& model, const ModelMatrixInfo& info);
 // are "#j". Empty when the directory has no vocabulary file.
 std::vector<std::string> model_vocabulary(const std::string& dir, std::uint64_t rows);
 
-// THE answer to "which tokenizer encodes words for this model directory": a directory holding GPT-2
-// tokenizer files (vocab.json + merges.txt or encoder.json + vocab.bpe). nullopt: no word tokenizer
-// (words are then looked up directly among the vocabulary's token strings).
+// THE answer to "which tokenizer encodes words for this model directory": the directory itself when it
+// holds tokenizer files (tok::tokenizer_files: tokenizer.json; vocab.json + merges.txt or encoder.json +
+// vocab.bpe; BERT's vocab.txt [+ tokenizer_config.json]). nullopt: no word tokenizer (words are then
+// looked up directly among the vocabulary's token strings).
 std::optional<std::string> model_tokenizer_dir(const std::string& dir);
+// A tokenizer with more ids than the matrix has rows cannot be the matrix's: Error(data) naming both
+// (fewer ids is a padded matrix, as Hugging Face pads vocab_size to a multiple of 64 or 128).
+void check_tokenizer_rows(const tok::Tokenizer& tokenizer, std::uint64_t rows, const std::string& dir);
 
 }  // namespace embedlab::io

@@ -65,7 +65,12 @@ std::optional<std::string> WordLookup::tokenizer_dir_for(const InputFile& source
   // Word-vector text and binary files name their rows by word: they never go through a tokenizer.
   if (source.format == "glove" || source.format == "word2vec" || source.format == "word2vec-bin") return std::nullopt;
   // Any other preset's matrix (source.path is its shard): the one decision of io/model_presets.
-  if (source.format.starts_with("model")) return model_tokenizer_dir(fs::path(source.path).parent_path().string());
+  if (source.format.starts_with("model")) {
+    const std::string dir = fs::path(source.path).parent_path().string();
+    const auto found = model_tokenizer_dir(dir);
+    if (found && !source.shape.empty()) check_tokenizer_rows(Gpt2Tokenizer::from_dir(*found), source.shape[0], dir);
+    return found;
+  }
   const fs::path p(source.path);
   std::error_code ec;
   const fs::path dir = fs::is_directory(p, ec) ? p : p.parent_path();
@@ -145,14 +150,17 @@ std::vector<WordColumns> WordLookup::resolve(const std::vector<std::string>& wor
     w.token_ids = t.pieces;
     if (t.status == WordStatus::skipped) {
       w.status = LookupStatus::skipped;
-      w.reason = "empty or invalid UTF-8: no tokens";
+      w.reason = "empty, invalid UTF-8, no tokens or the unknown token: out of vocabulary";
       out.push_back(std::move(w));
       continue;
     }
     if (t.status == WordStatus::multi_token) {
       if (policy.drop_multi_token) {
         std::string pieces;
-        for (const int id : t.pieces) pieces += (pieces.empty() ? "" : " ") + quote_bytes(tokenizer_->token_bytes(id));
+        for (const int id : t.pieces) {
+          if (!pieces.empty()) pieces += ' ';
+          pieces += quote_bytes(tokenizer_->token_bytes(id));
+        }
         w.status = LookupStatus::dropped_multi_token;
         w.reason = fmt::format("{} tokens: {}", t.pieces.size(), pieces);
         out.push_back(std::move(w));

@@ -50,6 +50,21 @@ std::vector<WordTokens> words_to_tokens(const Tokenizer& tokenizer, const std::v
     }
     // Words are text, never control tokens: "<|endoftext|>" in a word list is just characters.
     r.pieces = tokenizer.word_ids(r.word, policy.leading_space);
+    // Words are encoded with added tokens unparsed, so a special piece is the model's unknown token
+    // ([UNK] of WordPiece, <unk> of a BPE without byte fallback): the word is out of vocabulary.
+    std::string unknown;
+    for (const int id : r.pieces)
+      if (tokenizer.is_special(id)) unknown = tokenizer.token(id);
+    if (!unknown.empty()) {
+      if (policy.oov == WordPolicy::Oov::error)
+        data_error(source, where,
+                   fmt::format("is out of vocabulary (encodes to {}; oov = error; use oov = skip to drop it)",
+                               quote_bytes(unknown)));
+      r.pieces.clear();
+      r.status = WordStatus::skipped;
+      out.push_back(std::move(r));
+      continue;
+    }
     if (r.pieces.empty()) {  // e.g. only characters the normalizer removes
       if (policy.oov == WordPolicy::Oov::error)
         data_error(source, where, "has no tokens (oov = error; use oov = skip to drop it)");

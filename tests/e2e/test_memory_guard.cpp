@@ -104,8 +104,8 @@ BOOST_AUTO_TEST_CASE(dry_run_states_the_estimate_of_every_shipped_config) {
   const SynthModel pythia = write_model(models.file("pythia"), neox);
   SynthSpec bert;
   bert.preset = "bert";
-  bert.vocab = 4;
-  bert.vocabulary = {"[PAD]", "cat", "dog", "car"};
+  bert.vocab = 7;
+  bert.vocabulary = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "cat", "dog", "car"};
   const SynthModel bert_dir = write_model(models.file("bert"), bert);
   // config → overrides onto the vendored data, and a piece of the expected largest allocation
   const std::vector<std::tuple<std::string, std::string, std::string>> cases = {

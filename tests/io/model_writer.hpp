@@ -9,6 +9,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -197,8 +198,15 @@ inline SynthModel write_model(const std::string& dir, const SynthSpec& s) {
                     files[k], s.dtype);
     std::ofstream(fs::path(dir) / "model.safetensors.index.json") << index.dump(2);
   }
+  // A complete tokenizer, never more ids than rows: BERT's vocab.txt must hold the tokens its pipeline
+  // needs ([UNK], [CLS], [SEP]); tokenizer.json is a whole-word BPE (WhitespaceSplit, ignore_merges:
+  // a word in the vocabulary is its own token, Llama-3's behaviour) that Hugging Face loads as it is.
+  BOOST_REQUIRE_MESSAGE(s.vocabulary.size() <= s.vocab, "more vocabulary tokens than matrix rows");
   if (!s.vocabulary.empty()) {
     if (s.preset == "bert") {
+      for (const char* need : {"[UNK]", "[CLS]", "[SEP]"})
+        BOOST_REQUIRE_MESSAGE(std::find(s.vocabulary.begin(), s.vocabulary.end(), need) != s.vocabulary.end(),
+                              "a BERT vocabulary needs " << need);
       std::ofstream v(fs::path(dir) / "vocab.txt");
       for (const auto& w : s.vocabulary) v << w << "\n";
     } else {
@@ -209,7 +217,21 @@ inline SynthModel write_model(const std::string& dir, const SynthSpec& s) {
       } else {
         nlohmann::ordered_json tok;
         tok["version"] = "1.0";
-        tok["model"] = {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array()}};
+        tok["added_tokens"] = nlohmann::json::array();
+        tok["normalizer"] = nullptr;
+        tok["pre_tokenizer"] = {{"type", "WhitespaceSplit"}};
+        tok["post_processor"] = nullptr;
+        tok["decoder"] = nullptr;
+        tok["model"] = {{"type", "BPE"},
+                        {"dropout", nullptr},
+                        {"unk_token", nullptr},
+                        {"continuing_subword_prefix", nullptr},
+                        {"end_of_word_suffix", nullptr},
+                        {"fuse_unk", false},
+                        {"byte_fallback", false},
+                        {"ignore_merges", true},
+                        {"vocab", vocab},
+                        {"merges", nlohmann::json::array()}};
         std::ofstream(fs::path(dir) / "tokenizer.json") << tok.dump();
       }
     }

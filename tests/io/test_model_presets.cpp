@@ -7,6 +7,7 @@
 #include "io/embedding.hpp"
 #include "io/model_presets.hpp"
 #include "io/readers.hpp"
+#include "io/word_lookup.hpp"
 #include "model_writer.hpp"
 #include "testing.hpp"
 
@@ -274,18 +275,18 @@ BOOST_AUTO_TEST_CASE(preset_table_and_embedding_tensor_names) {
 
 BOOST_AUTO_TEST_CASE(vocabulary_files_name_the_rows) {
   TempDir tmp;
-  const std::vector<std::string> words = {"[PAD]", "the", "cat", "sat", "##s"};
+  const std::vector<std::string> words = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "cat", "sat", "##s"};
   for (const char* preset : {"bert", "llama", "gpt2"}) {
     SynthSpec s;
     s.preset = preset;
-    s.vocab = 7;  // two rows the vocabulary does not name (a padded matrix)
+    s.vocab = 10;  // two rows the vocabulary does not name (a padded matrix)
     s.vocabulary = words;
     const SynthModel m = write_model(tmp.file(preset), s);
-    const auto v = io::model_vocabulary(m.dir, 7);
+    const auto v = io::model_vocabulary(m.dir, 10);
     BOOST_TEST_CONTEXT(preset) {
-      BOOST_REQUIRE(v.size() == 7u);
+      BOOST_REQUIRE(v.size() == 10u);
       for (std::size_t i = 0; i < words.size(); ++i) BOOST_TEST(v[i] == words[i]);
-      BOOST_TEST(v[5] == "#5");
+      BOOST_TEST(v[8] == "#8");
       BOOST_TEST(load(m.dir, "input").tokens == v);
       if (std::string(preset) != "llama") BOOST_TEST(load(m.dir, "position").tokens.empty());
     }
@@ -293,9 +294,114 @@ BOOST_AUTO_TEST_CASE(vocabulary_files_name_the_rows) {
   SynthSpec s;
   s.preset = "bert";
   s.vocab = 3;
-  s.vocabulary = words;
   const SynthModel m = write_model(tmp.file("short"), s);
+  {  // a vocabulary longer than the matrix (the writer refuses to write one)
+    std::ofstream v(fs::path(m.dir) / "vocab.txt");
+    for (const auto& w : words) v << w << "\n";
+  }
   check_error([&] { io::model_vocabulary(m.dir, 3); }, {"vocab.txt", "line 4", "3 rows"});
+}
+
+// A model directory's words go through its own tokenizer (tokenizer.json of any style, BERT's
+// vocab.txt + tokenizer_config.json), in the tokenizer's word-initial form: a word's row is the row of
+// the id Hugging Face tokenizers gives it (tests/data/tokenizers/word_ids.json, computed by the oracle,
+// never by our tokenizer). Synthetic checkpoints with as many rows as the tokenizer has ids.
+BOOST_AUTO_TEST_CASE(model_directories_encode_words_with_their_own_tokenizer) {
+  EMBEDLAB_FIXTURE(ids_path, "tokenizers/word_ids.json");
+  EMBEDLAB_FIXTURE(llama2, "tokenizers/llama2-mini.tokenizer.json");
+  EMBEDLAB_FIXTURE(qwen3, "tokenizers/qwen3-mini.tokenizer.json");
+  EMBEDLAB_FIXTURE(bert_vocab, "bert-base-uncased/vocab.txt");
+  const nlohmann::json oracle = nlohmann::json::parse(std::ifstream(ids_path));
+  TempDir tmp;
+  struct Case {
+    std::string name, preset, style;
+  };
+  for (const Case& c :
+       {Case{"llama2-mini", "llama", "SentencePiece"}, Case{"llama2-mini-metaspace", "mistral", "SentencePiece"},
+        Case{"qwen3-mini", "qwen3", "byte-level"}, Case{"bert-base-uncased", "bert", "WordPiece"}}) {
+    BOOST_TEST_CONTEXT(c.name) {
+      const std::string dir = tmp.file(c.name);
+      fs::create_directories(dir);
+      std::uint64_t rows = 0;
+      if (c.preset == "bert") {
+        fs::copy_file(bert_vocab, fs::path(dir) / "vocab.txt");
+        std::ofstream(fs::path(dir) / "tokenizer_config.json") << R"({"do_lower_case": true})";
+        rows = 30522;
+      } else {
+        nlohmann::json j = nlohmann::json::parse(std::ifstream(c.name == "qwen3-mini" ? qwen3 : llama2));
+        if (c.name == "llama2-mini-metaspace") {  // the Metaspace pre-tokenizer in place of Prepend + Replace
+          j["normalizer"] = nullptr;
+          j["pre_tokenizer"] = {
+              {"type", "Metaspace"}, {"replacement", "\u2581"}, {"prepend_scheme", "always"}, {"split", false}};
+        }
+        rows = j["model"]["vocab"].size();
+        std::ofstream(fs::path(dir) / "tokenizer.json") << j.dump();
+      }
+      SynthSpec s;
+      s.preset = c.preset;
+      s.vocab = rows;
+      s.dim = 4;
+      s.shards = 1;
+      const SynthModel m = write_model(dir, s);
+      BOOST_TEST(io::model_tokenizer_dir(dir).value_or("") == dir);
+      const io::Embeddings e = load(dir, "input");
+      const auto tok_dir = io::WordLookup::tokenizer_dir_for(e.source);
+      BOOST_REQUIRE(tok_dir.value_or("") == dir);
+      const io::WordLookup lookup(e.tokens, tok_dir);
+      BOOST_REQUIRE(lookup.uses_tokenizer());
+      const auto& want = oracle.at(c.name);
+      std::vector<std::string> words;
+      for (const auto& [w, _] : want.items()) words.push_back(w);
+      io::LookupPolicy policy;
+      policy.word.multi_token = io::WordPolicy::MultiToken::mean;
+      const auto got = lookup.resolve(words, policy);
+      const auto& in = m.tensors.at(m.input).values;
+      std::size_t single = 0, multi = 0;
+      for (std::size_t k = 0; k < words.size(); ++k) {
+        BOOST_TEST_CONTEXT(words[k]) {
+          const auto ids = want.at(words[k]).at("ids").get<std::vector<arma::uword>>();
+          BOOST_TEST(got[k].columns == ids, boost::test_tools::per_element());
+          BOOST_TEST(io::usable(got[k].status));
+          (ids.size() == 1 ? single : multi) += 1;
+          // the row used is the writer's row of the oracle's id, bit for bit
+          for (std::size_t p = 0; p < std::min(ids.size(), got[k].columns.size()); ++p)
+            BOOST_TEST(std::memcmp(e.vectors.colptr(got[k].columns[p]), &in[ids[p] * 4], 4 * sizeof(float)) == 0);
+        }
+      }
+      BOOST_TEST(single >= 5u);
+      BOOST_TEST(multi >= 2u);
+      // multi_token = first / last / error and drop_multi_token on the oracle's pieces
+      const std::string mw = c.preset == "bert" ? "embedding" : "xyzzy";
+      const auto pieces = want.at(mw).at("ids").get<std::vector<arma::uword>>();
+      policy.word.multi_token = io::WordPolicy::MultiToken::first;
+      BOOST_TEST(lookup.resolve({mw}, policy)[0].columns == std::vector<arma::uword>{pieces.front()});
+      policy.word.multi_token = io::WordPolicy::MultiToken::last;
+      BOOST_TEST(lookup.resolve({mw}, policy)[0].columns == std::vector<arma::uword>{pieces.back()});
+      policy.drop_multi_token = true;
+      BOOST_TEST(std::string(io::to_string(lookup.resolve({mw}, policy)[0].status)) == "dropped_multi_token");
+      policy.drop_multi_token = false;
+      policy.word.multi_token = io::WordPolicy::MultiToken::error;
+      check_error([&] { lookup.resolve({mw}, policy); }, {mw, fmt::format("is {} tokens", pieces.size())});
+      // OOV: an empty word is skipped under oov = skip, an error under oov = error
+      policy.word.oov = io::WordPolicy::Oov::skip;
+      BOOST_TEST(std::string(io::to_string(lookup.resolve({""}, policy)[0].status)) == "skipped");
+      policy.word.oov = io::WordPolicy::Oov::error;
+      check_error([&] { lookup.resolve({""}, policy); }, {"empty word"});
+      if (c.preset == "bert") {  // the oracle encodes "😀" as [UNK] (100): out of vocabulary, not row 100
+        check_error([&] { lookup.resolve({"😀"}, policy); }, {"out of vocabulary", "[UNK]"});
+        policy.word.oov = io::WordPolicy::Oov::skip;
+        BOOST_TEST(lookup.resolve({"😀"}, policy)[0].columns.empty());
+        BOOST_TEST(!io::usable(lookup.resolve({"😀"}, policy)[0].status));
+      }
+
+      // A tokenizer with more ids than the matrix has rows is not this matrix's: one line naming both.
+      SynthSpec small = s;
+      small.vocab = rows - 1;
+      write_model(dir, small);
+      check_error([&] { load(dir, "input"); },
+                  {c.preset == "bert" ? "vocab.txt" : "tokenizer.json", fmt::format("{} rows", rows - 1)});
+    }
+  }
 }
 
 // Loading one matrix holds the float32 matrix plus one read buffer: peak growth <= 1.1x its bytes
