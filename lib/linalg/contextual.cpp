@@ -184,4 +184,15 @@ arma::vec matched_distance(const arma::fmat& A, const arma::fmat& B) {
   return out;
 }
 
+std::vector<arma::uword> sample_columns(arma::uword n, std::size_t k, Rng& rng) {
+  std::vector<arma::uword> all(n);
+  for (arma::uword j = 0; j < n; ++j) all[j] = j;
+  if (k == 0 || k >= n) return all;
+  // Partial Fisher-Yates: the first k of a uniform random permutation, then in corpus order.
+  for (std::size_t i = 0; i < k; ++i) std::swap(all[i], all[i + rng.below(n - i)]);
+  all.resize(k);
+  std::sort(all.begin(), all.end());
+  return all;
+}
+
 }  // namespace embedlab::linalg::contextual
