@@ -19,13 +19,15 @@
 //   --model DIR runs on a checkpoint written earlier with --keep instead of writing a new one.
 //   --threads N measures with N OpenBLAS threads only (default: 1 and OpenBLAS's default, one row each).
 //   --sentences S: the corpus of the layer_geometry row (S sentences of --prompt tokens, default 32).
+//   --cka-tokens K: occurrences of its layer x layer CKA (layer_geometry's measures.cka_tokens, default
+//   4096; 0 = all).
 //
 // corpus (layer_geometry's work): the states of every layer for S sentences of T tokens
 // (model::corpus_states, as the experiment runs them) plus every measure the experiment computes
 // per layer (anisotropy over 100,000 pairs, self-similarity, MEV, intra-sentence, norms, next-layer
-// cosine, path length, IsoScore, layer × layer CKA); token ids drawn log-uniformly from the first
-// 4096 ids so that words repeat across sentences as in text. Its tokens/s is set against the
-// prefill rate of the same run and thread count.
+// cosine, path length, IsoScore, layer × layer CKA over measures.cka_tokens occurrences); token ids drawn log-uniformly
+// from the first 4096 ids so that words repeat across sentences as in text. Its tokens/s is set against the prefill
+// rate of the same run and thread count.
 #include "bench_util.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
@@ -228,7 +230,7 @@ double memcpy_bandwidth(std::vector<float>& dst, const std::vector<float>& src, 
 
 struct Args {
   std::string keep, model;
-  int threads = 0, prompt = 128, gen = 32, layers = 12, reps = 3, sentences = 32;
+  int threads = 0, prompt = 128, gen = 32, layers = 12, reps = 3, sentences = 32, cka_tokens = 4096;
 };
 
 Args parse(int argc, char** argv) {
@@ -253,6 +255,8 @@ Args parse(int argc, char** argv) {
       a.layers = std::stoi(value());
     } else if (k == "--sentences") {
       a.sentences = std::stoi(value());
+    } else if (k == "--cka-tokens") {
+      a.cka_tokens = std::stoi(value());
     } else if (k == "--reps") {
       a.reps = std::stoi(value());
     } else if (k == "--help" || k == "-h") {
@@ -269,8 +273,15 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-// layer_geometry's work on a corpus (see the header): seconds for the states and for the measures.
-std::pair<double, double> corpus_run(const embedlab::model::Gpt2& model, int sentences, int tokens, int threads) {
+// layer_geometry's work on a corpus (see the header): seconds for the states and for the measures, and
+// the measures' split (anisotropy pairs, self-similarity, MEV, intra-sentence, norms + trajectory,
+// IsoScore, CKA) in `split`.
+struct CorpusSplit {
+  double pairs = 0, self = 0, mev = 0, intra = 0, trajectory = 0, iso = 0, cka = 0;
+  std::size_t cka_columns = 0;
+};
+std::pair<double, double> corpus_run(const embedlab::model::Gpt2& model, int sentences, int tokens, int threads,
+                                     std::size_t cka_tokens, CorpusSplit& split) {
   namespace cx = embedlab::linalg::contextual;
   embedlab::Rng rng(11);
   std::vector<std::vector<int>> corpus(static_cast<std::size_t>(sentences));
@@ -287,27 +298,46 @@ std::pair<double, double> corpus_run(const embedlab::model::Gpt2& model, int sen
   const auto groups = cx::group_words(st.token, st.sentence, 5);
   double sink = 0;
   arma::vec path(st.token.size(), arma::fill::zeros);
+  const auto timed = [](double& acc, auto&& f) {
+    const auto s0 = Clock::now();
+    f();
+    acc += seconds_since(s0);
+  };
   {
     const embedlab::BlasSingleThread one;  // as the experiment (MEV/IsoScore bit-identical across threads)
     for (std::size_t l = 0; l < st.hidden.size(); ++l) {
       const arma::fmat& H = st.hidden[l];
-      sink += cx::pair_cosine(H, pairs).mean;
-      sink += arma::accu(cx::self_similarity(H, groups, st.sentence));
-      sink += arma::accu(cx::max_explainable_variance(H, groups));
-      sink += arma::accu(cx::intra_sentence(H, st.sentence));
-      sink += arma::accu(cx::norms(H));
-      sink += embedlab::linalg::iso_score(H, threads);
-      if (l + 1 < st.hidden.size()) {
-        sink += arma::accu(cx::matched_cosine(H, st.hidden[l + 1]));
-        path += cx::matched_distance(H, st.hidden[l + 1]);
-      }
+      timed(split.pairs, [&] { sink += cx::pair_cosine(H, pairs).mean; });
+      timed(split.self, [&] { sink += arma::accu(cx::self_similarity(H, groups, st.sentence)); });
+      timed(split.mev, [&] { sink += arma::accu(cx::max_explainable_variance(H, groups)); });
+      timed(split.intra, [&] { sink += arma::accu(cx::intra_sentence(H, st.sentence)); });
+      timed(split.trajectory, [&] {
+        sink += arma::accu(cx::norms(H));
+        if (l + 1 < st.hidden.size()) {
+          sink += arma::accu(cx::matched_cosine(H, st.hidden[l + 1]));
+          path += cx::matched_distance(H, st.hidden[l + 1]);
+        }
+      });
+      timed(split.iso, [&] { sink += embedlab::linalg::iso_score(H, threads); });
     }
   }
-  std::vector<const arma::fmat*> ptrs;
-  for (const auto& H : st.hidden) ptrs.push_back(&H);
-  embedlab::rsa::MetricOptions mo;
-  mo.workers = threads;
-  sink += arma::accu(embedlab::rsa::linear_cka_matrix(ptrs, mo)) + arma::accu(path);
+  timed(split.cka, [&] {
+    // as layer_geometry: measures.cka_tokens occurrences drawn after the pairs
+    const auto cols = cx::sample_columns(static_cast<arma::uword>(st.token.size()), cka_tokens, prng);
+    split.cka_columns = cols.size();
+    std::vector<arma::fmat> sub;
+    std::vector<const arma::fmat*> ptrs;
+    if (cols.size() < st.token.size()) {
+      const arma::uvec c(cols);
+      for (const auto& H : st.hidden) sub.push_back(H.cols(c));
+      for (const auto& H : sub) ptrs.push_back(&H);
+    } else {
+      for (const auto& H : st.hidden) ptrs.push_back(&H);
+    }
+    embedlab::rsa::MetricOptions mo;
+    mo.workers = threads;
+    sink += arma::accu(embedlab::rsa::linear_cka_matrix(ptrs, mo)) + arma::accu(path);
+  });
   const double t_measures = seconds_since(t0);
   volatile double keep = sink;
   (void)keep;
@@ -431,7 +461,9 @@ int run(int argc, char** argv) {
   }
 
   // layer_geometry's corpus throughput, at the last thread count, next to that count's prefill rate
-  const auto [t_states, t_measures] = corpus_run(model, args.sentences, args.prompt, rows.back().threads);
+  CorpusSplit split;
+  const auto [t_states, t_measures] = corpus_run(model, args.sentences, args.prompt, rows.back().threads,
+                                                 static_cast<std::size_t>(std::max(0, args.cka_tokens)), split);
   const double corpus_tokens = static_cast<double>(args.sentences) * args.prompt;
   const double corpus_tps = corpus_tokens / (t_states + t_measures);
 
@@ -469,6 +501,11 @@ int run(int argc, char** argv) {
       "states {:.2f} s, measures {:.2f} s, {:.1f} tok/s = {:.0f}% of the prefill rate {:.1f} tok/s\n",
       args.sentences, args.prompt, rows.back().threads, t_states, t_measures, corpus_tps,
       100 * corpus_tps / rows.back().prefill_tps, rows.back().prefill_tps);
+  fmt::print(
+      "measures: anisotropy pairs {:.2f} s, self-similarity {:.2f} s, MEV {:.2f} s, intra-sentence {:.2f} s, norms + "
+      "trajectory {:.2f} s, IsoScore {:.2f} s, layer x layer CKA {:.2f} s over {} occurrences (cka_tokens {})\n",
+      split.pairs, split.self, split.mev, split.intra, split.trajectory, split.iso, split.cka, split.cka_columns,
+      args.cka_tokens);
   fmt::print("RESULT corpus_tps={:.2f} corpus_pct={:.1f} corpus_states_s={:.3f} corpus_measures_s={:.3f}\n", corpus_tps,
              100 * corpus_tps / rows.back().prefill_tps, t_states, t_measures);
   fmt::print("greedy ids (first 8): {}\n",

@@ -42,7 +42,7 @@ namespace cx = linalg::contextual;
 struct Config : gpt2_prompts::Keys {
   std::string corpus_path, corpus_format, multi_token;
   bool truncate = false;
-  std::int64_t min_occurrences = 5, pairs = 100000;
+  std::int64_t min_occurrences = 5, pairs = 100000, cka_tokens = 4096;
 };
 
 void declare(Schema<Config>& s) {
@@ -67,6 +67,11 @@ void declare(Schema<Config>& s) {
   s.key("measures.pairs", &Config::pairs, "100000",
         "occurrence pairs from different sentences drawn (seeded) for the anisotropy")
       .range(16, 1000000000);
+  s.key("measures.cka_tokens", &Config::cka_tokens, "4096",
+        "occurrences drawn (seeded, without replacement) for the layer x layer linear CKA, whose exact cost is "
+        "(L+1)(L+2)/2 x 2 n_embd^2 FLOPs per occurrence; 0 (or at least the corpus's tokens) = all occurrences, "
+        "exact")
+      .range(0, 1000000000);
 }
 
 double mean_finite(const arma::vec& v) {
@@ -232,8 +237,16 @@ void run(const Config& c, Context& ctx) {
       path += cx::matched_distance(H, st.hidden[l + 1]);
     }
   }
+  // Drawn after the pairs, so the anisotropy's sample does not depend on measures.cka_tokens.
+  const auto cka_cols = cx::sample_columns(N, static_cast<std::size_t>(c.cka_tokens), ctx.rng);
+  const bool cka_all = cka_cols.size() == N;
+  std::vector<arma::fmat> cka_states;
+  if (!cka_all) {
+    const arma::uvec cols(cka_cols);
+    for (const auto& H : st.hidden) cka_states.push_back(H.cols(cols));
+  }
   std::vector<const arma::fmat*> layer_ptrs;
-  for (const auto& H : st.hidden) layer_ptrs.push_back(&H);
+  for (const auto& H : cka_all ? st.hidden : cka_states) layer_ptrs.push_back(&H);
   rsa::MetricOptions cka_options;
   cka_options.workers = ctx.threads;
   const arma::mat cka = rsa::linear_cka_matrix(layer_ptrs, cka_options);
@@ -258,7 +271,11 @@ void run(const Config& c, Context& ctx) {
            {"dimension", "dimension with the largest contribution to the anisotropy"});
   h5.write("/layers/rogue_share", rogue_share,
            {"1", "that dimension's share of the anisotropy, mean(u_i v_i) / mean cos (Timkey & van Schijndel 2021)"});
-  h5.write("/layers/layer_similarity", cka, {"1", "(L+1, L+1) linear CKA between layers over all occurrences"});
+  h5.write("/layers/layer_similarity", cka,
+           {"1", "(L+1, L+1) linear CKA between layers over the occurrences /cka_occurrences (measures.cka_tokens)"});
+  h5.write("/cka_occurrences", std::vector<std::int64_t>(cka_cols.begin(), cka_cols.end()),
+           {"index", "occurrences (corpus order) the layer x layer CKA is computed over; all when cka_tokens = 0"});
+  h5.attr("/layers", "cka_tokens", c.cka_tokens);
   h5.write("/layers/self_similarity_per_word", self_w, {"cosine", "(L+1, words) self-similarity of each word"});
   h5.write("/layers/mev_per_word", mev_w, {"1", "(L+1, words) maximum explainable variance of each word"});
   h5.write("/layers/intra_sentence_per_sentence", intra_s,
@@ -352,7 +369,10 @@ void run(const Config& c, Context& ctx) {
   std::vector<std::string> labels;
   for (int l : all_layers) labels.push_back(std::to_string(l));
   ctx.plots->embed(md, ctx.plots->heatmap("layer_similarity", "Linear CKA between layers", cka, labels, 0, 1),
-                   "Layer × layer linear CKA over all occurrences");
+                   cka_all ? std::string("Layer × layer linear CKA over all occurrences")
+                           : fmt::format("Layer × layer linear CKA over {} of the {} occurrences (seeded sample, "
+                                         "measures.cka_tokens)",
+                                         cka_cols.size(), N));
   h5.attr("/", "headline",
           fmt::format("{} tokens, {} layers: anisotropy {} at layer 0 → {} at layer {}; self-similarity {} → {}", N, L,
                       report::num(aniso(0)), report::num(aniso(L)), L, report::num(self(0)), report::num(self(L))));

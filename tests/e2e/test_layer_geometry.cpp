@@ -186,6 +186,58 @@ BOOST_AUTO_TEST_CASE(measures_match_the_float64_reference) {
   BOOST_TEST(report.find("| layer | anisotropy ± se | self-sim |") != std::string::npos);
 }
 
+// measures.cka_tokens: the layer x layer CKA over a seeded sample of occurrences equals a float64
+// NumPy CKA over the same occurrences (read from /cka_occurrences) of an `embedlab hidden` dump, and
+// differs from the all-occurrence value; cka_tokens = 0 is every occurrence and the exact value.
+BOOST_AUTO_TEST_CASE(cka_on_a_sample_matches_numpy_on_the_same_sample_and_zero_is_exact) {
+  EMBEDLAB_FIXTURE(model, "gpt2-golden/tiny-gpt2");
+  EMBEDLAB_FIXTURE(tok, "gpt2-tokenizer");
+  TempDir dir;
+  const std::string corpus = source("corpora/sample.txt"), dump = dir.file("h.h5");
+  auto r = run_command(fmt::format("{} hidden --model '{}' --tokenizer '{}' --corpus '{}' --out '{}'", bin("embedlab"),
+                                   model, tok, corpus, dump),
+                       dir);
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  std::vector<std::string> runs;
+  for (const char* k : {"64", "0"}) {
+    const std::string results = dir.file(std::string("results-") + k);
+    r = run_command(fmt::format("{} {} --results '{}' --quiet {} --set measures.pairs=200 --set report.plots=false "
+                                "--set measures.cka_tokens={}",
+                                bin("run_experiment"), source("configs/layer_geometry.ini"), results,
+                                tiny_set(model, tok, corpus), k),
+                    dir);
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    runs.push_back((fs::path(only_run_dir(results, "layer_geometry")) / "results.h5").string());
+  }
+  const std::string py = dir.file("cka.py");
+  write_text(py,
+             "import sys, h5py, numpy as np\n"
+             "def cka(X, Y):\n"
+             "    Xc, Yc = X - X.mean(0), Y - Y.mean(0)\n"
+             "    return np.linalg.norm(Yc.T @ Xc) ** 2 / (np.linalg.norm(Xc.T @ Xc) * np.linalg.norm(Yc.T @ Yc))\n"
+             "d = h5py.File(sys.argv[1], 'r')\n"
+             "H = d['/hidden'][()].astype(np.float64)  # tokens, layers, C\n"
+             "n, K = H.shape[0], H.shape[1]\n"
+             "ref = lambda rows: np.array([[cka(H[rows, a], H[rows, b]) for b in range(K)] for a in range(K)])\n"
+             "full = ref(np.arange(n))\n"
+             "for path, k in ((sys.argv[2], 64), (sys.argv[3], 0)):\n"
+             "    f = h5py.File(path, 'r')\n"
+             "    assert (f['/tokens/token_id'][()] == d['/token_ids'][()]).all()\n"
+             "    occ = f['/cka_occurrences'][()]\n"
+             "    assert f['/layers'].attrs['cka_tokens'] == k\n"
+             "    if k: assert len(occ) == k and (np.diff(occ) > 0).all() and occ.min() >= 0 and occ.max() < n, occ\n"
+             "    else: assert (occ == np.arange(n)).all()\n"
+             "    got = f['/layers/layer_similarity'][()]\n"
+             "    err = np.abs(got - ref(occ)).max()\n"
+             "    assert err < 1e-8, (k, err)\n"
+             "    if k: assert np.abs(got - full).max() > 1e-4, 'the sample should change the value'\n"
+             "    else: assert np.abs(got - full).max() < 1e-8\n"
+             "print('ok', n)\n");
+  r = run_command(fmt::format("/usr/bin/python3 '{}' '{}' '{}' '{}'", py, dump, runs[0], runs[1]), dir);
+  BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.out + r.err);
+  BOOST_TEST(r.out.starts_with("ok"));
+}
+
 BOOST_AUTO_TEST_CASE(identical_contexts_give_self_similarity_one) {
   EMBEDLAB_FIXTURE(model, "gpt2-golden/tiny-gpt2");
   EMBEDLAB_FIXTURE(tok, "gpt2-tokenizer");

@@ -5,6 +5,7 @@
 #include "linalg/contextual.hpp"
 #include "testing.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace tt = boost::test_tools;
@@ -76,6 +77,28 @@ BOOST_AUTO_TEST_CASE(self_similarity_and_mev_against_brute_force) {
   for (auto j : g.occurrences[0]) same.col(j) = H.col(0) * 2.0f;
   BOOST_TEST(cx::self_similarity(same, g, sentence)(0) == 1.0, tt::tolerance(1e-12));
   BOOST_TEST(cx::max_explainable_variance(same, g)(0) == 1.0, tt::tolerance(1e-12));
+}
+
+// sample_columns: k distinct ascending columns, the same for the same seed; 0 or k ≥ n is all; each
+// column is drawn with probability k/n (20,000 draws of 3 of 10: every count within 5 sd of 6,000).
+BOOST_AUTO_TEST_CASE(sample_columns_is_a_seeded_uniform_sample_without_replacement) {
+  Rng r0(5);
+  BOOST_TEST(cx::sample_columns(7, 0, r0).size() == 7u);
+  BOOST_TEST(cx::sample_columns(7, 9, r0).size() == 7u);
+  const auto all = cx::sample_columns(5, 5, r0);
+  for (arma::uword j = 0; j < 5; ++j) BOOST_TEST(all[j] == j);
+  Rng a(9), b(9);
+  const auto s = cx::sample_columns(1000, 37, a);
+  BOOST_TEST(s.size() == 37u);
+  BOOST_TEST(std::adjacent_find(s.begin(), s.end(), [](auto x, auto y) { return x >= y; }) == s.end());
+  BOOST_TEST(s.back() < 1000u);
+  BOOST_TEST(s == cx::sample_columns(1000, 37, b));
+  std::vector<int> count(10, 0);
+  Rng c(1);
+  for (int t = 0; t < 20000; ++t)
+    for (const auto j : cx::sample_columns(10, 3, c)) ++count[j];
+  const double sd = std::sqrt(20000 * 0.3 * 0.7);
+  for (int j = 0; j < 10; ++j) BOOST_TEST(std::abs(count[j] - 6000) < 5 * sd);
 }
 
 BOOST_AUTO_TEST_CASE(intra_sentence_hand_case) {
