@@ -90,7 +90,7 @@ BOOST_AUTO_TEST_CASE(sample_columns_is_a_seeded_uniform_sample_without_replaceme
   Rng a(9), b(9);
   const auto s = cx::sample_columns(1000, 37, a);
   BOOST_TEST(s.size() == 37u);
-  BOOST_TEST(std::adjacent_find(s.begin(), s.end(), [](auto x, auto y) { return x >= y; }) == s.end());
+  BOOST_TEST((std::adjacent_find(s.begin(), s.end(), [](auto x, auto y) { return x >= y; }) == s.end()));
   BOOST_TEST(s.back() < 1000u);
   BOOST_TEST(s == cx::sample_columns(1000, 37, b));
   std::vector<int> count(10, 0);
