@@ -64,6 +64,14 @@ std::string run_experiment(const std::string& launcher, const std::string& confi
   return results;
 }
 
+// The file names (recursive, relative) under a run directory.
+std::vector<std::string> files_of(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) out.push_back(fs::relative(e.path(), dir).string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::string single_run(const std::string& results, const std::string& experiment) {
   const std::string run = only_run_dir(results, experiment);
   BOOST_REQUIRE_MESSAGE(!run.empty(), "no single run directory under " << results << "/" << experiment);
@@ -140,20 +148,22 @@ BOOST_AUTO_TEST_CASE(experiments_equal_the_serial_run) {
   };
   for (const auto& c : cases) {
     TempDir dir;
-    const auto ref = dump_without_clock(
-        (fs::path(single_run(run_experiment("", c.config, c.sets, dir.file("serial"), dir), c.experiment)) /
-         "results.h5")
-            .string());
+    const std::string serial_run =
+        single_run(run_experiment("", c.config, c.sets, dir.file("serial"), dir), c.experiment);
+    const auto ref = dump_without_clock((fs::path(serial_run) / "results.h5").string());
     for (int np : c.ranks) {
+      const auto before = fs::file_time_type::clock::now();
       const std::string results = run_experiment(mpirun(np), c.config, c.sets, dir.file(fmt::format("np{}", np)), dir);
       const std::string run = single_run(results, c.experiment);
       check_same(ref, dump_without_clock((fs::path(run) / "results.h5").string()),
                  fmt::format("{} -np {}", c.experiment, np));
-      // Rank 0 alone wrote: one run directory (checked by single_run) and no scratch left behind.
+      // Rank 0 alone wrote: one run directory (checked by single_run) holding the serial run's files,
+      // and nothing of embedlab's appeared in $TMPDIR (the other ranks create no file anywhere).
+      BOOST_TEST(files_of(run) == files_of(serial_run), c.experiment << " -np " << np << ": other files");
       for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
-        BOOST_TEST(!(e.path().filename().string().starts_with("embedlab-rank-") &&
-                     fs::last_write_time(e.path()) > fs::last_write_time(run)),
-                   "scratch directory left: " << e.path());
+        BOOST_TEST(
+            !(e.path().filename().string().starts_with("embedlab-rank-") && fs::last_write_time(e.path()) >= before),
+            "scratch directory: " << e.path());
     }
   }
 }
