@@ -133,7 +133,9 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "error: {}\n", e.what());
     return e.exit_code();
   } catch (const std::exception& e) {
-    fmt::print(stderr, "error: internal: {}\n", e.what());
+    const std::string message = fmt::format("internal: {}", e.what());
+    if (comm::world().distributed()) comm::world().abort(Exit::software, message);  // never leave ranks waiting
+    fmt::print(stderr, "error: {}\n", message);
     return 70;
   }
 }

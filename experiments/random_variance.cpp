@@ -1,5 +1,6 @@
 // random_variance: cosines of random vector pairs against the 1/d law (lesson point 5), and, when
 // [embeddings] is configured, the real embedding space at its own d against that baseline.
+#include "comm/comm.hpp"
 #include "experiments/experiments.hpp"
 #include "report/report.hpp"
 #include "stats/histogram.hpp"
@@ -10,6 +11,7 @@
 #include <boost/math/distributions/normal.hpp>
 
 #include <cmath>
+#include <cstring>
 #include <numbers>
 
 namespace embedlab::experiments {
@@ -60,22 +62,27 @@ Row summarise(const arma::vec& cos, double d, double level) {
   return {d, m.mean(), m.mean() - half, m.mean() + half, m.variance(), ci.lo, ci.hi, m.excess_kurtosis()};
 }
 
-// Histogram of cos over ±6σ (σ = 1/√d) with the N(0, 1/d) density at the bin centres.
-void histogram_outputs(Context& ctx, const std::string& group, const arma::vec& cos, double d, std::int64_t bins,
-                       std::vector<double>& centres, std::vector<double>& density) {
+// The histogram of cos over ±6σ (σ = 1/√d).
+stats::Histogram cos_histogram(double d, std::int64_t bins) {
   const double half = 6.0 / std::sqrt(d);
-  stats::Histogram h(-std::min(1.0, half), std::min(1.0, half), static_cast<std::size_t>(bins));
-  h.add(cos);
+  return stats::Histogram(-std::min(1.0, half), std::min(1.0, half), static_cast<std::size_t>(bins));
+}
+
+// Histogram h of n cosines (counts, and `outside` of them out of range) with the N(0, 1/d) density
+// at the bin centres.
+void histogram_outputs(Context& ctx, const std::string& group, const stats::Histogram& h,
+                       const std::vector<std::uint64_t>& hist_counts, std::uint64_t outside, double n, double d,
+                       std::vector<double>& centres, std::vector<double>& density) {
   std::vector<double> edges, counts, expected;
   centres.clear();
   density.clear();
-  const double n = static_cast<double>(cos.n_elem), w = h.bin_width();
+  const double w = h.bin_width();
   for (std::size_t b = 0; b <= h.bins(); ++b) edges.push_back(h.lo() + static_cast<double>(b) * w);
   for (std::size_t b = 0; b < h.bins(); ++b) {
     const double c = h.bin_lo(b) + w / 2;
     centres.push_back(c);
-    counts.push_back(static_cast<double>(h.counts()[b]));
-    density.push_back(static_cast<double>(h.counts()[b]) / (n * w));
+    counts.push_back(static_cast<double>(hist_counts[b]));
+    density.push_back(static_cast<double>(hist_counts[b]) / (n * w));
     expected.push_back(std::sqrt(d / (2 * std::numbers::pi)) * std::exp(-0.5 * d * c * c));
   }
   ctx.h5->write(group + "/edges", edges, {"1", "bin edges of cos θ"});
@@ -83,8 +90,24 @@ void histogram_outputs(Context& ctx, const std::string& group, const arma::vec& 
   ctx.h5->write(group + "/density", density, {"1", "empirical density of cos θ per bin"});
   ctx.h5->write(group + "/expected_density", expected, {"1", "N(0, 1/d) density at the bin centres"});
   ctx.h5->attr(group, "d", d);
-  ctx.h5->attr(group, "outside_range", static_cast<std::int64_t>(h.underflow() + h.overflow()));
+  ctx.h5->attr(group, "outside_range", static_cast<std::int64_t>(outside));
 }
+
+void histogram_outputs(Context& ctx, const std::string& group, const arma::vec& cos, double d, std::int64_t bins,
+                       std::vector<double>& centres, std::vector<double>& density) {
+  stats::Histogram h = cos_histogram(d, bins);
+  h.add(cos);
+  histogram_outputs(ctx, group, h, h.counts(), h.underflow() + h.overflow(), static_cast<double>(cos.n_elem), d,
+                    centres, density);
+}
+
+// One (distribution, d) cell as computed on its rank: the summary row and, for the histogram cell,
+// the bin counts and the out-of-range count.
+struct Cell {
+  Row row;
+  std::vector<std::uint64_t> counts;
+  std::uint64_t outside = 0;
+};
 
 // One cell's cosines (and the summary's working copy) at a time; the real space's pairs likewise.
 void memory(const Config& c, const experiment::Shapes& shapes, std::vector<experiment::Allocation>& out) {
@@ -108,20 +131,45 @@ void run(const Config& c, Context& ctx) {
   std::vector<double> sorted_dims(c.dims.begin(), c.dims.end());
   std::sort(sorted_dims.begin(), sorted_dims.end());
   sorted_dims.erase(std::unique(sorted_dims.begin(), sorted_dims.end()), sorted_dims.end());
-  std::uint64_t stream = 0;
+  // The cells (distribution, d) in table order are independent: under mpirun each rank computes a
+  // fixed block of them and every rank gathers them in cell order (the same bits as the serial run).
+  const comm::Comm& comm = comm::for_kernel(nullptr);
+  const std::size_t n_cells = c.distributions.size() * sorted_dims.size();
+  const comm::Range mine = comm::block(comm, n_cells);
+  std::vector<comm::Bytes> computed;
+  comm.agree([&] {
+    comm::fault_point(comm, true);
+    for (std::size_t k = mine.begin; k < mine.end; ++k) {
+      const std::string& name = c.distributions[k / sorted_dims.size()];
+      const double d = sorted_dims[k % sorted_dims.size()];
+      // Each (distribution, d) cell has its own stream: adding a cell never changes the others.
+      const Rng cell =
+          ctx.rng.child(std::hash<std::string>{}(name) ^ static_cast<std::uint64_t>(d) * 0x9E3779B97F4A7C15ULL);
+      const arma::vec cos = stats::random_pair_cosines(stats::parse_distribution(name), static_cast<std::uint64_t>(d),
+                                                       static_cast<std::uint64_t>(c.pairs), cell, ctx.threads);
+      const Row r = summarise(cos, d, c.confidence);
+      std::vector<std::uint64_t> counts;
+      if (static_cast<std::int64_t>(d) == c.histogram_dim) {
+        stats::Histogram h = cos_histogram(d, c.histogram_bins);
+        h.add(cos);
+        counts = h.counts();
+        counts.push_back(h.underflow() + h.overflow());
+      }
+      computed.push_back(comm::pack(std::vector<Row>{r}, counts));
+    }
+  });
+  const std::vector<comm::Bytes> cells = comm::gather_blocks(comm, computed, n_cells);
+  std::size_t next_cell = 0;
   for (const auto& name : c.distributions) {
-    const auto dist = stats::parse_distribution(name);
     std::vector<double> dv, mean, var, lo, hi, expected, kurt, dvar, mlo, mhi;
     std::vector<std::int64_t> flags;
     bool histogram_done = false;
     for (const double d : sorted_dims) {
-      // Each (distribution, d) cell has its own stream: adding a cell never changes the others.
-      const Rng cell =
-          ctx.rng.child(std::hash<std::string>{}(name) ^ static_cast<std::uint64_t>(d) * 0x9E3779B97F4A7C15ULL);
-      ++stream;
-      const arma::vec cos = stats::random_pair_cosines(dist, static_cast<std::uint64_t>(d),
-                                                       static_cast<std::uint64_t>(c.pairs), cell, ctx.threads);
-      const Row r = summarise(cos, d, c.confidence);
+      const comm::Bytes& cell = cells[next_cell++];
+      Row r;
+      std::memcpy(&r, cell.data(), sizeof r);
+      std::vector<std::uint64_t> counts((cell.size() - sizeof r) / sizeof(std::uint64_t));
+      if (!counts.empty()) std::memcpy(counts.data(), cell.data() + sizeof r, counts.size() * sizeof(std::uint64_t));
       const bool outside = 1.0 / d < r.var_lo || 1.0 / d > r.var_hi;
       dv.push_back(d);
       mean.push_back(r.mean);
@@ -139,7 +187,10 @@ void run(const Config& c, Context& ctx) {
                       report::num(r.kurt), outside ? "**outside**" : "ok"});
       if (static_cast<std::int64_t>(d) == c.histogram_dim && !histogram_done) {
         std::vector<double> centres, density;
-        histogram_outputs(ctx, "/histogram/" + name, cos, d, c.histogram_bins, centres, density);
+        const std::uint64_t outside = counts.back();
+        counts.pop_back();
+        histogram_outputs(ctx, "/histogram/" + name, cos_histogram(d, c.histogram_bins), counts, outside,
+                          static_cast<double>(c.pairs), d, centres, density);
         hist_series.push_back({name, centres, density, "steps"});
         if (hist_series.size() == 1) {
           std::vector<double> expect;

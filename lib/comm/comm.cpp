@@ -8,6 +8,7 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <climits>
@@ -415,6 +416,72 @@ Comm::Shift Comm::start_shift(const float* out, std::size_t n_out, int dest, flo
   count_sent(n_out * sizeof(float));
   s.active_ = true;
   return s;
+}
+
+Range block(const Comm& c, std::size_t count) {
+  const std::size_t n = static_cast<std::size_t>(c.size()), q = count / n, extra = count % n;
+  const auto at = [&](int rank) {
+    const auto r = static_cast<std::size_t>(rank);
+    return q * r + std::min(r, extra);
+  };
+  return {at(c.rank()), at(c.rank() + 1)};
+}
+
+std::vector<Bytes> gather_blocks(const Comm& c, const std::vector<Bytes>& mine, std::size_t count) {
+  const Range r = block(c, count);
+  if (mine.size() != r.size())
+    throw Error(Exit::software, fmt::format("comm::gather_blocks: rank {} passed {} items (expected {})", c.rank(),
+                                            mine.size(), r.size()));
+  if (!c.distributed()) return mine;
+  // One buffer per rank: the item sizes, then the items back to back.
+  std::vector<std::uint64_t> sizes;
+  std::size_t total = 0;
+  for (const Bytes& b : mine) {
+    sizes.push_back(b.size());
+    total += b.size();
+  }
+  Bytes packed(sizeof(std::uint64_t) * sizes.size() + total);
+  if (!sizes.empty()) std::memcpy(packed.data(), sizes.data(), sizeof(std::uint64_t) * sizes.size());
+  std::size_t at = sizeof(std::uint64_t) * sizes.size();
+  for (const Bytes& b : mine) {
+    if (!b.empty()) std::memcpy(packed.data() + at, b.data(), b.size());
+    at += b.size();
+  }
+  std::vector<Bytes> out;
+  out.reserve(count);
+  const std::vector<Bytes> all = c.allgather(packed);
+  for (int rank = 0; rank < c.size(); ++rank) {
+    const Comm other(rank, c.size(), false);
+    const std::size_t items = block(other, count).size();
+    const Bytes& b = all[static_cast<std::size_t>(rank)];
+    std::vector<std::uint64_t> sz(items);
+    if (items) std::memcpy(sz.data(), b.data(), sizeof(std::uint64_t) * items);
+    std::size_t pos = sizeof(std::uint64_t) * items;
+    for (const std::uint64_t n : sz) {
+      out.emplace_back(b.begin() + static_cast<std::ptrdiff_t>(pos), b.begin() + static_cast<std::ptrdiff_t>(pos + n));
+      pos += n;
+    }
+  }
+  return out;
+}
+
+std::vector<double> gather_blocks(const Comm& c, const std::vector<double>& mine, std::size_t count,
+                                  std::size_t width) {
+  const Range r = block(c, count);
+  if (mine.size() != r.size() * width)
+    throw Error(Exit::software, fmt::format("comm::gather_blocks: rank {} passed {} values (expected {})", c.rank(),
+                                            mine.size(), r.size() * width));
+  if (!c.distributed()) return mine;
+  std::vector<double> out;
+  out.reserve(count * width);
+  for (const Bytes& b : c.allgather(pack(mine))) {
+    const auto v = unpack<double>(b);
+    out.insert(out.end(), v.begin(), v.end());
+  }
+  if (out.size() != count * width)
+    throw Error(Exit::software,
+                fmt::format("comm::gather_blocks: gathered {} values (expected {})", out.size(), count * width));
+  return out;
 }
 
 }  // namespace embedlab::comm

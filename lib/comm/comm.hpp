@@ -210,4 +210,20 @@ std::vector<T> unpack(const Bytes& b) {
 // Which ranks own which item of a fixed list of `items` (tiles): item t belongs to rank t mod size.
 inline bool owns(const Comm& c, std::size_t item) { return static_cast<int>(item % c.size()) == c.rank(); }
 
+// The fixed block rule for independent items (permutations, bootstraps, experiment cells, analogy
+// tiles): items [0, count) in contiguous blocks in rank order, the first count mod N ranks one item
+// more than the others; concatenating the blocks in rank order gives item order.
+struct Range {
+  std::size_t begin = 0, end = 0;
+  std::size_t size() const noexcept { return end - begin; }
+  bool contains(std::size_t i) const noexcept { return i >= begin && i < end; }
+};
+Range block(const Comm& c, std::size_t count);
+
+// Every rank passes one byte buffer per item of its block (block(c, count), in item order); every
+// rank receives all `count` buffers in item order. Collective (main thread).
+std::vector<Bytes> gather_blocks(const Comm& c, const std::vector<Bytes>& mine, std::size_t count);
+// The same for `width` doubles per item (item-major): every rank receives count·width values.
+std::vector<double> gather_blocks(const Comm& c, const std::vector<double>& mine, std::size_t count, std::size_t width);
+
 }  // namespace embedlab::comm

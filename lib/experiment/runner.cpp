@@ -494,33 +494,17 @@ Checked check_config(const Registry& registry, const RunOptions& o) {
   return {v.exp->name(), v.keys};
 }
 
-namespace {
-// Under mpirun every rank runs the experiment (the kernels distribute over comm::world()), but only
-// rank 0 writes the run directory: the others run into a private scratch directory under $TMPDIR,
-// without plots, removed when they finish.
-struct RankScratch {
-  std::string path;
-  RankScratch() {
-    if (comm::world().root()) return;
-    std::string tmpl = (fs::temp_directory_path() / "embedlab-rank-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr)
-      fail(Exit::cant_create, tmpl, "", std::string("cannot create scratch directory: ") + std::strerror(errno));
-    path = tmpl;
-  }
-  ~RankScratch() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove_all(path, ec);
-  }
-};
-}  // namespace
-
+// Under mpirun every rank runs the same experiment code (the distributed parts — all-pairs, top-k,
+// permutations, bootstraps, cells, analogy sections — split over comm::world() and gather their
+// results on every rank), but only rank 0 writes: it alone makes the run directory, run.json, the
+// plots, report.md and results.h5. The other ranks build results.h5 in memory only (discarded),
+// draw no plots and create nothing on disk.
 RunOutcome run(const Registry& registry, const RunOptions& options) {
-  const RankScratch scratch;
-  RunOptions o = options;
-  if (!scratch.path.empty()) o.results_dir = scratch.path;
-  Progress::set_quiet(o.quiet || !comm::world().root());
+  const RunOptions& o = options;
+  const bool writer = comm::world().root();
+  Progress::set_quiet(o.quiet || !writer);
   Validated v = validate(registry, o);
-  if (!comm::world().root()) v.pipeline.plots = false;
+  if (!writer) v.pipeline.plots = false;
   const std::string resolved = render_ini(v.keys, v.raw);
   RunOutcome outcome;
   outcome.experiment = v.exp->name();
@@ -549,21 +533,23 @@ RunOutcome run(const Registry& registry, const RunOptions& options) {
   state.experiment = v.exp->name();
   state.config_path = o.config_path;
   state.started = utc_now_iso8601();
-  state.run_dir = make_run_dir(o.results_dir, state.experiment, naming, state.run_id, [&](const std::string& id) {
-    state.run_id = id;
-    return run_json_text(state, "RUNNING", "", 0, "");
-  });
-  state.run_json = (fs::path(state.run_dir) / "run.json").string();
-  outcome.run_dir = state.run_dir;
-  if (o.on_run_dir) o.on_run_dir(state.run_dir);
-  arm_signals(state);
+  if (writer) {
+    state.run_dir = make_run_dir(o.results_dir, state.experiment, naming, state.run_id, [&](const std::string& id) {
+      state.run_id = id;
+      return run_json_text(state, "RUNNING", "", 0, "");
+    });
+    state.run_json = (fs::path(state.run_dir) / "run.json").string();
+    outcome.run_dir = state.run_dir;
+    if (o.on_run_dir) o.on_run_dir(state.run_dir);
+    arm_signals(state);
+  }
 
   report::Laps laps;  // prepare (load + normalise), then run (the experiment: kernels, tables, plots)
   try {
     std::vector<InputFile> inputs;
-    io::H5ResultWriter h5((fs::path(state.run_dir) / "results.h5").string());
+    io::H5ResultWriter h5((fs::path(state.run_dir) / "results.h5").string(), writer);
     report::Markdown body;
-    report::Plotter plots(state.run_dir, v.pipeline.plots);
+    report::Plotter plots(writer ? state.run_dir : std::string("."), v.pipeline.plots);  // others: disabled
     std::optional<Prepared> prepared;
     if (v.exp->embeddings_stage() != Stage::none && !v.pipeline.path.empty())
       prepared = prepare(v.pipeline, v.exp->matrices() == Matrices::unit_and_raw, inputs);
@@ -621,21 +607,26 @@ RunOutcome run(const Registry& registry, const RunOptions& options) {
       if (!p.emb.duplicates.empty()) duplicates_markdown(md, p.emb);
     }
     md.paragraph(memory.line(v.exp->name()) + ".");
+    if (!writer) return outcome;
     write_file_atomic((fs::path(state.run_dir) / "report.md").string(),
                       md.text() + body.text() +
                           meta_markdown(v.raw, resolved, seed, threads, state.started, finished, seconds, inputs));
     write_file_atomic(state.run_json, run_json_text(state, "COMPLETED", finished, 0, ""));
     point_latest(o.results_dir, state.experiment, state.run_id);
   } catch (const Error& e) {
-    disarm_signals();
-    write_file_atomic(state.run_json, run_json_text(state, "FAILED", utc_now_iso8601(), e.exit_code(), e.what()));
+    if (writer) {
+      disarm_signals();
+      write_file_atomic(state.run_json, run_json_text(state, "FAILED", utc_now_iso8601(), e.exit_code(), e.what()));
+    }
     throw;
   } catch (const std::exception& e) {
-    disarm_signals();
-    write_file_atomic(state.run_json, run_json_text(state, "FAILED", utc_now_iso8601(), 70, e.what()));
+    if (writer) {
+      disarm_signals();
+      write_file_atomic(state.run_json, run_json_text(state, "FAILED", utc_now_iso8601(), 70, e.what()));
+    }
     throw;
   }
-  disarm_signals();
+  if (writer) disarm_signals();
   return outcome;
 }
 

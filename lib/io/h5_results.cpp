@@ -107,12 +107,12 @@ struct H5ResultWriter::Impl {
   }
 };
 
-H5ResultWriter::H5ResultWriter(std::string final_path)
-    : impl_(std::make_unique<Impl>()), final_path_(std::move(final_path)) {
+H5ResultWriter::H5ResultWriter(std::string final_path, bool keep_file)
+    : impl_(std::make_unique<Impl>()), final_path_(std::move(final_path)), keep_file_(keep_file) {
   h5_silence();
   impl_->path = final_path_;
   const auto dir = std::filesystem::path(final_path_).parent_path();
-  if (::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0)
+  if (keep_file_ && ::access(dir.empty() ? "." : dir.c_str(), W_OK) != 0)
     fail(Exit::cant_create, final_path_, "", "cannot create results file: directory missing or not writable");
   // The file is built in memory (core driver, no backing store) and written out whole by commit():
   // a full disk or a kill can then never leave a half-written HDF5 file, and libhdf5 never holds an
@@ -197,6 +197,10 @@ void H5ResultWriter::commit() {
   if (committed_) return;
   if (H5Fflush(impl_->file, H5F_SCOPE_GLOBAL) < 0)
     fail(Exit::software, final_path_, "", "cannot flush in-memory results: " + h5_last_error());
+  if (!keep_file_) {  // built in memory only: discarded
+    committed_ = true;
+    return;
+  }
   const ssize_t size = H5Fget_file_image(impl_->file, nullptr, 0);
   if (size <= 0) fail(Exit::software, final_path_, "", "cannot get the results file image: " + h5_last_error());
   std::string image(static_cast<std::size_t>(size), '\0');

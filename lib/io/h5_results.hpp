@@ -21,10 +21,12 @@ struct DatasetInfo {
 
 // Builds the file in memory; commit() writes it to a temp file in the same directory, fsyncs and
 // renames it into place (core/atomic_file). An uncommitted writer leaves nothing on disk; a final
-// path is never opened with truncate.
+// path is never opened with truncate. With keep_file = false (the non-root ranks of an MPI run, which
+// run the same experiment code as rank 0) the file is only built in memory: nothing is checked or
+// written on disk, and commit() discards it.
 class H5ResultWriter {
  public:
-  explicit H5ResultWriter(std::string final_path);
+  explicit H5ResultWriter(std::string final_path, bool keep_file = true);
   ~H5ResultWriter();
   H5ResultWriter(const H5ResultWriter&) = delete;
   H5ResultWriter& operator=(const H5ResultWriter&) = delete;
@@ -53,6 +55,7 @@ class H5ResultWriter {
   std::unique_ptr<Impl> impl_;
   std::string final_path_;
   bool committed_ = false;
+  bool keep_file_ = true;
 };
 
 // Read-only access to a results file (tests, `run_experiment --check`).

@@ -1,4 +1,5 @@
 #include "rsa/compare.hpp"
+#include "comm/comm.hpp"
 
 #include "core/error.hpp"
 #include "rsa/rdm.hpp"
@@ -119,8 +120,22 @@ MantelResult mantel_test(const arma::mat& A, const arma::mat& B, Comparison c, s
   MantelResult r;
   r.statistic = statistic(identity);
   if (std::isnan(r.statistic)) data_error("rsa", "mantel_test", "observed statistic is NaN (constant RDM)");
-  std::vector<double> null(permutations);
-  for (auto& v : null) v = statistic(stats::permutation(m, rng));
+  // Permutation p draws from its own stream base.child(p) (base: one draw of the caller's rng), so
+  // the permutations split over the ranks in fixed blocks and gather in permutation order: the
+  // p-value is the same bits for any rank count and equal to the serial run.
+  const Rng base(rng.next_u64());
+  const comm::Comm& comm = comm::for_kernel(nullptr);
+  const comm::Range mine = comm::block(comm, permutations);
+  std::vector<double> part;
+  part.reserve(mine.size());
+  comm.agree([&] {
+    comm::fault_point(comm, true);
+    for (std::size_t p = mine.begin; p < mine.end; ++p) {
+      Rng rp = base.child(p);
+      part.push_back(statistic(stats::permutation(m, rp)));
+    }
+  });
+  const std::vector<double> null = comm::gather_blocks(comm, part, permutations, 1);
   r.p_value = stats::permutation_p_value(r.statistic, null);
   r.permutations = permutations;
   return r;
@@ -137,22 +152,34 @@ BootstrapResult bootstrap_rdm_ci(const arma::mat& A, const arma::mat& B, Compari
   BootstrapResult r;
   r.statistic = compare_rdms(A, B, c);
   r.resamples = resamples;
-  std::vector<double> stats_(resamples);
+  // Resample s draws from base.child(s); the resamples split over the ranks in fixed blocks and
+  // gather in order (as the permutations of mantel_test).
+  const Rng base(rng.next_u64());
+  const comm::Comm& comm = comm::for_kernel(nullptr);
+  const comm::Range mine = comm::block(comm, resamples);
+  std::vector<double> part(mine.size());
   arma::vec a(m * (m - 1) / 2), b(m * (m - 1) / 2);
-  for (auto& out : stats_) {
-    const auto idx = stats::bootstrap_sample(m, rng);
-    std::size_t k = 0;
-    for (std::size_t s = 0; s < m; ++s)
-      for (std::size_t t = s + 1; t < m; ++t) {
-        if (idx[s] == idx[t]) continue;
-        a[k] = As(idx[s], idx[t]);
-        b[k] = Bs(idx[s], idx[t]);
-        ++k;
-      }
-    out = std::numeric_limits<double>::quiet_NaN();
-    if (k >= 2) out = compare_vectors(a.head(k), b.head(k), c);
+  comm.agree([&] {
+    comm::fault_point(comm, true);
+    for (std::size_t s = mine.begin; s < mine.end; ++s) {
+      Rng rs = base.child(s);
+      const auto idx = stats::bootstrap_sample(m, rs);
+      std::size_t k = 0;
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = i + 1; j < m; ++j) {
+          if (idx[i] == idx[j]) continue;
+          a[k] = As(idx[i], idx[j]);
+          b[k] = Bs(idx[i], idx[j]);
+          ++k;
+        }
+      double& out = part[s - mine.begin];
+      out = std::numeric_limits<double>::quiet_NaN();
+      if (k >= 2) out = compare_vectors(a.head(k), b.head(k), c);
+    }
+  });
+  const std::vector<double> stats_ = comm::gather_blocks(comm, part, resamples, 1);
+  for (const double out : stats_)
     if (!std::isfinite(out)) ++r.failed;
-  }
   if (r.failed == resamples)
     data_error("rsa", "bootstrap_rdm_ci", fmt::format("all {} resamples gave no statistic", resamples));
   r.ci = stats::percentile_interval(stats_, level);

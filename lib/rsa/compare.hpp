@@ -2,6 +2,10 @@
 // Comparison of two RDMs over the same m items on their upper triangles (i < j), a Mantel
 // permutation test and a bootstrap-over-items confidence interval. Only the upper triangles of
 // the RDMs are read. Both tests are deterministic given the state of the Rng passed in.
+// Each takes one draw from that Rng as the base of its streams: permutation (resample) p uses
+// Rng(base).child(p). Under mpirun (comm::for_kernel) the permutations and resamples split over the
+// ranks in fixed blocks and are gathered in order, so every result is the same bits for any rank
+// count and equal to the serial run; an error on any rank ends every rank with that error.
 #include "core/rng.hpp"
 #include "stats/moments.hpp"
 

@@ -1,4 +1,5 @@
 #include "rsa/similarity_metrics.hpp"
+#include "comm/comm.hpp"
 
 #include "core/error.hpp"
 #include "core/threads.hpp"
@@ -804,22 +805,30 @@ std::vector<Calibrated> calibrate(const arma::mat& X, const arma::mat& Y, const 
       where[m] = recomputed.size();
       recomputed.push_back(metrics[m]);
     }
-  {
+  // Permutation t draws from rng.child(0).child(t), resample b from rng.child(1).child(b). Under
+  // mpirun (comm::for_kernel) each rank takes a fixed block of the permutations and one of the
+  // resamples, and the values are gathered in order: every result is the same bits for any rank
+  // count and equal to the serial run.
+  const comm::Comm& comm = comm::for_kernel(nullptr);
+  const comm::Range pr = comm::block(comm, co.permutations), br = comm::block(comm, co.bootstrap);
+  comm.agree([&] {
+    comm::fault_point(comm, true);
     BlasSingleThread single;
     const Rng prng = rng.child(0), brng = rng.child(1);
     std::atomic<std::size_t> next{0};
-    const std::size_t total = co.permutations + co.bootstrap;
+    const std::size_t total = pr.size() + br.size();
     run_workers(workers, [&](int) {
       std::vector<arma::uword> perm(n);
-      for (std::size_t t; (t = next.fetch_add(1)) < total;) {
-        if (t < co.permutations) {
+      for (std::size_t u; (u = next.fetch_add(1)) < total;) {
+        if (u < pr.size()) {
+          const std::size_t t = pr.begin + u;
           Rng r = prng.child(t);
           std::iota(perm.begin(), perm.end(), arma::uword{0});
           r.shuffle(perm.begin(), perm.end());
           const auto v = cmp.values(perm);
           for (std::size_t m = 0; m < metrics.size(); ++m) null[m][t] = v[m];
         } else {
-          const std::size_t b = t - co.permutations;
+          const std::size_t b = br.begin + (u - pr.size());
           Rng r = brng.child(b);
           arma::uvec idx(n);
           for (arma::uword i = 0; i < n; ++i) idx[i] = r.below(n);
@@ -842,6 +851,20 @@ std::vector<Calibrated> calibrate(const arma::mat& X, const arma::mat& Y, const 
         }
       }
     });
+  });
+  if (comm.distributed()) {  // every rank's blocks, in permutation (resample) order
+    const std::size_t M = metrics.size();
+    const auto gather = [&](std::vector<std::vector<double>>& values, const comm::Range& r, std::size_t count) {
+      std::vector<double> part;
+      part.reserve(r.size() * M);
+      for (std::size_t t = r.begin; t < r.end; ++t)
+        for (std::size_t m = 0; m < M; ++m) part.push_back(values[m][t]);
+      const std::vector<double> all = comm::gather_blocks(comm, part, count, M);
+      for (std::size_t t = 0; t < count; ++t)
+        for (std::size_t m = 0; m < M; ++m) values[m][t] = all[t * M + m];
+    };
+    gather(null, pr, co.permutations);
+    gather(boot, br, co.bootstrap);
   }
   for (std::size_t m = 0; m < metrics.size(); ++m) {
     auto& c = out[m];

@@ -173,6 +173,8 @@ struct CalibrationOptions {
 // Permutation i shuffles 0..n−1 with rng.child(0).child(i); bootstrap resample b draws n columns
 // with replacement from rng.child(1).child(b) (interval per metric: see Interval). Permutations and resamples are
 // spread over workers (single-threaded BLAS each), so the results are bit-identical for any worker count.
+// Under mpirun (comm::for_kernel) each rank takes a fixed block of the permutations and one of the
+// resamples and every rank gathers the values in order: bit-identical for any rank count too.
 std::vector<Calibrated> calibrate(const arma::mat& X, const arma::mat& Y, const std::vector<Metric>& metrics,
                                   const MetricOptions& mo, const CalibrationOptions& co, const Rng& rng);
 

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 using namespace embedlab;
 using namespace embedlab::test;
@@ -62,6 +63,30 @@ std::string run_experiment(const std::string& launcher, const std::string& confi
   if (err) *err = r.err;
   if (!exit_code) BOOST_REQUIRE_MESSAGE(r.exit_code == 0, launcher << config << ": " << r.err);
   return results;
+}
+
+// The file names (recursive, relative) under a run directory.
+std::vector<std::string> files_of(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) out.push_back(fs::relative(e.path(), dir).string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The table rows of a run's report.md (every number of the report) but the timing tables' (a table
+// whose header names seconds, as "Where the time went").
+std::vector<std::string> report_tables(const std::string& run) {
+  std::vector<std::string> rows;
+  std::istringstream in(read_file((fs::path(run) / "report.md").string()));
+  bool in_table = false, timing = false;
+  for (std::string line; std::getline(in, line);) {
+    const bool row = line.starts_with("|");
+    if (row && !in_table) timing = line.find("second") != std::string::npos;
+    in_table = row;
+    if (row && !timing) rows.push_back(line);
+  }
+  BOOST_TEST(!rows.empty(), run << ": no table in report.md");
+  return rows;
 }
 
 std::string single_run(const std::string& results, const std::string& experiment) {
@@ -136,24 +161,32 @@ BOOST_AUTO_TEST_CASE(experiments_equal_the_serial_run) {
                    "compare.bootstrap=50",
                    glove),
        {2}},
-      {"random_variance", "configs/random_variance.ini", "--set sweep.pairs=2000 --set sweep.dims=2,16,128", {3}},
+      {"random_variance", "configs/random_variance.ini", "--set sweep.pairs=2000 --set sweep.dims=2,16,128", {2, 4}},
+      {"compare",
+       "configs/compare_halves.ini",
+       fmt::format("--set space_a.path='{}' --set compare.permutations=21 --set compare.bootstrap=7", glove),
+       {3}},
   };
   for (const auto& c : cases) {
     TempDir dir;
-    const auto ref = dump_without_clock(
-        (fs::path(single_run(run_experiment("", c.config, c.sets, dir.file("serial"), dir), c.experiment)) /
-         "results.h5")
-            .string());
+    const std::string serial_run =
+        single_run(run_experiment("", c.config, c.sets, dir.file("serial"), dir), c.experiment);
+    const auto ref = dump_without_clock((fs::path(serial_run) / "results.h5").string());
     for (int np : c.ranks) {
-      const std::string results = run_experiment(mpirun(np), c.config, c.sets, dir.file(fmt::format("np{}", np)), dir);
+      // A private $TMPDIR for the ranks (OpenMPI puts its session directory there too).
+      const std::string tmp = dir.file(fmt::format("tmp{}", np));
+      fs::create_directories(tmp);
+      const std::string results = run_experiment(mpirun(np), c.config, c.sets, dir.file(fmt::format("np{}", np)), dir,
+                                                 nullptr, nullptr, fmt::format("TMPDIR='{}' ", tmp));
       const std::string run = single_run(results, c.experiment);
       check_same(ref, dump_without_clock((fs::path(run) / "results.h5").string()),
                  fmt::format("{} -np {}", c.experiment, np));
-      // Rank 0 alone wrote: one run directory (checked by single_run) and no scratch left behind.
-      for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
-        BOOST_TEST(!(e.path().filename().string().starts_with("embedlab-rank-") &&
-                     fs::last_write_time(e.path()) > fs::last_write_time(run)),
-                   "scratch directory left: " << e.path());
+      // Rank 0 alone wrote: one run directory (checked by single_run) holding the serial run's files,
+      // and nothing of embedlab's appeared in $TMPDIR (the other ranks create no file anywhere).
+      BOOST_TEST(files_of(run) == files_of(serial_run), c.experiment << " -np " << np << ": other files");
+      BOOST_TEST(report_tables(run) == report_tables(serial_run), c.experiment << " -np " << np << ": report differs");
+      for (const auto& e : fs::recursive_directory_iterator(tmp))
+        BOOST_TEST(e.path().filename().string().find("embedlab") == std::string::npos, "in $TMPDIR: " << e.path());
     }
   }
 }
@@ -190,6 +223,19 @@ BOOST_AUTO_TEST_CASE(an_error_on_one_rank_ends_every_rank_with_its_message_and_c
   BOOST_TEST(j["exit_code"] == 65);
   BOOST_TEST(j["error"].get<std::string>().starts_with("fault injection: rank 1 of 3: injected error"));
   BOOST_TEST(!fs::exists(fs::path(run) / "results.h5"));
+  // The same in the distributed permutations (RSA's Mantel test), on rank 1 of 2.
+  const std::string rsa_results = run_experiment(
+      mpirun(2), "configs/rsa_halves.ini",
+      fmt::format("--set space_a.path='{}' --set words.count=60 --set compare.permutations=9 --set compare.bootstrap=5",
+                  file),
+      dir.file("rsa_failed"), dir, &code, &err, "EMBEDLAB_INJECT_FAULT=1:error ");
+  BOOST_TEST(code == 65, err);
+  BOOST_TEST(err.find("error: fault injection: rank 1 of 2: injected error") != std::string::npos, err);
+  const std::string rsa_run = single_run(rsa_results, "rsa");
+  const auto jr = nlohmann::json::parse(read_file((fs::path(rsa_run) / "run.json").string()));
+  BOOST_TEST(jr["status"] == "FAILED");
+  BOOST_TEST(jr["exit_code"] == 65);
+  BOOST_TEST(!fs::exists(fs::path(rsa_run) / "results.h5"));
 }
 
 BOOST_AUTO_TEST_CASE(a_killed_rank_leaves_no_file_under_a_final_name) {

@@ -96,8 +96,10 @@ BOOST_AUTO_TEST_CASE(mantel_equals_brute_force_recomputation) {
     const double obs = rsa::compare_rdms(A, B, c);
     BOOST_TEST(res.statistic == obs, tt::tolerance(Tol<double>::sum));
     std::size_t ge = 0;
+    const Rng base(r2.next_u64());  // the documented stream: permutation k draws from Rng(base).child(k)
     for (int k = 0; k < 200; ++k) {
-      const auto p = embedlab::stats::permutation(9, r2);
+      Rng rk = base.child(static_cast<std::uint64_t>(k));
+      const auto p = embedlab::stats::permutation(9, rk);
       const arma::uvec idx = arma::conv_to<arma::uvec>::from(std::vector<arma::uword>(p.begin(), p.end()));
       ge += rsa::compare_rdms(A, arma::mat(B.submat(idx, idx)), c) >= obs;
     }
