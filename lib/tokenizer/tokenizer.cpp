@@ -385,8 +385,10 @@ nlohmann::json parse_tokenizer_json(const std::string& text, const std::string& 
   auto cb = [&](int depth, E ev, nlohmann::json& parsed) -> bool {
     if (depth < kDepth) {
       if (ev == E::key) {
-        keys[depth] = parsed.get<std::string>();
-        return true;
+        keys[depth] = parsed.get_ref<const std::string&>();
+        // A vocab key is not stored into the DOM (its value is captured below): without this the
+        // parser would insert every one of 128k keys into the JSON object, with a discarded value.
+        return !(depth == 3 && in_model("vocab", E::object_start));
       }
       if (ev == E::object_start || ev == E::array_start) container[depth] = ev;
     }
