@@ -762,9 +762,55 @@ struct MergeTarget {
   int id;
 };
 
+// The merges keyed by pair_key(a, b): a flat open-addressing table (linear probing, at most half
+// full), one allocation for Llama-3's 280k merges instead of one node each.
+class MergeTable {
+ public:
+  using value_type = std::pair<std::uint64_t, MergeTarget>;
+  void reserve(std::size_t n) {
+    if (2 * n > slots_.size()) rehash(n);
+  }
+  // Inserts or replaces (a repeated pair keeps the later rank).
+  void set(std::uint64_t key, MergeTarget t) {
+    if (2 * (size_ + 1) > slots_.size()) rehash(2 * size_ + 8);
+    value_type& v = slots_[probe(key)];
+    if (v.first == kEmpty) {
+      v.first = key;
+      ++size_;
+    }
+    v.second = t;
+  }
+  const value_type* find(std::uint64_t key) const {
+    if (slots_.empty()) return nullptr;
+    const value_type& v = slots_[probe(key)];
+    return v.first == kEmpty ? nullptr : &v;
+  }
+  const value_type* end() const { return nullptr; }
+  std::size_t size() const { return size_; }
+
+ private:
+  static constexpr std::uint64_t kEmpty = ~std::uint64_t(0);  // ids are < 2^31: never a key
+  std::size_t probe(std::uint64_t key) const {
+    std::size_t s = static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & mask_;
+    while (slots_[s].first != kEmpty && slots_[s].first != key) s = (s + 1) & mask_;
+    return s;
+  }
+  void rehash(std::size_t n) {
+    std::size_t cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    std::vector<value_type> old(cap, value_type{kEmpty, MergeTarget{}});
+    old.swap(slots_);
+    mask_ = cap - 1;
+    for (const auto& v : old)
+      if (v.first != kEmpty) slots_[probe(v.first)] = v;
+  }
+  std::vector<value_type> slots_;
+  std::size_t mask_ = 0, size_ = 0;
+};
+
 class BpeModel final : public Model {
  public:
-  std::unordered_map<std::uint64_t, MergeTarget> merges;
+  MergeTable merges;
   std::optional<std::string> unk;
   int unk_id = -1;
   std::string prefix, suffix;
@@ -1044,7 +1090,8 @@ void finish_bpe(BpeModel& m, const std::vector<std::pair<std::string, std::strin
     merged.assign(a).append(b, plen, std::string::npos);
     const auto im = index.find(merged);
     if (!im) merge_error(w, r, fmt::format("merged token {} is not in the vocabulary", quote_bytes(merged)));
-    m.merges[pair_key(*ia, *ib)] = MergeTarget{static_cast<std::uint32_t>(r), *im};  // a repeated pair: the later rank
+    m.merges.set(pair_key(*ia, *ib),
+                 MergeTarget{static_cast<std::uint32_t>(r), *im});  // a repeated pair: the later rank
   }
   m.byte_token.fill(-1);
   for (int b = 0; b < 256; ++b)
