@@ -329,11 +329,13 @@ struct Tokenizer::Impl {
     else if (model->kind() == "WordPiece")
       style = WordStyle::wordpiece;
     bytes.resize(n);
+    by_bytes.reserve(n);
     for (std::size_t id = 0; id < n; ++id) {
       const std::string& t = tokens[id];
-      std::string b = t;
+      std::string b;
       if (byte_level && !added_map.count(t)) {
-        if (auto raw = unicode_to_bytes(t)) b = std::move(*raw);
+        auto raw = unicode_to_bytes(t);
+        b = raw ? std::move(*raw) : t;
       } else if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && !added_map.count(t)) {
         b = std::string(1, static_cast<char>(std::stoi(t.substr(3, 2), nullptr, 16)));
       } else if (meta) {
@@ -347,6 +349,8 @@ struct Tokenizer::Impl {
           }
         }
         b = std::move(r);
+      } else {
+        b = t;
       }
       bytes[id] = std::move(b);
       if (!t.empty()) by_bytes.emplace(bytes[id], static_cast<int>(id));
