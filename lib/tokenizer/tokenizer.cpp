@@ -329,11 +329,13 @@ struct Tokenizer::Impl {
     else if (model->kind() == "WordPiece")
       style = WordStyle::wordpiece;
     bytes.resize(n);
+    by_bytes.reserve(n);
     for (std::size_t id = 0; id < n; ++id) {
       const std::string& t = tokens[id];
-      std::string b = t;
+      std::string b;
       if (byte_level && !added_map.count(t)) {
-        if (auto raw = unicode_to_bytes(t)) b = std::move(*raw);
+        auto raw = unicode_to_bytes(t);
+        b = raw ? std::move(*raw) : t;
       } else if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && !added_map.count(t)) {
         b = std::string(1, static_cast<char>(std::stoi(t.substr(3, 2), nullptr, 16)));
       } else if (meta) {
@@ -347,6 +349,8 @@ struct Tokenizer::Impl {
           }
         }
         b = std::move(r);
+      } else {
+        b = t;
       }
       bytes[id] = std::move(b);
       if (!t.empty()) by_bytes.emplace(bytes[id], static_cast<int>(id));
@@ -385,8 +389,10 @@ nlohmann::json parse_tokenizer_json(const std::string& text, const std::string& 
   auto cb = [&](int depth, E ev, nlohmann::json& parsed) -> bool {
     if (depth < kDepth) {
       if (ev == E::key) {
-        keys[depth] = parsed.get<std::string>();
-        return true;
+        keys[depth] = parsed.get_ref<const std::string&>();
+        // A vocab key is not stored into the DOM (its value is captured below): without this the
+        // parser would insert every one of 128k keys into the JSON object, with a discarded value.
+        return !(depth == 3 && in_model("vocab", E::object_start));
       }
       if (ev == E::object_start || ev == E::array_start) container[depth] = ev;
     }
