@@ -188,10 +188,11 @@ void print_rows_estimate(const po::variables_map& vm, arma::uword tile, const st
     const double blk = static_cast<double>(l.rows(r)) * d * 4;
     double results = 0, extra = 0;
     if (what == "stats") {
-      // histogram states, the tile slots of the gathered sums, the Gram pipeline (two d x d parts
-      // in double, a 1024-column double block, the block plus a carried block)
+      // histogram states, the tile slots of the gathered sums; the Gram pipeline (two d x d parts
+      // in double, a 1024-column double block, a copy of the block with the carried columns)
       results = workers * 2000 * 24 + nb * (nb + 1) / 2 * 8 * 4;
-      extra = (2 * d * d + 2 * d) * 8 + 1024 * d * 8 + blk + 1024 * d * 4;
+      // the pipeline's state and, on the last rank, the summed Gram
+      extra = (5 * d * d + 2 * d) * 8 + 1024 * d * 12 + blk;
     } else {
       // n x k heaps, their send and receive buffers, the final lists
       results = n * static_cast<double>(k) * (12 + 16 + 16 + 12);
