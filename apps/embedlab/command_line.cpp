@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <memory>
 
 namespace embedlab::cli {
 
@@ -109,20 +110,27 @@ UnitBlock load_unit_block(const po::variables_map& vm, arma::uword tile) {
   const io::LoadOptions lo = row_load_options(vm);
   UnitBlock u;
   u.path = lo.path;
-  const io::RowReader rr(lo);
-  const linalg::RowLayout l = linalg::row_layout(rr.rows(), tile, world.size());
-  u.n = rr.rows();
-  u.d = rr.dim();
-  u.lo = l.lo(world.rank());
-  io::Embeddings block = rr.read(l.lo(world.rank()), l.hi(world.rank()));
-  u.source = block.source;
-  if (world.root()) u.source.sha256 = rr.source_sha256();
-  // Normalise the block; bad rows are collected from every rank and reported as one error.
-  linalg::NormalizeOptions no;
-  no.policy = linalg::BadRowPolicy::exclude;
-  no.names = block.tokens;
-  no.source = lo.path;
-  linalg::Normalized nz = linalg::normalize_rows(block.vectors, no);
+  std::unique_ptr<io::RowReader> reader;
+  io::Embeddings block;
+  linalg::Normalized nz;
+  // The local part (a bad block is seen by its rank alone) settles before any collective below.
+  world.agree([&] {
+    reader = std::make_unique<io::RowReader>(lo);
+    const linalg::RowLayout l = linalg::row_layout(reader->rows(), tile, world.size());
+    u.n = reader->rows();
+    u.d = reader->dim();
+    u.lo = l.lo(world.rank());
+    block = reader->read(l.lo(world.rank()), l.hi(world.rank()));
+    u.source = block.source;
+    if (world.root()) u.source.sha256 = reader->source_sha256();
+    // Normalise the block; bad rows are collected from every rank and reported as one error.
+    linalg::NormalizeOptions no;
+    no.policy = linalg::BadRowPolicy::exclude;
+    no.names = block.tokens;
+    no.source = lo.path;
+    nz = linalg::normalize_rows(block.vectors, no);
+  });
+  const io::RowReader& rr = *reader;
   std::vector<std::uint64_t> bad_rows;
   std::vector<std::uint8_t> bad_zero;
   std::string bad_names;  // '\0'-terminated names
