@@ -11,6 +11,7 @@
 #include "core/threads.hpp"
 #include "linalg/allpairs.hpp"
 #include "linalg/normalize.hpp"
+#include "linalg/ring.hpp"
 #include "linalg/topk.hpp"
 
 #include <cblas.h>
@@ -123,6 +124,22 @@ int run(int argc, char** argv) {
     (void)t;
     return useful * share;
   });
+  // --distribute rows: each rank holds only its block of rows; the blocks circulate (linalg/ring.hpp).
+  const linalg::RowLayout layout = linalg::row_layout(n, ao.tile, P);
+  const arma::fmat block = layout.rows(world.rank())
+                               ? arma::fmat(U.cols(layout.lo(world.rank()), layout.hi(world.rank()) - 1))
+                               : arma::fmat(d, 0);
+  double rows_share = 1;
+  const Result rhist = measure([&] {
+    const linalg::AllPairsStats s = linalg::all_pairs_rows(block, n, ao);
+    rows_share = s.local_flops / s.tile_flops;
+    return useful * rows_share;
+  });
+  const Result rtopk = measure([&] {
+    const linalg::TopK t = linalg::topk_all_rows(block, n, to);
+    (void)t;
+    return useful * rows_share;
+  });
   if (world.root()) {
     fmt::print(
         "bench_mpi: n = {}, d = {}, k = {}, {} rank(s) x {} thread(s); tile SGEMM {:.1f} GFLOP/s per rank (min "
@@ -135,6 +152,12 @@ int run(int argc, char** argv) {
                topk.rate_pct_min, topk.bytes_max);
     fmt::print("| all-pairs histogram | {:.3f} | {:.1f} | {:.0f} | {} |\n", hist.seconds, useful / hist.seconds / 1e9,
                hist.rate_pct_min, hist.bytes_max);
+    fmt::print("| all-rows top-{}, --distribute rows | {:.3f} | {:.1f} | {:.0f} | {} |\n", k, rtopk.seconds,
+               useful / rtopk.seconds / 1e9, rtopk.rate_pct_min, rtopk.bytes_max);
+    fmt::print("| all-pairs histogram, --distribute rows | {:.3f} | {:.1f} | {:.0f} | {} |\n", rhist.seconds,
+               useful / rhist.seconds / 1e9, rhist.rate_pct_min, rhist.bytes_max);
+    fmt::print("RESULT rows_topk={:.4f} rows_topk_bytes={} rows_hist={:.4f} rows_hist_bytes={}\n", rtopk.seconds,
+               rtopk.bytes_max, rhist.seconds, rhist.bytes_max);
     fmt::print(
         "RESULT ranks={} threads={} n={} d={} tile_peak={:.2f} topk={:.4f} topk_pct={:.1f} topk_bytes={} hist={:.4f} "
         "hist_pct={:.1f} hist_bytes={}\n",

@@ -154,6 +154,12 @@ row "all-pairs histogram, 2 ranks × 1 thread: parallel efficiency" \
 row "all-rows top-10, per-rank % of its SGEMM on its share (2 ranks)" "$(get topk_pct "$tmp/mpi2")" ">=" 90 \
   "useful upper-triangle FLOPs n(n−1)d share over the rank's time; 1-thread tile SGEMM $(n "$(get tile_peak "$tmp/mpi2")") GFLOP/s"
 row "all-pairs histogram, per-rank % of its SGEMM on its share (2 ranks)" "$(get hist_pct "$tmp/mpi2")" ">=" 90 ""
+row "all-rows top-10, --distribute rows vs replicated (2 ranks): time ratio" \
+  "$(div "$(get topk "$tmp/mpi2")" "$(get rows_topk "$tmp/mpi2")")" ">=" 0.9 \
+  "$(n "$(get rows_topk "$tmp/mpi2")") s; $(n "$(get rows_topk_bytes "$tmp/mpi2")") bytes sent per rank (each rank holds only its block of rows)"
+row "all-pairs histogram, --distribute rows vs replicated (2 ranks): time ratio" \
+  "$(div "$(get hist "$tmp/mpi2")" "$(get rows_hist "$tmp/mpi2")")" ">=" 0.9 \
+  "$(n "$(get rows_hist "$tmp/mpi2")") s; $(n "$(get rows_hist_bytes "$tmp/mpi2")") bytes sent per rank"
 
 section "summary"
 echo "| benchmark | value | target | verdict | note |"

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <memory>
 
 namespace embedlab::cli {
 
@@ -109,20 +110,27 @@ UnitBlock load_unit_block(const po::variables_map& vm, arma::uword tile) {
   const io::LoadOptions lo = row_load_options(vm);
   UnitBlock u;
   u.path = lo.path;
-  const io::RowReader rr(lo);
-  const linalg::RowLayout l = linalg::row_layout(rr.rows(), tile, world.size());
-  u.n = rr.rows();
-  u.d = rr.dim();
-  u.lo = l.lo(world.rank());
-  io::Embeddings block = rr.read(l.lo(world.rank()), l.hi(world.rank()));
-  u.source = block.source;
-  if (world.root()) u.source.sha256 = rr.source_sha256();
-  // Normalise the block; bad rows are collected from every rank and reported as one error.
-  linalg::NormalizeOptions no;
-  no.policy = linalg::BadRowPolicy::exclude;
-  no.names = block.tokens;
-  no.source = lo.path;
-  linalg::Normalized nz = linalg::normalize_rows(block.vectors, no);
+  std::unique_ptr<io::RowReader> reader;
+  io::Embeddings block;
+  linalg::Normalized nz;
+  // The local part (a bad block is seen by its rank alone) settles before any collective below.
+  world.agree([&] {
+    reader = std::make_unique<io::RowReader>(lo);
+    const linalg::RowLayout l = linalg::row_layout(reader->rows(), tile, world.size());
+    u.n = reader->rows();
+    u.d = reader->dim();
+    u.lo = l.lo(world.rank());
+    block = reader->read(l.lo(world.rank()), l.hi(world.rank()));
+    u.source = block.source;
+    if (world.root()) u.source.sha256 = reader->source_sha256();
+    // Normalise the block; bad rows are collected from every rank and reported as one error.
+    linalg::NormalizeOptions no;
+    no.policy = linalg::BadRowPolicy::exclude;
+    no.names = block.tokens;
+    no.source = lo.path;
+    nz = linalg::normalize_rows(block.vectors, no);
+  });
+  const io::RowReader& rr = *reader;
   std::vector<std::uint64_t> bad_rows;
   std::vector<std::uint8_t> bad_zero;
   std::string bad_names;  // '\0'-terminated names
@@ -188,10 +196,11 @@ void print_rows_estimate(const po::variables_map& vm, arma::uword tile, const st
     const double blk = static_cast<double>(l.rows(r)) * d * 4;
     double results = 0, extra = 0;
     if (what == "stats") {
-      // histogram states, the tile slots of the gathered sums, the Gram pipeline (two d x d parts
-      // in double, a 1024-column double block, the block plus a carried block)
+      // histogram states, the tile slots of the gathered sums; the Gram pipeline (two d x d parts
+      // in double, a 1024-column double block, a copy of the block with the carried columns)
       results = workers * 2000 * 24 + nb * (nb + 1) / 2 * 8 * 4;
-      extra = (2 * d * d + 2 * d) * 8 + 1024 * d * 8 + blk + 1024 * d * 4;
+      // the pipeline's state and, on the last rank, the summed Gram
+      extra = (5 * d * d + 2 * d) * 8 + 1024 * d * 12 + blk;
     } else {
       // n x k heaps, their send and receive buffers, the final lists
       results = n * static_cast<double>(k) * (12 + 16 + 16 + 12);

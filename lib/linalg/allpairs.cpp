@@ -428,7 +428,7 @@ AllPairsStats all_pairs_rows(const arma::fmat& block, arma::uword n, const AllPa
   pp.scale = comm.size();
   const arma::uword t0 = l.tile_lo(r), t1 = l.tile_lo(r + 1);
   comm.agree([&] {
-    ring_visit(comm, l, block, [&](int q, const float* other) {
+    ring_visit(comm, l, block, [&](int q, const float* other, int parity) {
       const arma::uword u0 = l.tile_lo(q), u1 = l.tile_lo(q + 1);
       // Column of global tile T in the block that starts at tile `first`.
       auto col = [&](const float* base, arma::uword first, arma::uword T) {
@@ -448,6 +448,8 @@ AllPairsStats all_pairs_rows(const arma::fmat& block, arma::uword n, const AllPa
           for (arma::uword J = t0; J < t1; ++J)
             jobs.push_back({I, J, slot(I, J), col(other, u0, I), col(block.memptr(), t0, J)});
       }
+      if (parity >= 0)
+        std::erase_if(jobs, [&](const TileJob& t) { return static_cast<int>((t.I + t.J) % 2) != parity; });
       run_pass(jobs, d, n, b, options, lp, pp);
     });
     if (lp.states.empty()) lp.states.emplace_back(options.bins);

@@ -28,7 +28,7 @@ double ring_block_bytes(const RowLayout& l, arma::uword d) {
 }
 
 void ring_visit(const comm::Comm& comm, const RowLayout& l, const arma::fmat& mine,
-                const std::function<void(int q, const float* other)>& visit) {
+                const std::function<void(int q, const float* other, int parity)>& visit) {
   const int N = comm.size(), r = comm.rank();
   const std::size_t d = mine.n_rows;
   const int S = N / 2;
@@ -39,7 +39,7 @@ void ring_visit(const comm::Comm& comm, const RowLayout& l, const arma::fmat& mi
     cur.resize(d * l.rows(right));
     shift = comm.start_shift(mine.memptr(), d * l.rows(r), left, cur.data(), cur.size(), right);
   }
-  if (l.rows(r)) visit(r, mine.memptr());  // the own block while the first one travels
+  if (l.rows(r)) visit(r, mine.memptr(), -1);  // the own block while the first one travels
   shift.wait();
   for (int s = 1; s <= S; ++s) {
     const int q = (r + s) % N;
@@ -49,9 +49,9 @@ void ring_visit(const comm::Comm& comm, const RowLayout& l, const arma::fmat& mi
       next.resize(d * l.rows(q_next));
       shift = comm.start_shift(cur.data(), cur.size(), left, next.data(), next.size(), right);
     }
-    // With N even the pair at distance N/2 meets twice: the lower rank computes it.
-    const bool compute = 2 * s != N || r < q;
-    if (compute && l.rows(r) && l.rows(q)) visit(q, cur.data());
+    // With N even the pair at distance N/2 meets twice: the two ranks split its tiles.
+    const int parity = 2 * s != N ? -1 : (r < q ? 0 : 1);
+    if (l.rows(r) && l.rows(q)) visit(q, cur.data(), parity);
     shift.wait();
     std::swap(cur, next);
   }

@@ -10,9 +10,9 @@
 // for s = 1 .. floor(N/2) with the block of rank (r + s) mod N, which arrives by a shift around the
 // ring (comm::Comm::start_shift: the next block is in flight while the current one is used, so a
 // rank holds its own block and two travelling ones: about 3 blocks). Every unordered pair of blocks
-// meets exactly once; with N even the pair at distance N/2 is met by both ranks and computed by the
-// lower one. A tile (I, J) is always computed as U_Iᵀ U_J with I < J, by the same BLAS call on the
-// same columns as in the replicated kernels, and lands in the same global tile slot; the
+// meets exactly once; with N even the pair at distance N/2 is met by both ranks, which split its
+// tiles (I + J even: the lower rank; odd: the higher one). A tile (I, J) is always computed as U_Iᵀ U_J with I < J, by
+// the same BLAS call on the same columns as in the replicated kernels, and lands in the same global tile slot; the
 // reductions are those of allpairs.cpp / topk.cpp (exact counts, per-tile double sums reduced in
 // tile order, extremes and heaps under a total order), so the results are bit-identical to the
 // replicated mode and to the serial run for any N.
@@ -45,9 +45,10 @@ RowLayout row_layout(arma::uword n, arma::uword tile, int ranks);
 double ring_block_bytes(const RowLayout& layout, arma::uword d);
 
 // Visits this rank's own block (q = rank, other = mine) and then the blocks it must meet; see
-// above. `visit(q, other)` gets rank q's block (d, layout.rows(q)) as column data.
+// above. `visit(q, other, parity)` gets rank q's block (d, layout.rows(q)) as column data and
+// computes the tiles (I, J) of the pair with (I + J) mod 2 == parity, or all of them (parity -1).
 void ring_visit(const comm::Comm& comm, const RowLayout& layout, const arma::fmat& mine,
-                const std::function<void(int q, const float* other)>& visit);
+                const std::function<void(int q, const float* other, int parity)>& visit);
 
 // The kernels of allpairs.hpp / topk.hpp on a row-distributed matrix of n rows: `block` is this
 // rank's unit columns [layout.lo(rank), layout.hi(rank)) of row_layout(n, options.tile, N).

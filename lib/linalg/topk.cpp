@@ -361,7 +361,7 @@ TopK topk_all_rows(const arma::fmat& block, arma::uword n, const TopKOptions& op
     std::unique_ptr<std::mutex[]> block_mu(new std::mutex[std::max<arma::uword>(l.nb, 1)]);
     std::uint64_t done = 0;
     comm.agree([&] {
-      ring_visit(comm, l, block, [&](int q, const float* other) {
+      ring_visit(comm, l, block, [&](int q, const float* other, int parity) {
         const arma::uword u0 = l.tile_lo(q), u1 = l.tile_lo(q + 1);
         auto col = [&](const float* base, arma::uword first, arma::uword T) {
           return base + static_cast<std::size_t>((T - first) * b) * d;
@@ -378,6 +378,8 @@ TopK topk_all_rows(const arma::fmat& block, arma::uword n, const TopKOptions& op
           for (arma::uword I = u0; I < u1; ++I)
             for (arma::uword J = t0; J < t1; ++J) jobs.push_back({I, J, col(other, u0, I), col(block.memptr(), t0, J)});
         }
+        if (parity >= 0)
+          std::erase_if(jobs, [&](const TopkJob& t) { return static_cast<int>((t.I + t.J) % 2) != parity; });
         run_topk_tiles(jobs, d, n, b, options, *heaps, block_mu.get(), done, comm.size());
       });
     });

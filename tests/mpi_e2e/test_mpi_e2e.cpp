@@ -14,7 +14,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
+#include <random>
 #include <sstream>
 
 using namespace embedlab;
@@ -95,9 +97,92 @@ std::string single_run(const std::string& results, const std::string& experiment
   return run;
 }
 
+// A word2vec binary of n random rows of dimension d (rows 7 and n − 2 are copies of row 3: exact
+// ties across blocks); `nan_row` (when < n) holds a NaN. 5000 rows are 3 tiles of 2048 rows.
+std::string write_w2v(const TempDir& dir, const std::string& name, std::size_t n, std::size_t d,
+                      std::size_t nan_row = SIZE_MAX) {
+  std::mt19937 rng(kSeed);
+  std::normal_distribution<float> g;
+  std::vector<float> v(n * d);
+  for (auto& x : v) x = g(rng);
+  for (std::size_t k = 0; k < d; ++k) v[7 * d + k] = v[(n - 2) * d + k] = v[3 * d + k];
+  if (nan_row < n) v[nan_row * d + 1] = std::numeric_limits<float>::quiet_NaN();
+  const std::string path = dir.file(name);
+  std::ofstream out(path, std::ios::binary);
+  out << n << " " << d << "\n";
+  for (std::size_t i = 0; i < n; ++i) {
+    out << "w" << i << " ";
+    out.write(reinterpret_cast<const char*>(v.data() + i * d), static_cast<std::streamsize>(d * 4));
+    out << "\n";
+  }
+  return path;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(mpi_e2e)
+
+BOOST_AUTO_TEST_CASE(distribute_rows_equals_replicated_and_serial) {
+  TempDir dir;
+  const std::string file = write_w2v(dir, "rows.bin", 5000, 16);
+  const auto serial = run_command(fmt::format("{} stats '{}' --json --threads 1", bin("embedlab"), file), dir);
+  BOOST_REQUIRE_MESSAGE(serial.exit_code == 0, serial.err);
+  const auto ref = nlohmann::json::parse(serial.out);
+  const std::string n0 = dir.file("n0.h5");
+  BOOST_REQUIRE(
+      run_command(fmt::format("{} neighbors '{}' --all --k 10 --threads 1 --out '{}'", bin("embedlab"), file, n0), dir)
+          .exit_code == 0);
+  const auto ref_n = dump_without_clock(n0);
+  BOOST_TEST(ref_n.count("/tokens") == 1u);
+  for (int np = 1; np <= 4; ++np) {
+    // np 4: more ranks than the 3 tiles (one rank holds no rows).
+    const std::string launcher = np == 1 ? std::string() : mpirun(np);
+    const auto s = run_command(
+        fmt::format("{}{} stats '{}' --json --threads 1 --distribute rows", launcher, bin("embedlab"), file), dir);
+    BOOST_REQUIRE_MESSAGE(s.exit_code == 0, s.err);
+    const auto j = nlohmann::json::parse(s.out);
+    BOOST_TEST(j.size() == 10u);
+    for (const auto& [key, value] : j.items())
+      BOOST_TEST(value.dump() == ref.at(key).dump(), "stats --distribute rows -np " << np << ": " << key);
+    const std::string n = dir.file(fmt::format("r{}.h5", np));
+    const auto r = run_command(fmt::format("{}{} neighbors '{}' --all --k 10 --threads 1 --distribute rows --out '{}'",
+                                           launcher, bin("embedlab"), file, n),
+                               dir);
+    BOOST_REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    check_same(ref_n, dump_without_clock(n), fmt::format("neighbors --distribute rows -np {}", np));
+  }
+  // The per-rank estimate, and a bad value.
+  const auto dry =
+      run_command(fmt::format("{}{} stats '{}' --distribute rows --dry-run", mpirun(3), bin("embedlab"), file), dir);
+  BOOST_TEST(dry.exit_code == 0, dry.err);
+  BOOST_TEST(dry.out.find("rank 2: rows [4096, 5000) = 904 rows") != std::string::npos, dry.out);
+  const auto bad = run_command(fmt::format("{} stats '{}' --distribute columns", bin("embedlab"), file), dir);
+  BOOST_TEST(bad.exit_code == 64);
+  BOOST_TEST(bad.err.find("--distribute: 'columns' is not one of replicated, rows") != std::string::npos, bad.err);
+}
+
+BOOST_AUTO_TEST_CASE(distribute_rows_faults_end_every_rank_with_one_message) {
+  TempDir dir;
+  // A NaN in the last block: only rank 2 of 3 reads it; every rank ends with its one-line message.
+  const std::string nan = write_w2v(dir, "nan.bin", 5000, 16, 4500);
+  const auto r =
+      run_command(fmt::format("{}{} stats '{}' --distribute rows --threads 1", mpirun(3), bin("embedlab"), nan), dir);
+  BOOST_TEST(r.exit_code == 65, r.err);
+  BOOST_TEST(r.err.find("row 4500 (token 'w4500'): value 2 is not finite") != std::string::npos, r.err);
+  // The one-line message once, whatever the launcher adds after it.
+  BOOST_TEST(r.err.find("error: ") == r.err.rfind("error: "), r.err);
+  // A file cut short: refused on every rank, one line, no output file.
+  const std::string cut = write_w2v(dir, "cut.bin", 5000, 16);
+  fs::resize_file(cut, fs::file_size(cut) - 100);
+  const std::string out = dir.file("cut.h5");
+  const auto c = run_command(fmt::format("{}{} neighbors '{}' --all --distribute rows --threads 1 --out '{}'",
+                                         mpirun(2), bin("embedlab"), cut, out),
+                             dir);
+  BOOST_TEST(c.exit_code == 65, c.err);
+  BOOST_TEST(c.err.find("truncated") != std::string::npos, c.err);
+  BOOST_TEST(c.err.find("error: ") == c.err.rfind("error: "), c.err);
+  BOOST_TEST(!fs::exists(out));
+}
 
 BOOST_AUTO_TEST_CASE(stats_json_and_neighbors_equal_the_serial_run_for_1_to_4_ranks) {
   TempDir dir;
