@@ -18,11 +18,48 @@
 #include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
+#include <functional>
+
 namespace embedlab::cli {
 
 namespace po = boost::program_options;
 
 namespace {
+
+using RowName = std::function<std::string(arma::uword)>;
+
+// The all-pairs part of the output, shared by the replicated and the --distribute rows paths.
+nlohmann::ordered_json all_pairs_json(const std::string& path, arma::uword rows, arma::uword dim,
+                                      const linalg::AllPairsStats& s, const linalg::PairMoments& moments,
+                                      const RowName& name) {
+  nlohmann::ordered_json j;
+  j["file"] = path;
+  j["rows"] = rows;
+  j["dim"] = dim;
+  j["pairs"] = s.n_pairs;
+  j["mean"] = moments.mean;
+  j["variance"] = moments.variance;
+  j["random_baseline_variance"] = 1.0 / static_cast<double>(dim);
+  j["min"] = {{"cos", s.min.cos}, {"a", name(s.min.i)}, {"b", name(s.min.j)}};
+  j["max"] = {{"cos", s.max.cos}, {"a", name(s.max.i)}, {"b", name(s.max.j)}};
+  j["quantiles"] = {{"q01", s.quantile(0.01)},
+                    {"q25", s.quantile(0.25)},
+                    {"median", s.quantile(0.5)},
+                    {"q75", s.quantile(0.75)},
+                    {"q99", s.quantile(0.99)}};
+  return j;
+}
+
+void print_all_pairs(const std::string& path, arma::uword rows, arma::uword dim, const linalg::AllPairsStats& s,
+                     const linalg::PairMoments& moments, const RowName& name, unsigned bins) {
+  fmt::print("{}: {} rows × {} dims, {} pairs\n", path, rows, dim, s.n_pairs);
+  fmt::print("mean cos {:.6f}, variance {:.6g} (random baseline: 0, {:.6g})\n", moments.mean, moments.variance,
+             1.0 / static_cast<double>(dim));
+  fmt::print("min {:.4f} ({} / {}), max {:.4f} ({} / {})\n", s.min.cos, name(s.min.i), name(s.min.j), s.max.cos,
+             name(s.max.i), name(s.max.j));
+  fmt::print("quantiles: 1% {:.4f}, 25% {:.4f}, median {:.4f}, 75% {:.4f}, 99% {:.4f} (±{:.4f}, one bin)\n",
+             s.quantile(0.01), s.quantile(0.25), s.quantile(0.5), s.quantile(0.75), s.quantile(0.99), 2.0 / bins);
+}
 
 // --distribute rows: the all-pairs statistics (moments from the Gram, extremes, histogram and
 // quantiles from the pass) of a matrix no rank holds whole; the same numbers, bit for bit, as the
@@ -47,34 +84,12 @@ int stats_rows(const po::variables_map& vm) {
   const linalg::AllPairsStats s = linalg::all_pairs_rows(in.unit, in.n, ao);
   progress.finish();
   if (!world.root()) return 0;
-  auto name = [&](arma::uword j) { return j < in.tokens.size() ? in.tokens[j] : fmt::format("#{}", j); };
-  const double d = static_cast<double>(in.d);
+  const RowName name = [&](arma::uword j) { return j < in.tokens.size() ? in.tokens[j] : fmt::format("#{}", j); };
   if (vm.count("json")) {
-    nlohmann::ordered_json j;
-    j["file"] = in.path;
-    j["rows"] = in.n;
-    j["dim"] = in.d;
-    j["pairs"] = s.n_pairs;
-    j["mean"] = moments.mean;
-    j["variance"] = moments.variance;
-    j["random_baseline_variance"] = 1.0 / d;
-    j["min"] = {{"cos", s.min.cos}, {"a", name(s.min.i)}, {"b", name(s.min.j)}};
-    j["max"] = {{"cos", s.max.cos}, {"a", name(s.max.i)}, {"b", name(s.max.j)}};
-    j["quantiles"] = {{"q01", s.quantile(0.01)},
-                      {"q25", s.quantile(0.25)},
-                      {"median", s.quantile(0.5)},
-                      {"q75", s.quantile(0.75)},
-                      {"q99", s.quantile(0.99)}};
-    fmt::print("{}\n", j.dump(2));
+    fmt::print("{}\n", all_pairs_json(in.path, in.n, in.d, s, moments, name).dump(2));
     return 0;
   }
-  fmt::print("{}: {} rows × {} dims, {} pairs\n", in.path, in.n, in.d, s.n_pairs);
-  fmt::print("mean cos {:.6f}, variance {:.6g} (random baseline: 0, {:.6g})\n", moments.mean, moments.variance,
-             1.0 / d);
-  fmt::print("min {:.4f} ({} / {}), max {:.4f} ({} / {})\n", s.min.cos, name(s.min.i), name(s.min.j), s.max.cos,
-             name(s.max.i), name(s.max.j));
-  fmt::print("quantiles: 1% {:.4f}, 25% {:.4f}, median {:.4f}, 75% {:.4f}, 99% {:.4f} (±{:.4f}, one bin)\n",
-             s.quantile(0.01), s.quantile(0.25), s.quantile(0.5), s.quantile(0.75), s.quantile(0.99), 2.0 / ao.bins);
+  print_all_pairs(in.path, in.n, in.d, s, moments, name, ao.bins);
   fmt::print(
       "(--distribute rows over {} ranks: anisotropy, hubness, rogue dimensions, intrinsic dimension and "
       "isotropy need the whole matrix on one rank and are not computed)\n",
@@ -133,26 +148,11 @@ int cmd_stats(int argc, char** argv) {
                                   {"share", std::vector<double>(r.share.begin(), r.share.end())},
                                   {"mean_cosine", r.mean_cosine}};
   };
-  auto name = [&](arma::uword j) { return in.emb.token_name(j); };
-  const double d = static_cast<double>(U.n_rows);
+  const RowName name = [&](arma::uword j) { return in.emb.token_name(j); };
   if (!world.root()) return 0;
 
   if (vm.count("json")) {
-    nlohmann::ordered_json j;
-    j["file"] = in.path;
-    j["rows"] = U.n_cols;
-    j["dim"] = U.n_rows;
-    j["pairs"] = s.n_pairs;
-    j["mean"] = moments.mean;
-    j["variance"] = moments.variance;
-    j["random_baseline_variance"] = 1.0 / d;
-    j["min"] = {{"cos", s.min.cos}, {"a", name(s.min.i)}, {"b", name(s.min.j)}};
-    j["max"] = {{"cos", s.max.cos}, {"a", name(s.max.i)}, {"b", name(s.max.j)}};
-    j["quantiles"] = {{"q01", s.quantile(0.01)},
-                      {"q25", s.quantile(0.25)},
-                      {"median", s.quantile(0.5)},
-                      {"q75", s.quantile(0.75)},
-                      {"q99", s.quantile(0.99)}};
+    nlohmann::ordered_json j = all_pairs_json(in.path, U.n_cols, U.n_rows, s, moments, name);
     j["anisotropy"] = {{"mean_cosine", an.mean_cosine},
                        {"mean_unit_norm", an.mean_unit_norm},
                        {"top_singular_value_share", an.top_sv_share}};
@@ -169,13 +169,7 @@ int cmd_stats(int argc, char** argv) {
     fmt::print("{}\n", j.dump(2));
     return 0;
   }
-  fmt::print("{}: {} rows × {} dims, {} pairs\n", in.path, U.n_cols, U.n_rows, s.n_pairs);
-  fmt::print("mean cos {:.6f}, variance {:.6g} (random baseline: 0, {:.6g})\n", moments.mean, moments.variance,
-             1.0 / d);
-  fmt::print("min {:.4f} ({} / {}), max {:.4f} ({} / {})\n", s.min.cos, name(s.min.i), name(s.min.j), s.max.cos,
-             name(s.max.i), name(s.max.j));
-  fmt::print("quantiles: 1% {:.4f}, 25% {:.4f}, median {:.4f}, 75% {:.4f}, 99% {:.4f} (±{:.4f}, one bin)\n",
-             s.quantile(0.01), s.quantile(0.25), s.quantile(0.5), s.quantile(0.75), s.quantile(0.99), 2.0 / ao.bins);
+  print_all_pairs(in.path, U.n_cols, U.n_rows, s, moments, name, ao.bins);
   fmt::print("anisotropy: mean cosine {:.6f}, |mean unit vector| {:.6f}, top singular value share {:.6f}\n",
              an.mean_cosine, an.mean_unit_norm, an.top_sv_share);
   const auto& h = g.hubness;

@@ -247,9 +247,7 @@ NpyHeader read_npy_header(const std::string& path) {
   h.descr = descr->str;
   if (h.descr.find('O') != std::string::npos)
     data_error(path, "descr", fmt::format("object dtype '{}' refused (pickled data is never loaded)", h.descr));
-  FloatKind kind = FloatKind::f32;
-  bool big = false;
-  if (!parse_descr(h.descr, kind, big))
+  if (!parse_descr(h.descr, h.kind, h.big_endian))
     data_error(path, "descr", fmt::format("dtype '{}' is not supported (supported: <f4 <f8 <f2 >f4 >f8 >f2)", h.descr));
 
   if (fortran->kind != PyValue::Kind::boolean)
@@ -271,7 +269,7 @@ NpyHeader read_npy_header(const std::string& path) {
 
   h.data_offset = start + len;
   const std::uint64_t count = checked_mul(h.shape[0], h.shape[1], path, "shape " + format_shape(h.shape));
-  const std::uint64_t bytes = checked_mul(count, float_kind_size(kind), path, "data size");
+  const std::uint64_t bytes = checked_mul(count, float_kind_size(h.kind), path, "data size");
   const std::uint64_t have = f.size() - h.data_offset;
   if (have < bytes)
     data_error(path, "data",
@@ -286,9 +284,8 @@ Embeddings read_npy(const std::string& path) {
   const NpyHeader h = read_npy_header(path);
   const BinaryFile f(path);
   if (f.size() != h.file_size) data_error(path, "", "file size changed while reading");
-  FloatKind kind = FloatKind::f32;
-  bool big = false;
-  parse_descr(h.descr, kind, big);
+  const FloatKind kind = h.kind;
+  const bool big = h.big_endian;
   const std::uint64_t n = h.shape[0], d = h.shape[1];
   Sha256 hash;
   hash.update(f.read_string_at(0, h.data_offset, "header"));

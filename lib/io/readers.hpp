@@ -1,6 +1,7 @@
 #pragma once
 // One reader per embedding format. Each validates everything (../shared/CONVENTIONS.md) and throws
 // embedlab::Error (exit 65 bad data, 66 missing/unreadable) with `file: where: what`.
+#include "io/binary_util.hpp"
 #include "io/embedding.hpp"
 
 #include <cstdint>
@@ -59,7 +60,9 @@ Embeddings read_safetensors(const std::string& path, const std::string& tensor);
 // --- npy (io/npy.cpp): versions 1-3, <f4 <f8 <f2 >f4 >f8, C or Fortran order ---
 struct NpyHeader {
   int major = 0, minor = 0;
-  std::string descr;  // e.g. "<f4"
+  std::string descr;                // e.g. "<f4"
+  FloatKind kind = FloatKind::f32;  // descr decoded
+  bool big_endian = false;
   bool fortran_order = false;
   std::vector<std::uint64_t> shape;
   std::uint64_t data_offset = 0;  // first byte of the array data

@@ -59,20 +59,6 @@ std::string hash_range(const BinaryFile& f, std::uint64_t offset, std::uint64_t 
   return h.hex();
 }
 
-bool npy_kind(const std::string& d, FloatKind& kind, bool& big) {
-  if (d.size() != 3 || (d[0] != '<' && d[0] != '>') || d[1] != 'f') return false;
-  big = d[0] == '>';
-  if (d[2] == '2')
-    kind = FloatKind::f16;
-  else if (d[2] == '4')
-    kind = FloatKind::f32;
-  else if (d[2] == '8')
-    kind = FloatKind::f64;
-  else
-    return false;
-  return true;
-}
-
 // Sequential buffered reads of an uncompressed file, with skips that never read the skipped bytes.
 class Scanner {
  public:
@@ -275,7 +261,8 @@ RowReader::RowReader(const LoadOptions& o) : impl_(std::make_unique<Impl>()) {
     m.file_size = index.file_size;
   } else if (m.format == "npy") {
     const NpyHeader h = read_npy_header(o.path);
-    npy_kind(h.descr, m.kind, m.big_endian);
+    m.kind = h.kind;
+    m.big_endian = h.big_endian;
     m.dtype = h.descr;
     m.fortran = h.fortran_order;
     m.file_rows = h.shape[0];
