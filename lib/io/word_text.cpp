@@ -281,7 +281,7 @@ class TextReader {
   // half again, copying once.
   void grow() {
     arma::fmat bigger(m_.n_rows, m_.n_cols + m_.n_cols / 2 + 16);
-    std::memcpy(bigger.memptr(), m_.memptr(), sizeof(float) * m_.n_elem);
+    if (m_.n_elem > 0) std::memcpy(bigger.memptr(), m_.memptr(), sizeof(float) * m_.n_elem);
     m_ = std::move(bigger);
   }
 
