@@ -346,6 +346,17 @@ struct Fd {
   }
 };
 
+// Copies the reader process's answer (bytes of float32) out of the shared memfd.
+void read_shared_buffer(int fd, char* dst, std::uint64_t bytes, const std::string& path) {
+  for (std::uint64_t done = 0; done < bytes;) {
+    const ssize_t got = ::pread(fd, dst + done, bytes - done, static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0)
+      fail(Exit::software, path, "", fmt::format("cannot read the shared buffer: {}", std::strerror(errno)));
+    done += static_cast<std::uint64_t>(got);
+  }
+}
+
 }  // namespace
 
 Embeddings read_hdf5(const std::string& path, const std::string& dataset) {
@@ -369,14 +380,7 @@ Embeddings read_hdf5(const std::string& path, const std::string& dataset) {
   Embeddings e;
   e.vectors.set_size(d, n);
   auto* dst = reinterpret_cast<char*>(e.vectors.memptr());
-  const std::uint64_t bytes = static_cast<std::uint64_t>(st.st_size);
-  for (std::uint64_t done = 0; done < bytes;) {
-    const ssize_t got = ::pread(mem.fd, dst + done, bytes - done, static_cast<off_t>(done));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0)
-      fail(Exit::software, path, "", fmt::format("cannot read the shared buffer: {}", std::strerror(errno)));
-    done += static_cast<std::uint64_t>(got);
-  }
+  read_shared_buffer(mem.fd, dst, static_cast<std::uint64_t>(st.st_size), path);
   e.source.path = path;
   e.source.format = "hdf5";
   e.source.dtype = tname;
@@ -413,14 +417,7 @@ arma::fmat read_hdf5_rows(const std::string& path, const std::string& dataset, s
     fail(Exit::software, path, "", fmt::format("the HDF5 reader process gave an inconsistent answer '{}'", header));
   arma::fmat out(d, m);
   auto* dst = reinterpret_cast<char*>(out.memptr());
-  const std::uint64_t bytes = static_cast<std::uint64_t>(st.st_size);
-  for (std::uint64_t done = 0; done < bytes;) {
-    const ssize_t got = ::pread(mem.fd, dst + done, bytes - done, static_cast<off_t>(done));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0)
-      fail(Exit::software, path, "", fmt::format("cannot read the shared buffer: {}", std::strerror(errno)));
-    done += static_cast<std::uint64_t>(got);
-  }
+  read_shared_buffer(mem.fd, dst, static_cast<std::uint64_t>(st.st_size), path);
   return out;
 }
 
