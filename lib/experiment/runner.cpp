@@ -329,9 +329,7 @@ void write_meta(io::H5ResultWriter& h5, const RawConfig& raw, const std::string&
     h5.attr(g, "path", in.path);
     h5.attr(g, "format", in.format);
     h5.attr(g, "dtype", in.dtype);
-    std::string shape;
-    for (std::size_t k = 0; k < in.shape.size(); ++k) shape += (k ? "," : "") + std::to_string(in.shape[k]);
-    h5.attr(g, "shape", "[" + shape + "]");
+    h5.attr(g, "shape", fmt::format("[{}]", fmt::join(in.shape, ",")));
     h5.attr(g, "sha256", in.sha256);
   }
 }

@@ -42,6 +42,13 @@ inline std::string st_entry(const std::string& name, const std::string& dtype, c
          std::to_string(begin) + "," + std::to_string(end) + "]}";
 }
 
+// A safetensors header object of the given entries, in order: {e1,e2,...}
+inline std::string st_header(std::initializer_list<std::string> entries) {
+  std::string h = "{";
+  for (const auto& e : entries) h += (h.size() > 1 ? "," : "") + e;
+  return h + "}";
+}
+
 // A .npy file of the given version with `dict` as header text, padded like NumPy (64-byte aligned,
 // ending in '\n').
 inline std::string npy_bytes(int major, const std::string& dict, const std::string& data) {

@@ -117,7 +117,7 @@ BOOST_AUTO_TEST_CASE(low_precision_conversion_is_exact) {
     const std::uint32_t bits = b << 16;
     std::memcpy(&want[b], &bits, 4);
   }
-  const std::string header = "{" + st_entry("model.embed_tokens.weight", "BF16", "[8192,8]", 0, data.size()) + "}";
+  const std::string header = st_header({st_entry("model.embed_tokens.weight", "BF16", "[8192,8]", 0, data.size())});
   write_file((fs::path(dir) / "model.safetensors").string(), safetensors_bytes(header, data));
   const io::Embeddings e = load(dir, "input");
   BOOST_TEST(std::memcmp(e.vectors.memptr(), want.data(), want.size() * 4) == 0);
@@ -132,7 +132,7 @@ BOOST_AUTO_TEST_CASE(low_precision_conversion_is_exact) {
     std::memcpy(&f, &h, 2);
     want16[b] = static_cast<float>(f);
   }
-  const std::string h16 = "{" + st_entry("model.embed_tokens.weight", "F16", "[8192,8]", 0, data.size()) + "}";
+  const std::string h16 = st_header({st_entry("model.embed_tokens.weight", "F16", "[8192,8]", 0, data.size())});
   write_file((fs::path(dir) / "model.safetensors").string(), safetensors_bytes(h16, data));
   const io::Embeddings e16 = load(dir, "input");
   std::size_t same = 0;
@@ -424,7 +424,7 @@ BOOST_AUTO_TEST_CASE(peak_memory_of_one_matrix) {
       data[i + 1] = static_cast<char>(0x3c + ((x >> 40) & 1));  // finite values near 0.01
     }
     const std::string header =
-        "{" + st_entry("model.embed_tokens.weight", "BF16", fmt::format("[{},{}]", V, d), 0, data.size()) + "}";
+        st_header({st_entry("model.embed_tokens.weight", "BF16", fmt::format("[{},{}]", V, d), 0, data.size())});
     write_file((fs::path(dir) / "model-00001-of-00002.safetensors").string(), safetensors_bytes(header, data));
     write_file((fs::path(dir) / "model-00002-of-00002.safetensors").string(), "never opened");
     write_file((fs::path(dir) / "model.safetensors.index.json").string(),

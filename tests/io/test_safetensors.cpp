@@ -6,6 +6,8 @@
 #include "io/readers.hpp"
 #include "testing.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <limits>
 
@@ -24,8 +26,7 @@ std::string put(const TempDir& dir, const std::string& bytes, const std::string&
 // A valid 2×3 F32 file: tensor "emb" plus a rank-1 "bias" [3].
 std::string two_tensor_file() {
   const std::vector<float> emb = {1, 2, 3, 4, 5, 6}, bias = {7, 8, 9};
-  const std::string h =
-      "{" + st_entry("emb", "F32", "[2,3]", 0, 24) + "," + st_entry("bias", "F32", "[3]", 24, 36) + "}";
+  const std::string h = st_header({st_entry("emb", "F32", "[2,3]", 0, 24), st_entry("bias", "F32", "[3]", 24, 36)});
   return safetensors_bytes(h, bytes_of(emb) + bytes_of(bias));
 }
 
@@ -43,7 +44,7 @@ BOOST_AUTO_TEST_CASE(f32_round_trip_is_exact) {
   TempDir dir;
   const std::vector<float> v = {1.5f, -0.0f, std::numeric_limits<float>::denorm_min(), 3.4e38f, -7.25f, 1e-20f};
   const std::string data = bytes_of(v);
-  const std::string p = put(dir, safetensors_bytes("{" + st_entry("w", "F32", "[2,3]", 0, 24) + "}", data));
+  const std::string p = put(dir, safetensors_bytes(st_header({st_entry("w", "F32", "[2,3]", 0, 24)}), data));
   const io::Embeddings e = io::read_safetensors(p, "");
   BOOST_TEST(e.rows() == 2u);
   BOOST_TEST(e.dim() == 3u);
@@ -72,8 +73,8 @@ BOOST_AUTO_TEST_CASE(f64_f16_bf16_convert_exactly) {
     b.push_back(static_cast<std::uint16_t>(bits >> 16));
   }
   const std::string data = bytes_of(d) + bytes_of(h) + bytes_of(b);
-  const std::string header = "{" + st_entry("d", "F64", "[2,2]", 0, 32) + "," + st_entry("h", "F16", "[3,2]", 32, 44) +
-                             "," + st_entry("b", "BF16", "[4]", 44, 52) + "}";
+  const std::string header = st_header({st_entry("d", "F64", "[2,2]", 0, 32), st_entry("h", "F16", "[3,2]", 32, 44),
+                                        st_entry("b", "BF16", "[4]", 44, 52)});
   const std::string p = put(dir, safetensors_bytes(header, data));
   const auto index = io::read_safetensors_index(p);
   const io::Tensor td = io::read_safetensors_tensor(index, "d");
@@ -109,7 +110,7 @@ BOOST_AUTO_TEST_CASE(unaligned_data_loads_correctly) {
   // One F16 tensor of one element, then an F32 tensor starting at byte 2 of the data section; the
   // header length (odd) also puts the data section at an odd file offset.
   const std::vector<float> v = {0.5f, -1.25f, 3.0f, 9.5f};
-  std::string header = "{" + st_entry("h", "F16", "[1]", 0, 2) + "," + st_entry("w", "F32", "[2,2]", 2, 18) + "}";
+  std::string header = st_header({st_entry("h", "F16", "[1]", 0, 2), st_entry("w", "F32", "[2,2]", 2, 18)});
   if ((8 + header.size()) % 2 == 0) header += ' ';
   const std::string p = put(dir, safetensors_bytes(header, bytes_of(std::vector<std::uint16_t>{0x3C00}) + bytes_of(v)));
   const io::Embeddings e = io::read_safetensors(p, "w");
@@ -161,10 +162,9 @@ BOOST_AUTO_TEST_CASE(file_hash_covers_converted_in_place_and_skipped_tensors) {
   }
   const std::vector<float> f32 = {1.5f, -2.0f, 3.25f, 4.0f}, skip(5000, 7.0f), one = {9.0f};
   const std::uint64_t a = 2 * n16, b = a + 16, c = b + 4 * skip.size(), d = c + 4;
-  const std::string h = "{" + st_entry("big", "F16", "[1024," + std::to_string(n16 / 1024) + "]", 0, a) + "," +
-                        st_entry("small", "F32", "[2,2]", a, b) + "," +
-                        st_entry("skip", "F32", "[" + std::to_string(skip.size()) + "]", b, c) + "," +
-                        st_entry("one", "F32", "[1]", c, d) + "}";
+  const std::string h = st_header(
+      {st_entry("big", "F16", fmt::format("[1024,{}]", n16 / 1024), 0, a), st_entry("small", "F32", "[2,2]", a, b),
+       st_entry("skip", "F32", fmt::format("[{}]", skip.size()), b, c), st_entry("one", "F32", "[1]", c, d)});
   const std::string bytes = safetensors_bytes(h, half + bytes_of(f32) + bytes_of(skip) + bytes_of(one));
   const std::string path = put(dir, bytes);
   const auto index = io::read_safetensors_index(path);
@@ -211,7 +211,7 @@ BOOST_AUTO_TEST_CASE(bad_header_json_not_object) {
 
 BOOST_AUTO_TEST_CASE(bad_duplicate_tensor_names) {
   const std::string e = st_entry("w", "F32", "[1]", 0, 4);
-  index_fails(safetensors_bytes("{" + e + "," + e + "}", bytes_of(std::vector<float>{1})), "duplicate key 'w'");
+  index_fails(safetensors_bytes(st_header({e, e}), bytes_of(std::vector<float>{1})), "duplicate key 'w'");
 }
 
 BOOST_AUTO_TEST_CASE(bad_metadata_non_string_value) {
@@ -220,52 +220,52 @@ BOOST_AUTO_TEST_CASE(bad_metadata_non_string_value) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_overlapping_offsets) {
-  const std::string h = "{" + st_entry("a", "F32", "[2]", 0, 8) + "," + st_entry("b", "F32", "[2]", 4, 12) + "}";
+  const std::string h = st_header({st_entry("a", "F32", "[2]", 0, 8), st_entry("b", "F32", "[2]", 4, 12)});
   index_fails(safetensors_bytes(h, std::string(12, '\0')), "overlap tensor 'a'");
 }
 
 BOOST_AUTO_TEST_CASE(bad_reversed_offsets) {
-  index_fails(safetensors_bytes("{" + st_entry("a", "F32", "[2]", 8, 0) + "}", std::string(8, '\0')), "reversed");
+  index_fails(safetensors_bytes(st_header({st_entry("a", "F32", "[2]", 8, 0)}), std::string(8, '\0')), "reversed");
 }
 
 BOOST_AUTO_TEST_CASE(bad_gapped_offsets) {
-  const std::string h = "{" + st_entry("a", "F32", "[2]", 0, 8) + "," + st_entry("b", "F32", "[2]", 12, 20) + "}";
+  const std::string h = st_header({st_entry("a", "F32", "[2]", 0, 8), st_entry("b", "F32", "[2]", 12, 20)});
   index_fails(safetensors_bytes(h, std::string(20, '\0')), "gap of 4 bytes after tensor 'a'");
 }
 
 BOOST_AUTO_TEST_CASE(bad_first_tensor_not_at_zero) {
-  index_fails(safetensors_bytes("{" + st_entry("a", "F32", "[2]", 4, 12) + "}", std::string(12, '\0')),
+  index_fails(safetensors_bytes(st_header({st_entry("a", "F32", "[2]", 4, 12)}), std::string(12, '\0')),
               "first tensor starts at 4");
 }
 
 BOOST_AUTO_TEST_CASE(bad_trailing_bytes) {
-  index_fails(safetensors_bytes("{" + st_entry("a", "F32", "[2]", 0, 8) + "}", std::string(9, '\0')),
+  index_fails(safetensors_bytes(st_header({st_entry("a", "F32", "[2]", 0, 8)}), std::string(9, '\0')),
               "1 trailing bytes");
 }
 
 BOOST_AUTO_TEST_CASE(bad_data_shorter_than_declared) {
-  index_fails(safetensors_bytes("{" + st_entry("a", "F32", "[2]", 0, 8) + "}", std::string(7, '\0')),
+  index_fails(safetensors_bytes(st_header({st_entry("a", "F32", "[2]", 0, 8)}), std::string(7, '\0')),
               "data section shorter than declared");
 }
 
 BOOST_AUTO_TEST_CASE(bad_shape_element_count_overflows) {
   index_fails(
-      safetensors_bytes("{" + st_entry("a", "F32", "[4294967296,4294967296,16]", 0, 8) + "}", std::string(8, '\0')),
+      safetensors_bytes(st_header({st_entry("a", "F32", "[4294967296,4294967296,16]", 0, 8)}), std::string(8, '\0')),
       "size overflows");
   // Elements fit in 64 bits but bytes do not.
-  index_fails(safetensors_bytes("{" + st_entry("a", "F64", "[4611686018427387904]", 0, 8) + "}", std::string(8, '\0')),
+  index_fails(safetensors_bytes(st_header({st_entry("a", "F64", "[4611686018427387904]", 0, 8)}), std::string(8, '\0')),
               "byte count: size overflows");
 }
 
 BOOST_AUTO_TEST_CASE(bad_negative_or_fractional_shape) {
-  index_fails(safetensors_bytes("{" + st_entry("a", "F32", "[-2]", 0, 8) + "}", std::string(8, '\0')),
+  index_fails(safetensors_bytes(st_header({st_entry("a", "F32", "[-2]", 0, 8)}), std::string(8, '\0')),
               "non-negative integers");
-  index_fails(safetensors_bytes("{" + st_entry("a", "F32", "[2.5]", 0, 8) + "}", std::string(8, '\0')),
+  index_fails(safetensors_bytes(st_header({st_entry("a", "F32", "[2.5]", 0, 8)}), std::string(8, '\0')),
               "non-negative integers");
 }
 
 BOOST_AUTO_TEST_CASE(bad_dtype_unknown) {
-  index_fails(safetensors_bytes("{" + st_entry("a", "F33", "[2]", 0, 8) + "}", std::string(8, '\0')),
+  index_fails(safetensors_bytes(st_header({st_entry("a", "F33", "[2]", 0, 8)}), std::string(8, '\0')),
               "unknown dtype 'F33'");
 }
 
@@ -273,20 +273,20 @@ BOOST_AUTO_TEST_CASE(bad_dtype_unsupported_is_never_reinterpreted) {
   TempDir dir;
   // Valid file: F8_E4M3 is a known dtype (index accepts it) but must not be read as anything else.
   const std::string p =
-      put(dir, safetensors_bytes("{" + st_entry("a", "F8_E4M3", "[2,4]", 0, 8) + "}", std::string(8, 'x')));
+      put(dir, safetensors_bytes(st_header({st_entry("a", "F8_E4M3", "[2,4]", 0, 8)}), std::string(8, 'x')));
   const auto index = io::read_safetensors_index(p);
   BOOST_TEST(index.tensors.at(0).dtype == "F8_E4M3");
   check_error([&] { io::read_safetensors_tensor(index, "a"); }, "dtype F8_E4M3 is not supported");
   check_error([&] { io::read_safetensors(p, "a"); }, "dtype F8_E4M3 is not supported");
   const std::string q =
-      put(dir, safetensors_bytes("{" + st_entry("i", "I32", "[1,2]", 0, 8) + "}", std::string(8, 'x')), "i.st");
+      put(dir, safetensors_bytes(st_header({st_entry("i", "I32", "[1,2]", 0, 8)}), std::string(8, 'x')), "i.st");
   check_error([&] { io::read_safetensors(q, ""); }, "dtype I32 is not supported");
 }
 
 BOOST_AUTO_TEST_CASE(bad_byte_count_not_elements_times_size) {
-  index_fails(safetensors_bytes("{" + st_entry("a", "F32", "[2]", 0, 4) + "}", std::string(4, '\0')),
+  index_fails(safetensors_bytes(st_header({st_entry("a", "F32", "[2]", 0, 4)}), std::string(4, '\0')),
               "span 4 bytes (expected 8");
-  index_fails(safetensors_bytes("{" + st_entry("a", "BF16", "[3]", 0, 12) + "}", std::string(12, '\0')),
+  index_fails(safetensors_bytes(st_header({st_entry("a", "BF16", "[3]", 0, 12)}), std::string(12, '\0')),
               "span 12 bytes (expected 6");
 }
 
@@ -310,20 +310,20 @@ BOOST_AUTO_TEST_CASE(bad_wrong_rank) {
   const std::string p = put(dir, two_tensor_file());
   check_error([&] { io::read_safetensors(p, "bias"); }, "tensor 'bias': rank 1 (expected 2)");
   const std::string q =
-      put(dir, safetensors_bytes("{" + st_entry("t", "F32", "[1,2,2]", 0, 16) + "}", std::string(16, '\0')), "r3");
+      put(dir, safetensors_bytes(st_header({st_entry("t", "F32", "[1,2,2]", 0, 16)}), std::string(16, '\0')), "r3");
   check_error([&] { io::read_safetensors(q, "t"); }, "rank 3 (expected 2)");
   check_error([&] { io::read_safetensors_tensor(io::read_safetensors_index(q), "t"); }, "rank 3 (expected 1 or 2)");
 }
 
 BOOST_AUTO_TEST_CASE(bad_zero_rows) {
   TempDir dir;
-  const std::string p = put(dir, safetensors_bytes("{" + st_entry("w", "F32", "[0,4]", 0, 0) + "}", ""));
+  const std::string p = put(dir, safetensors_bytes(st_header({st_entry("w", "F32", "[0,4]", 0, 0)}), ""));
   check_error([&] { io::read_safetensors(p, "w"); }, "zero rows");
 }
 
 BOOST_AUTO_TEST_CASE(bad_ambiguous_default_tensor) {
   TempDir dir;
-  const std::string h = "{" + st_entry("a", "F32", "[1,1]", 0, 4) + "," + st_entry("b", "F32", "[1,1]", 4, 8) + "}";
+  const std::string h = st_header({st_entry("a", "F32", "[1,1]", 0, 4), st_entry("b", "F32", "[1,1]", 4, 8)});
   const std::string p = put(dir, safetensors_bytes(h, std::string(8, '\0')));
   check_error([&] { io::read_safetensors(p, ""); }, "2 rank-2 tensors (a, b)");
 }
