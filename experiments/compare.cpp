@@ -69,9 +69,9 @@ void declare(Schema<Config>& s) {
   s.key("words.list", &Config::words, "", "the words (words.from = list)");
   s.key("words.count", &Config::count, "0", "rows of space_a taken as words (0 = all)").min(0);
   s.key("words.alpha_only", &Config::alpha_only, "false", "keep only words made of the letters a-z");
-  s.key("tokens.leading_space", &Config::leading_space, "true", "GPT-2 tokenizer: encode ' word' instead of 'word'");
+  s.key("tokens.leading_space", &Config::leading_space, "true", experiment::kLeadingSpaceHelp);
   s.key("tokens.multi_token", &Config::multi_token, "drop",
-        "GPT-2 tokenizer: a word of several tokens is dropped (listed), averaged, represented by its first/last "
+        "a word of several tokens is dropped (listed), averaged, represented by its first/last "
         "token, or fails the run")
       .one_of({"drop", "mean", "first", "last", "error"});
   s.key("compare.metrics", &Config::metrics,

@@ -63,9 +63,9 @@ void declare(Schema<Config>& s) {
   s.key("words.count", &Config::count, "300", "candidate rows taken from a space (words.from = space_a|space_b)")
       .range(3, 100000);
   s.key("words.alpha_only", &Config::alpha_only, "true", "keep only candidates made of the letters a-z");
-  s.key("tokens.leading_space", &Config::leading_space, "true", "GPT-2 tokenizer: encode ' word' instead of 'word'");
+  s.key("tokens.leading_space", &Config::leading_space, "true", experiment::kLeadingSpaceHelp);
   s.key("tokens.multi_token", &Config::multi_token, "drop",
-        "GPT-2 tokenizer: a word of several tokens is dropped (listed), averaged, represented by its first/last "
+        "a word of several tokens is dropped (listed), averaged, represented by its first/last "
         "token, or fails the run")
       .one_of({"drop", "mean", "first", "last", "error"});
   s.key("rdm.metric", &Config::metric, "cosine", "dissimilarity of the RDMs")

@@ -135,10 +135,9 @@ void declare(Schema<Config>& s) {
   s.key("words.pairs", &Config::pairs, "cat:dog, cat:banana, dog:banana", "word pairs a:b whose cosine is tabulated");
   s.key("words.expect", &Config::expect, "cat:dog > cat:banana, cat:dog > dog:banana",
         "expectations 'a:b OP c:d' or 'a:b OP number' with OP one of > < >= <=, shown as pass/fail");
-  s.key("tokens.leading_space", &Config::leading_space, "true",
-        "GPT-2 tokenizer: encode ' word' (the form inside running text) instead of 'word'");
+  s.key("tokens.leading_space", &Config::leading_space, "true", experiment::kLeadingSpaceHelp);
   s.key("tokens.multi_token", &Config::multi_token, "error",
-        "GPT-2 tokenizer: a word of several tokens fails, averages its pieces' unit vectors, or uses the first/last")
+        "a word of several tokens fails, averages its pieces' unit vectors, or uses the first/last")
       .one_of({"error", "mean", "first", "last"});
   s.key("tokens.oov", &Config::oov, "error", "a word without a row fails the run or is skipped (listed)")
       .one_of({"error", "skip"});

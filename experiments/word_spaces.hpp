@@ -30,15 +30,14 @@ template <class Config>
 void declare(experiment::Schema<Config>& s, const std::string& sec, std::string Config::*path,
              std::string Config::*format, std::string Config::*tensor, std::string Config::*matrix,
              std::string Config::*kind, std::int64_t Config::*limit, const std::string& default_path) {
-  s.path(sec + ".path", path, default_path,
-         "embedding source: GPT-2 checkpoint dir, .safetensors, .npy, .h5, GloVe/word2vec text (.gz ok), .bin")
-      .input();
+  s.path(sec + ".path", path, default_path, experiment::kSourceHelp).input();
   s.key(sec + ".format", format, "auto", "file format (auto decides from the path)")
       .one_of(experiment::kEmbeddingFormats);
   s.key(sec + ".tensor", tensor, "", "safetensors tensor / HDF5 dataset (GPT-2 dirs: wte, wpe or lm_head)");
   s.key(sec + ".matrix", matrix, "input", experiment::kMatrixKeyHelp).one_of({"input", "output", "position"});
   s.key(sec + ".kind", kind, "auto",
-        "how words find rows: tokens (the word tokenizer of the model dir: GPT-2 vocab.json + merges.txt), words "
+        "how words find rows: tokens (the model dir's tokenizer: tokenizer.json, vocab.json + merges.txt or "
+        "vocab.txt), words "
         "(direct lookup among the vocabulary's token strings), auto (tokens when the model dir holds tokenizer "
         "files, else words)")
       .one_of({"auto", "tokens", "words"});
@@ -75,8 +74,7 @@ inline Space load(const std::string& name, const Keys& k, Unnamed unnamed, exper
     dir = io::WordLookup::tokenizer_dir_for(s.emb.source);
     if (!dir && k.kind == "tokens")
       throw Error(Exit::config,
-                  fmt::format("{}.kind: tokens needs a GPT-2 checkpoint directory with tokenizer files (got '{}')",
-                              name, k.path));
+                  fmt::format("{}.kind: tokens needs a model directory with tokenizer files (got '{}')", name, k.path));
     if (dir)
       for (auto& f : io::WordLookup::tokenizer_files(*dir)) ctx.inputs->push_back(std::move(f));
   }

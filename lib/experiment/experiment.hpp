@@ -28,6 +28,13 @@ inline constexpr const char* kMatrixKeyHelp =
     "model directories (any preset: gpt2, gpt_neox, llama, qwen2, bert, opt, phi, ...): input (token embeddings), "
     "output (the unembedding; a tied model's is the input matrix, recorded in the provenance) or position (learned "
     "absolute positions; GPT-2, BERT, OPT)";
+inline constexpr const char* kSourceHelp =
+    "embedding source: model dir (config.json + safetensors, any preset, sharded ok), .safetensors, .npy, .h5, "
+    "GloVe/word2vec text (.gz ok), word2vec .bin";
+// The word policies of the experiments that look words up through a model directory's tokenizer.
+inline constexpr const char* kLeadingSpaceHelp =
+    "encode a word in the tokenizer's word-initial form (' word' byte-level BPE, '▁word' SentencePiece; WordPiece "
+    "has none) instead of 'word'";
 // Which matrices of the embeddings stage run() reads: the unit vectors only, or the loaded
 // vectors (Prepared::emb.vectors) too. The runner keeps only those (emb.vectors is freed otherwise).
 enum class Matrices { unit, unit_and_raw };

@@ -49,9 +49,7 @@ void declare_pipeline(Schema<Pipeline>& s, Stage stage) {
   s.key("experiment.name", &Pipeline::name, "", "which experiment to run (run_experiment --list)").required();
   s.key("experiment.seed", &Pipeline::seed, "42", "root seed of the run's random generator (--seed overrides)").min(0);
   if (stage != Stage::none) {
-    auto& p = s.path("embeddings.path", &Pipeline::path, "",
-                     "embedding source: model dir (config.json + safetensors, any preset, sharded ok), .safetensors, "
-                     ".npy, .h5, GloVe/word2vec text (.gz ok), word2vec .bin");
+    auto& p = s.path("embeddings.path", &Pipeline::path, "", kSourceHelp);
     if (stage == Stage::required) p.required();
     p.input();
     s.key("embeddings.format", &Pipeline::format, "auto", "file format (auto decides from the path)")
