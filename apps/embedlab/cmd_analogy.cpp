@@ -161,8 +161,8 @@ int cmd_analogy(int argc, char** argv) {
     for (std::size_t e = 0; e < nb.ids.size(); ++e)
       out += fmt::format(
           "{}{{\"id\": {}, \"token\": {}, \"score\": {}}}", e ? ", " : "", nb.ids[e],
-          json_text(space.gpt2 && space.tokenizer ? space.tokenizer->token_bytes(static_cast<int>(nb.ids[e]))
-                                                  : space.emb.token_name(nb.ids[e])),
+          json_text(space.tokenized && space.tokenizer ? space.tokenizer->token_bytes(static_cast<int>(nb.ids[e]))
+                                                       : space.emb.token_name(nb.ids[e])),
           nb.scores[e]);
     out += "]";
     if (wo.output_matrix) {

@@ -65,7 +65,7 @@ std::optional<WordArgs> parse_word_args(int argc, char** argv, const WordCommand
 }
 
 std::string WordSpace::name(arma::uword j) const {
-  if (gpt2 && tokenizer && j < static_cast<arma::uword>(tokenizer->vocab_size()))
+  if (tokenized && tokenizer && j < static_cast<arma::uword>(tokenizer->vocab_size()))
     return io::quote_bytes(tokenizer->token_bytes(static_cast<int>(j)));
   return emb.token_name(j);
 }
@@ -76,12 +76,13 @@ WordSpace open_word_space(const WordSpaceOptions& options) {
   s.policy = options.policy;
   if (!fs::exists(options.path)) fail(Exit::no_input, options.path, "", "no such file or directory");
   const std::string format = options.format == "auto" ? io::detect_format(options.path) : options.format;
-  s.gpt2 = format == "gpt2";
-  if (options.output_matrix && !s.gpt2 && format != "model")
+  const bool gpt2_dir = format == "gpt2";
+  if (options.output_matrix && !gpt2_dir && format != "model")
     fail(Exit::usage, options.path, "--unembed", "needs a model directory (the output matrix W_out)");
-  if (!options.matrix.empty() && !s.gpt2 && format != "model")
+  if (!options.matrix.empty() && !gpt2_dir && format != "model")
     fail(Exit::usage, options.path, "--matrix", "applies to model directories only");
-  if (s.gpt2) {
+  if (gpt2_dir) {
+    s.tokenized = true;
     const io::Gpt2Config cfg = io::read_gpt2_config((fs::path(options.path) / "config.json").string());
     const std::string which = options.matrix.empty() ? "wte" : options.matrix == "output" ? "lm_head" : "wpe";
     std::vector<std::string> only{which == "wpe" ? "wpe.weight" : "wte.weight"};
@@ -110,7 +111,7 @@ WordSpace open_word_space(const WordSpaceOptions& options) {
       if (dir && options.matrix != "position") {
         s.tokenizer = io::Gpt2Tokenizer::from_dir(*dir);
         io::check_tokenizer_rows(*s.tokenizer, s.emb.vectors.n_cols, *dir);
-        s.gpt2 = true;
+        s.tokenized = true;
       }
     }
   }
@@ -136,7 +137,7 @@ Term resolve_term(const WordSpace& s, const std::string& text, double sign) {
       return t;
     }
   }
-  if (s.gpt2) {
+  if (s.tokenized) {
     if (!s.tokenizer)
       fail(Exit::no_input, s.path, fmt::format("word '{}'", text),
            "no GPT-2 tokenizer to encode words [hint: pass --tokenizer DIR, run `embedlab fetch gpt2-tokenizer`, or "

@@ -23,15 +23,15 @@ struct WordSpaceOptions {
   std::string path;
   std::string format = "auto";
   std::string matrix;          // model directories: "" (input) | output | position (--matrix)
-  std::string tokenizer_dir;   // GPT-2 only; empty: io::find_gpt2_tokenizer_dir of the checkpoint
-  io::WordPolicy policy;       // GPT-2 only
-  bool output_matrix = false;  // GPT-2 only: also keep the output (unembedding) matrix
+  std::string tokenizer_dir;   // model directories; empty: the tokenizer found beside the model
+  io::WordPolicy policy;       // words that go through a tokenizer
+  bool output_matrix = false;  // model directories: also keep the output (unembedding) matrix
 };
 
 struct WordSpace {
   std::string path;
-  io::Embeddings emb;  // vectors (d, n)
-  bool gpt2 = false;   // words go through `tokenizer` (a GPT-2 checkpoint, or a model dir with GPT-2 tokenizer files)
+  io::Embeddings emb;      // vectors (d, n)
+  bool tokenized = false;  // words go through `tokenizer` (a GPT-2 checkpoint, or a model dir with tokenizer files)
   std::optional<io::Gpt2Tokenizer> tokenizer;
   io::WordPolicy policy;
   arma::fmat output;                                  // (d, V) W_out of a GPT-2 checkpoint (column = token), when asked
