@@ -41,7 +41,7 @@ int neighbors_rows(const po::variables_map& vm, unsigned k, const std::string& o
   world.agree([&] {
     if (std::filesystem::exists(out))  // nothing already written is overwritten
       fail(Exit::cant_create, out, "", "output file exists (remove it or choose another --out)");
-    in = load_unit_block(vm, to.tile);
+    in = load_unit_block(vm, to.tile, true);
   });
   std::optional<io::H5ResultWriter> w;  // rank 0 only
   world.agree([&] {
@@ -57,7 +57,7 @@ int neighbors_rows(const po::variables_map& vm, unsigned k, const std::string& o
   w->write("/cos", top.cos, {"1", "cosines of the neighbours in /ids"});
   if (!in.tokens.empty()) w->write("/tokens", in.tokens, {"1", "token of each row"});
   w->attr("/", "source", in.source.path);
-  w->attr("/", "source_sha256", in.source.sha256);
+  w->attr("/", "source_sha256", in.sha256.get());
   w->attr("/", "k", static_cast<std::int64_t>(top.ids.n_cols));
   w->attr("/", "ranking", std::string("cosine"));
   w->commit();

@@ -75,7 +75,7 @@ int stats_rows(const po::variables_map& vm) {
   }
   UnitBlock in;
   world.agree([&] {
-    in = load_unit_block(vm, ao.tile);
+    in = load_unit_block(vm, ao.tile, false);  // the output names no digest
     if (in.n < 3) throw Error(Exit::data, fmt::format("{}: rows: need at least 3 rows (got {})", in.path, in.n));
   });
   const linalg::PairMoments moments = linalg::pair_moments_rows(in.unit, in.n, ao.tile);

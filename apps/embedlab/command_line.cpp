@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <future>
 #include <iostream>
 #include <memory>
 
@@ -104,25 +105,26 @@ io::LoadOptions row_load_options(const po::variables_map& vm) {
 
 }  // namespace
 
-UnitBlock load_unit_block(const po::variables_map& vm, arma::uword tile) {
+UnitBlock load_unit_block(const po::variables_map& vm, arma::uword tile, bool hash_source) {
   if (vm.count("threads")) set_threads(std::max(1, vm["threads"].as<int>()));
   const comm::Comm& world = comm::world();
   const io::LoadOptions lo = row_load_options(vm);
   UnitBlock u;
   u.path = lo.path;
-  std::unique_ptr<io::RowReader> reader;
+  std::shared_ptr<const io::RowReader> reader;
   io::Embeddings block;
   linalg::Normalized nz;
   // The local part (a bad block is seen by its rank alone) settles before any collective below.
   world.agree([&] {
-    reader = std::make_unique<io::RowReader>(lo);
+    reader = std::make_shared<const io::RowReader>(lo);
     const linalg::RowLayout l = linalg::row_layout(reader->rows(), tile, world.size());
     u.n = reader->rows();
     u.d = reader->dim();
     u.lo = l.lo(world.rank());
     block = reader->read(l.lo(world.rank()), l.hi(world.rank()));
     u.source = block.source;
-    if (world.root()) u.source.sha256 = reader->source_sha256();
+    if (world.root() && hash_source)
+      u.sha256 = std::async(std::launch::async, [reader] { return reader->source_sha256(); }).share();
     // Normalise the block; bad rows are collected from every rank and reported as one error.
     linalg::NormalizeOptions no;
     no.policy = linalg::BadRowPolicy::exclude;

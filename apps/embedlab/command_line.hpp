@@ -6,6 +6,7 @@
 #include <armadillo>
 #include <boost/program_options.hpp>
 
+#include <future>
 #include <optional>
 #include <string>
 
@@ -44,7 +45,10 @@ std::string distribute_option(const std::string& command, const boost::program_o
 
 struct UnitBlock {
   std::string path;
-  InputFile source;  // the file's; sha256 (the whole-file reader's digest, streamed) on rank 0 only
+  InputFile source;  // the file's (sha256 empty: see below)
+  // Rank 0 when asked: the whole-file reader's digest, streamed on its own thread beside the kernels
+  // (get() waits; an unreadable file throws there).
+  std::shared_future<std::string> sha256;
   arma::uword n = 0, d = 0;
   arma::uword lo = 0;               // first row of this rank's block
   arma::fmat unit;                  // (d, rows of the block) unit columns
@@ -52,9 +56,9 @@ struct UnitBlock {
 };
 
 // Applies --threads, then reads this rank's block of rows of row_layout(n, tile, world size) and
-// normalises it; bad rows on any rank are the whole-matrix load's error (same line on every rank).
-// Call on every rank inside world().agree.
-UnitBlock load_unit_block(const boost::program_options::variables_map& vm, arma::uword tile);
+// normalises it; bad rows on any rank are the whole-matrix load's error (same line on every rank);
+// `hash_source`: rank 0 starts UnitBlock::sha256. Call on every rank inside world().agree.
+UnitBlock load_unit_block(const boost::program_options::variables_map& vm, arma::uword tile, bool hash_source);
 // Bytes per rank for --dry-run: the block phase (read + normalise) and the ring, for the kernels
 // `what` ("stats" or "neighbors", k neighbours); prints one line per rank on standard output.
 void print_rows_estimate(const boost::program_options::variables_map& vm, arma::uword tile, const std::string& what,
