@@ -11,7 +11,6 @@
 #include <condition_variable>
 #include <limits>
 #include <mutex>
-#include <set>
 #include <thread>
 
 #include <fcntl.h>
@@ -259,62 +258,6 @@ std::string list_names(const std::vector<std::string>& names, std::size_t max) {
   for (std::size_t i = 0; i < names.size() && i < max; ++i) out += (i ? ", " : "") + names[i];
   if (names.size() > max) out += fmt::format(", ... ({} more)", names.size() - max);
   return out;
-}
-
-std::size_t invalid_utf8_offset(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const std::size_t n = s.size();
-  std::size_t i = 0;
-  while (i < n) {
-    const unsigned c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
-    std::uint32_t cp = 0, min = 0;
-    if ((c & 0xe0) == 0xc0) {
-      len = 2, cp = c & 0x1f, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-      len = 3, cp = c & 0x0f, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-      len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-      return i;
-    }
-    if (i + len > n) return i;
-    for (std::size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xc0) != 0x80) return i;
-      cp = (cp << 6) | (p[i + k] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
-    i += len;
-  }
-  return std::string_view::npos;
-}
-
-nlohmann::json parse_json_strict(std::string_view text, const std::string& file, const std::string& where) {
-  if (const auto bad = invalid_utf8_offset(text); bad != std::string_view::npos)
-    data_error(file, where, fmt::format("not valid UTF-8 (byte {} of the JSON text)", bad));
-  // One set of keys per open object; nlohmann's DOM parser would silently keep the last duplicate.
-  std::vector<std::set<std::string>> open;
-  auto cb = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
-    using E = nlohmann::json::parse_event_t;
-    if (ev == E::object_start) {
-      open.emplace_back();
-    } else if (ev == E::object_end) {
-      open.pop_back();
-    } else if (ev == E::key) {
-      const auto& k = parsed.get_ref<const std::string&>();
-      if (!open.back().insert(k).second) data_error(file, where, fmt::format("duplicate key '{}' in JSON", k));
-    }
-    return true;
-  };
-  try {
-    return nlohmann::json::parse(text.begin(), text.end(), cb);
-  } catch (const nlohmann::json::exception& e) {
-    data_error(file, where, fmt::format("not valid JSON ({})", e.what()));
-  }
 }
 
 }  // namespace embedlab::io

@@ -2,6 +2,7 @@
 // Helpers shared by the binary readers (safetensors, npy, GPT-2 checkpoints): positioned reads that
 // never return short, float16/bfloat16 decoding, byte swaps, shape formatting, UTF-8 checks and a
 // JSON parse that refuses duplicate keys.
+#include "core/json.hpp"
 #include "core/sha256.hpp"
 
 #include <nlohmann/json.hpp>
@@ -67,12 +68,5 @@ inline std::uint16_t load_le16(const unsigned char* p) { return std::uint16_t(p[
 std::string format_shape(const std::vector<std::uint64_t>& shape);
 // "a, b, c" of at most `max` names, then ", … (N more)".
 std::string list_names(const std::vector<std::string>& names, std::size_t max = 20);
-
-// Offset of the first byte that is not valid UTF-8 (overlongs and surrogates are invalid), or npos.
-std::size_t invalid_utf8_offset(std::string_view s);
-
-// Parses JSON text; any object holding the same key twice, invalid UTF-8 or syntax error is a data
-// error naming `file` and `where`.
-nlohmann::json parse_json_strict(std::string_view text, const std::string& file, const std::string& where);
 
 }  // namespace embedlab::io

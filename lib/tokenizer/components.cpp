@@ -824,8 +824,8 @@ class BpeModel final : public Model {
   void tokenize(std::string_view word, std::vector<int>& out, bool) const override {
     if (word.empty()) return;
     if (ignore_merges) {
-      if (const auto it = token_to_id.find(std::string(word)); it != token_to_id.end()) {
-        out.push_back(it->second);
+      if (const auto id = token_to_id.find(word)) {
+        out.push_back(*id);
         return;
       }
     }
@@ -838,13 +838,7 @@ class BpeModel final : public Model {
  private:
   WordCache cache_;
 
-  std::optional<int> lookup(std::string_view s) const {
-    thread_local std::string key;
-    key.assign(s);
-    const auto it = token_to_id.find(key);
-    if (it == token_to_id.end()) return std::nullopt;
-    return it->second;
-  }
+  std::optional<int> lookup(std::string_view s) const { return token_to_id.find(s); }
 
   void bpe(std::string_view w, std::vector<int>& out) const {
     std::vector<int> sym;  // initial symbols
@@ -955,8 +949,8 @@ class WordPieceModel final : public Model {
         sub.clear();
         if (start > 0 || continuation) sub += prefix;
         sub.append(w.substr(start, end - start));
-        if (const auto it = token_to_id.find(sub); it != token_to_id.end()) {
-          found = it->second;
+        if (const auto id = token_to_id.find(sub)) {
+          found = *id;
           break;
         }
         // Drop the last character.
@@ -980,61 +974,13 @@ class WordLevelModel final : public Model {
   int unk_id = -1;
   std::string kind() const override { return "WordLevel"; }
   void tokenize(std::string_view w, std::vector<int>& out, bool) const override {
-    if (const auto it = token_to_id.find(std::string(w)); it != token_to_id.end())
-      out.push_back(it->second);
+    if (const auto id = token_to_id.find(w))
+      out.push_back(*id);
     else if (unk_id >= 0)
       out.push_back(unk_id);
     else
       throw Error(Exit::data, fmt::format("tokenizer: WordLevel has no token for {} and no unk_token", quote_bytes(w)));
   }
-};
-
-// string → int as a flat open-addressing table of views (the strings outlive it), for the lookups
-// of loading: 2 per vocabulary entry and ~3 per merge (840k for Llama-3), far fewer cache misses
-// than a node-based map. A key added again takes the later value.
-class FlatIndex {
- public:
-  explicit FlatIndex(std::size_t n) {
-    std::size_t cap = 16;
-    while (cap < 2 * n) cap *= 2;
-    mask_ = cap - 1;
-    slots_.assign(cap, 0);
-    entries_.reserve(n);
-  }
-  explicit FlatIndex(const Model& m) : FlatIndex(m.token_to_id.size()) {
-    for (const auto& [t, id] : m.token_to_id) add(t, id);
-  }
-  void add(std::string_view t, int value) {
-    if (2 * (entries_.size() + 1) > slots_.size()) throw std::logic_error("FlatIndex: over capacity");
-    const std::uint64_t h = hash(t);
-    std::size_t s = h & mask_;
-    for (; slots_[s]; s = (s + 1) & mask_) {
-      if ((slots_[s] ^ h) >> 32) continue;
-      auto& e = entries_[(slots_[s] & 0xFFFFFFFF) - 1];
-      if (e.first == t) {
-        e.second = value;
-        return;
-      }
-    }
-    entries_.emplace_back(t, value);
-    slots_[s] = (h & ~std::uint64_t(0xFFFFFFFF)) | entries_.size();
-  }
-  std::optional<int> find(std::string_view t) const {
-    const std::uint64_t h = hash(t);
-    for (std::size_t s = h & mask_; slots_[s]; s = (s + 1) & mask_) {
-      if ((slots_[s] ^ h) >> 32) continue;
-      const auto& [key, value] = entries_[(slots_[s] & 0xFFFFFFFF) - 1];
-      if (key == t) return value;
-    }
-    return std::nullopt;
-  }
-  std::size_t size() const { return entries_.size(); }
-
- private:
-  static std::uint64_t hash(std::string_view t) { return std::hash<std::string_view>{}(t); }
-  std::vector<std::pair<std::string_view, int>> entries_;
-  std::vector<std::uint64_t> slots_;  // high 32 bits: the hash's; low 32: entry + 1 (0 = empty)
-  std::size_t mask_ = 0;
 };
 
 // The model's "vocab": token → id, ids checked dense enough to index.
@@ -1057,15 +1003,17 @@ void read_vocab(const nlohmann::json& j, const Where& w, Model& m, const ModelTa
   // A key given twice keeps its last id, as serde's map does.
   if (entries->size() >= (std::size_t{1} << 31))
     data_error(vw.file, vw.path, fmt::format("too many tokens (got {}, expected fewer than 2^31)", entries->size()));
-  FlatIndex last(entries->size());
-  for (std::size_t k = 0; k < entries->size(); ++k) last.add((*entries)[k].first, static_cast<int>(k));
-  const std::size_t n = last.size();
+  // First each token's last entry, then (below) that entry's id in its place.
+  std::size_t bytes = 0;
+  for (const auto& e : *entries) bytes += e.first.size();
+  m.token_to_id.reserve(entries->size(), bytes);
+  for (std::size_t k = 0; k < entries->size(); ++k) m.token_to_id.set((*entries)[k].first, static_cast<int>(k));
+  const std::size_t n = m.token_to_id.size();
   m.id_to_token.assign(n, std::string());
   std::vector<char> seen(n, 0);
-  m.token_to_id.reserve(n);
   for (std::size_t k = 0; k < entries->size(); ++k) {
     const auto& [key, id] = (*entries)[k];
-    if (*last.find(key) != static_cast<int>(k)) continue;
+    if (*m.token_to_id.find(key) != static_cast<int>(k)) continue;
     if (id < 0 || static_cast<std::uint64_t>(id) >= n)
       data_error(vw.file, fmt::format("{}[{}]", vw.path, quote_bytes(key)),
                  fmt::format("id out of range (got {}, expected 0..{})", id, n == 0 ? 0 : n - 1));
@@ -1074,15 +1022,11 @@ void read_vocab(const nlohmann::json& j, const Where& w, Model& m, const ModelTa
                  fmt::format("id {} already used by {}", id, quote_bytes(m.id_to_token[id])));
     seen[id] = 1;
     m.id_to_token[id] = key;
-    m.token_to_id.emplace(key, static_cast<int>(id));
   }
+  for (std::size_t id = 0; id < n; ++id) m.token_to_id.set(m.id_to_token[id], static_cast<int>(id));
 }
 
-std::optional<int> find_id(const Model& m, const std::string& t) {
-  const auto it = m.token_to_id.find(t);
-  if (it == m.token_to_id.end()) return std::nullopt;
-  return it->second;
-}
+std::optional<int> find_id(const Model& m, const std::string& t) { return m.token_to_id.find(t); }
 
 // The path of merge r is built only on the error path (Llama-3 has 280k merges).
 [[noreturn]] void merge_error(const Where& w, std::size_t r, const std::string& what) {
@@ -1093,9 +1037,14 @@ std::optional<int> find_id(const Model& m, const std::string& t) {
 void finish_bpe(BpeModel& m, const std::vector<std::pair<std::string, std::string>>& merges, const Where& w) {
   m.merges.reserve(merges.size());
   const std::size_t plen = m.prefix.size();
-  const FlatIndex index(m);
+  const TokenIndex& index = m.token_to_id;
   std::string merged;
+  constexpr std::size_t kAhead = 8;  // the slots of merge r + kAhead load while merge r is looked up
   for (std::size_t r = 0; r < merges.size(); ++r) {
+    if (r + kAhead < merges.size()) {
+      index.prefetch(merges[r + kAhead].first);
+      index.prefetch(merges[r + kAhead].second);
+    }
     const auto& [a, b] = merges[r];
     const auto ia = index.find(a), ib = index.find(b);
     if (!ia) merge_error(w, r, fmt::format("merge token {} is not in the vocabulary", quote_bytes(a)));
@@ -1155,7 +1104,7 @@ std::optional<std::string> opt_string(const nlohmann::json& j, const char* key, 
 
 }  // namespace
 
-std::unique_ptr<Model> make_bpe(std::vector<std::string> vocab_by_id, std::unordered_map<std::string, int> vocab,
+std::unique_ptr<Model> make_bpe(std::vector<std::string> vocab_by_id, TokenIndex vocab,
                                 const std::vector<std::pair<std::string, std::string>>& merges, const Where& w) {
   auto m = std::make_unique<BpeModel>();
   m->id_to_token = std::move(vocab_by_id);
@@ -1164,9 +1113,8 @@ std::unique_ptr<Model> make_bpe(std::vector<std::string> vocab_by_id, std::unord
   return m;
 }
 
-std::unique_ptr<Model> make_wordpiece(std::vector<std::string> vocab_by_id, std::unordered_map<std::string, int> vocab,
-                                      const std::string& unk, const std::string& prefix, std::size_t max_chars,
-                                      const Where& w) {
+std::unique_ptr<Model> make_wordpiece(std::vector<std::string> vocab_by_id, TokenIndex vocab, const std::string& unk,
+                                      const std::string& prefix, std::size_t max_chars, const Where& w) {
   auto m = std::make_unique<WordPieceModel>();
   m->id_to_token = std::move(vocab_by_id);
   m->token_to_id = std::move(vocab);

@@ -3,6 +3,7 @@
 // post-processor, decoder): one small class per `type` of tokenizer.json, built by one factory per
 // kind from the JSON object; an unknown `type` is an error naming it. Internal to lib/tokenizer.
 #include "tokenizer/regex.hpp"
+#include "tokenizer/token_index.hpp"
 
 #include <fmt/format.h>
 
@@ -65,7 +66,7 @@ class Model {
   virtual std::string kind() const = 0;
   virtual std::size_t merge_count() const { return 0; }
   std::vector<std::string> id_to_token;  // by id; "" for ids without a token
-  std::unordered_map<std::string, int> token_to_id;
+  TokenIndex token_to_id;
 };
 
 class PostProcessor {
@@ -95,11 +96,10 @@ std::unique_ptr<PostProcessor> make_post_processor(const nlohmann::json& j, cons
 std::unique_ptr<Decoder> make_decoder(const nlohmann::json& j, const Where& w);
 
 // Building blocks the GPT-2 and BERT pipelines use directly.
-std::unique_ptr<Model> make_bpe(std::vector<std::string> vocab_by_id, std::unordered_map<std::string, int> vocab,
+std::unique_ptr<Model> make_bpe(std::vector<std::string> vocab_by_id, TokenIndex vocab,
                                 const std::vector<std::pair<std::string, std::string>>& merges, const Where& w);
-std::unique_ptr<Model> make_wordpiece(std::vector<std::string> vocab_by_id, std::unordered_map<std::string, int> vocab,
-                                      const std::string& unk, const std::string& prefix, std::size_t max_chars,
-                                      const Where& w);
+std::unique_ptr<Model> make_wordpiece(std::vector<std::string> vocab_by_id, TokenIndex vocab, const std::string& unk,
+                                      const std::string& prefix, std::size_t max_chars, const Where& w);
 std::unique_ptr<PreTokenizer> make_byte_level_pre_tokenizer(bool add_prefix_space, bool use_regex, const Where& w);
 std::unique_ptr<Decoder> make_byte_level_decoder();
 std::unique_ptr<Normalizer> make_bert_normalizer(bool clean_text, bool chinese, std::optional<bool> strip_accents,

@@ -1,6 +1,7 @@
 #include "tokenizer/tokenizer.hpp"
 
 #include "core/error.hpp"
+#include "core/json.hpp"
 #include "tokenizer/components.hpp"
 #include "tokenizer/unicode.hpp"
 
@@ -8,7 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <unordered_map>
 
 namespace embedlab::tok {
@@ -31,34 +31,10 @@ std::string read_small_file(const std::string& path) {
                fmt::format("too large for a tokenizer file (got {} bytes, expected at most {})", size, kMaxFileBytes));
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(Exit::no_input, path, "", "cannot open tokenizer file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-nlohmann::json parse_json(const std::string& text, const std::string& file, bool refuse_duplicates) {
-  if (const auto bad = uni::invalid_offset(text); bad != std::string::npos)
-    data_error(file, "", fmt::format("not valid UTF-8 (byte {} of the JSON text)", bad));
-  try {
-    if (!refuse_duplicates) return nlohmann::json::parse(text);
-    std::vector<std::set<std::string>> open;
-    auto cb = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
-      using E = nlohmann::json::parse_event_t;
-      if (ev == E::object_start) {
-        open.emplace_back();
-      } else if (ev == E::object_end) {
-        open.pop_back();
-      } else if (ev == E::key) {
-        const auto& k = parsed.get_ref<const std::string&>();
-        if (!open.back().insert(k).second)
-          data_error(file, "", fmt::format("duplicate key {} in JSON", quote_bytes(k)));
-      }
-      return true;
-    };
-    return nlohmann::json::parse(text, cb);
-  } catch (const nlohmann::json::exception& e) {
-    data_error(file, "", fmt::format("not valid JSON ({})", e.what()));
-  }
+  std::string text(size, '\0');
+  if (!in.read(text.data(), static_cast<std::streamsize>(size)) || in.gcount() != static_cast<std::streamsize>(size))
+    fail(Exit::no_input, path, "", fmt::format("cannot read tokenizer file (got fewer than its {} bytes)", size));
+  return text;
 }
 
 struct AddedToken {
@@ -126,15 +102,14 @@ struct Tokenizer::Impl {
   Matcher raw_matcher, normalized_matcher;
 
   std::vector<std::string> tokens, bytes;
-  std::unordered_map<std::string, int> by_bytes;
+  TokenIndex by_bytes;  // the first id of each byte string
   int eot = -1;
   WordStyle style = WordStyle::plain;
   bool byte_level = false;
 
   std::optional<int> token_to_id(const std::string& t) const {
     if (const auto it = added_map.find(t); it != added_map.end()) return it->second;
-    if (const auto it = model->token_to_id.find(t); it != model->token_to_id.end()) return it->second;
-    return std::nullopt;
+    return model->token_to_id.find(t);
   }
 
   // AddedVocabulary::add_tokens.
@@ -353,12 +328,12 @@ struct Tokenizer::Impl {
         b = t;
       }
       bytes[id] = std::move(b);
-      if (!t.empty()) by_bytes.emplace(bytes[id], static_cast<int>(id));
+      if (!t.empty() && !by_bytes.contains(bytes[id])) by_bytes.set(bytes[id], static_cast<int>(id));
     }
     if (const auto it = added_map.find(kEndOfText); it != added_map.end())
       eot = it->second;
-    else if (const auto m = model->token_to_id.find(kEndOfText); m != model->token_to_id.end())
-      eot = m->second;
+    else if (const auto m = model->token_to_id.find(kEndOfText))
+      eot = *m;
     description =
         fmt::format("{} ({}, {} tokens)", files.empty() ? "tokenizer" : fs::path(files.front()).filename().string(),
                     model->kind(), n);
@@ -374,67 +349,138 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 namespace {
 
-// tokenizer.json with model.vocab and model.merges captured into `tables` as they are parsed.
-nlohmann::json parse_tokenizer_json(const std::string& text, const std::string& file, ModelTables& tables) {
-  if (const auto bad = uni::invalid_offset(text); bad != std::string::npos)
-    data_error(file, "", fmt::format("not valid UTF-8 (byte {} of the JSON text)", bad));
-  using E = nlohmann::json::parse_event_t;
-  constexpr int kDepth = 4;
-  std::array<std::string, kDepth> keys;
-  std::array<E, kDepth> container{};
-  const auto in_model = [&](const char* key, E kind) {
-    return container[0] == E::object_start && container[1] == E::object_start && keys[1] == "model" &&
-           container[2] == kind && keys[2] == key;
-  };
-  auto cb = [&](int depth, E ev, nlohmann::json& parsed) -> bool {
-    if (depth < kDepth) {
-      if (ev == E::key) {
-        keys[depth] = parsed.get_ref<const std::string&>();
-        // A vocab key is not stored into the DOM (its value is captured below): without this the
-        // parser would insert every one of 128k keys into the JSON object, with a discarded value.
-        return !(depth == 3 && in_model("vocab", E::object_start));
-      }
-      if (ev == E::object_start || ev == E::array_start) container[depth] = ev;
+// tokenizer.json into a DOM, except model.vocab and model.merges, whose entries go straight into
+// `tables` (the DOM then holds them empty): Llama-3's 128k tokens and 280k merges would otherwise
+// be 400k JSON values built only to be copied out. A repeated key keeps its last value, as serde's
+// maps do.
+class TokenizerSax : public JsonDomSax {
+ public:
+  TokenizerSax(const std::string& file, ModelTables& tables) : JsonDomSax(file, "", false), tables_(tables) {}
+
+  bool null() { return zone_ == Zone::none ? JsonDomSax::null() : entry(nullptr); }
+  bool boolean(bool v) { return zone_ == Zone::none ? JsonDomSax::boolean(v) : entry(v); }
+  bool number_integer(std::int64_t v) {
+    if (zone_ == Zone::vocab) return vocab_id(v);
+    return zone_ == Zone::none ? JsonDomSax::number_integer(v) : entry(v);
+  }
+  bool number_unsigned(std::uint64_t v) {
+    if (zone_ == Zone::vocab) return vocab_id(static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX)));
+    return zone_ == Zone::none ? JsonDomSax::number_unsigned(v) : entry(v);
+  }
+  bool number_float(double v, const std::string& s) {
+    return zone_ == Zone::none ? JsonDomSax::number_float(v, s) : entry(v);
+  }
+  bool string(std::string& v) {
+    if (zone_ == Zone::merges) return merge_string(v);
+    if (zone_ == Zone::pair) {
+      pair_.push_back(std::move(v));
+      return true;
     }
-    if (depth != 3) return true;
-    if (ev == E::value && in_model("vocab", E::object_start)) {
-      if (!parsed.is_number_integer())
-        data_error(file, fmt::format("model.vocab[{}]", quote_bytes(keys[3])),
-                   fmt::format("id is not an integer (got {})", parsed.dump()));
-      tables.vocab.emplace_back(keys[3], parsed.get<std::int64_t>());
-      tables.has_vocab = true;
-      return false;
+    return zone_ == Zone::none ? JsonDomSax::string(v) : entry(std::move(v));
+  }
+  bool binary(nlohmann::json::binary_t& v) { return zone_ == Zone::none ? JsonDomSax::binary(v) : entry(v); }
+  bool key(std::string& k) {
+    if (zone_ == Zone::vocab) {
+      vocab_key_ = std::move(k);
+      return true;
     }
-    if ((ev == E::value || ev == E::array_end || ev == E::object_end) && in_model("merges", E::array_start)) {
-      const std::string where = fmt::format("model.merges[{}]", tables.merges.size());
-      if (parsed.is_string()) {
-        const auto& m = parsed.get_ref<const std::string&>();
-        const auto sp = m.find(' ');
-        if (sp == std::string::npos) data_error(file, where, fmt::format("expected \"a b\" (got {})", quote_bytes(m)));
-        tables.merges.emplace_back(m.substr(0, sp), m.substr(sp + 1));
-      } else if (parsed.is_array() && parsed.size() == 2 && parsed[0].is_string() && parsed[1].is_string()) {
-        tables.merges.emplace_back(parsed[0].get<std::string>(), parsed[1].get<std::string>());
-      } else {
-        data_error(file, where, fmt::format("expected \"a b\" or [\"a\", \"b\"] (got {})", parsed.dump()));
-      }
-      tables.has_merges = true;
-      return false;
+    if (depth() <= 2) keys_[depth()] = k;
+    return JsonDomSax::key(k);
+  }
+  bool start_object(std::size_t n) {
+    if (zone_ != Zone::none) return entry(nlohmann::json::object());
+    JsonDomSax::start_object(n);
+    opened();
+    if (in_model("vocab")) {
+      zone_ = Zone::vocab;
+      tables_.has_vocab = true;
     }
     return true;
-  };
-  try {
-    return nlohmann::json::parse(text, cb);
-  } catch (const nlohmann::json::exception& e) {
-    data_error(file, "", fmt::format("not valid JSON ({})", e.what()));
   }
-}
+  bool start_array(std::size_t n) {
+    if (zone_ == Zone::merges) {
+      zone_ = Zone::pair;
+      pair_ = nlohmann::json::array();
+      return true;
+    }
+    if (zone_ != Zone::none) return entry(nlohmann::json::array());
+    JsonDomSax::start_array(n);
+    opened();
+    if (in_model("merges")) {
+      zone_ = Zone::merges;
+      tables_.has_merges = true;
+    }
+    return true;
+  }
+  bool end_object() {
+    if (zone_ == Zone::vocab) zone_ = Zone::none;
+    return JsonDomSax::end_object();
+  }
+  bool end_array() {
+    if (zone_ == Zone::pair) {
+      const bool ok = pair_.size() == 2 && pair_[0].is_string() && pair_[1].is_string();
+      if (!ok) merge_error(pair_.dump());
+      tables_.merges.emplace_back(std::move(pair_[0].get_ref<std::string&>()),
+                                  std::move(pair_[1].get_ref<std::string&>()));
+      zone_ = Zone::merges;
+      return true;
+    }
+    if (zone_ == Zone::merges) zone_ = Zone::none;
+    return JsonDomSax::end_array();
+  }
+
+ private:
+  enum class Zone { none, vocab, merges, pair };  // pair: inside a merge given as ["a", "b"]
+
+  // A new container has no key yet (so an array's elements never match a key of an earlier object).
+  void opened() {
+    if (depth() < keys_.size()) keys_[depth()].clear();
+  }
+  // The container just opened is root.model.<key>.
+  bool in_model(const char* key) const { return depth() == 3 && keys_[1] == "model" && keys_[2] == key; }
+  bool vocab_id(std::int64_t id) {
+    tables_.vocab.emplace_back(std::move(vocab_key_), id);
+    return true;
+  }
+  // Any other value inside the vocabulary or the merges: the error naming the entry.
+  bool entry(const nlohmann::json& v) {
+    if (zone_ == Zone::vocab)
+      data_error(file(), fmt::format("model.vocab[{}]", quote_bytes(vocab_key_)),
+                 fmt::format("id is not an integer (got {})", v.is_structured() ? v.type_name() : v.dump()));
+    if (zone_ == Zone::pair && !v.is_structured()) {
+      pair_.push_back(v);
+      return true;
+    }
+    merge_error(v.is_structured() ? v.type_name() : v.dump());
+  }
+  bool merge_string(const std::string& m) {
+    const auto sp = m.find(' ');
+    if (sp == std::string::npos)
+      data_error(file(), fmt::format("model.merges[{}]", tables_.merges.size()),
+                 fmt::format("expected \"a b\" (got {})", quote_bytes(m)));
+    tables_.merges.emplace_back(m.substr(0, sp), m.substr(sp + 1));
+    return true;
+  }
+  [[noreturn]] void merge_error(const std::string& got) const {
+    data_error(file(), fmt::format("model.merges[{}]", tables_.merges.size()),
+               fmt::format("expected \"a b\" or [\"a\", \"b\"] (got {})", got));
+  }
+
+  ModelTables& tables_;
+  std::array<std::string, 3> keys_;  // keys_[d]: the key last read in the object at depth d
+  Zone zone_ = Zone::none;
+  std::string vocab_key_;
+  nlohmann::json pair_;
+};
 
 }  // namespace
 
 Tokenizer Tokenizer::from_file(const std::string& path) {
   const std::string text = read_small_file(path);
   ModelTables tables;
-  const nlohmann::json j = parse_tokenizer_json(text, path, tables);
+  TokenizerSax sax(path, tables);
+  sax_parse_strict(text, sax);
+  const nlohmann::json j = sax.take();
   const Where root{path, ""};
   if (!j.is_object()) data_error(path, "", fmt::format("expected a JSON object (got {})", j.type_name()));
   auto impl = std::make_unique<Impl>();
@@ -476,17 +522,16 @@ Tokenizer Tokenizer::from_file(const std::string& path) {
 
 Tokenizer Tokenizer::from_gpt2_files(const std::string& encoder_path, const std::string& merges_path) {
   const std::string text = read_small_file(encoder_path);
-  const nlohmann::json j = parse_json(text, encoder_path, true);
+  const nlohmann::json j = parse_json_strict(text, encoder_path, "");
   if (!j.is_object())
     data_error(encoder_path, "", fmt::format("expected a JSON object of token → id (got {})", j.type_name()));
   const std::size_t n = j.size();
   if (n < 256)
     data_error(encoder_path, "", fmt::format("vocabulary too small (got {} entries, expected at least 256)", n));
   std::vector<std::string> by_id(n);
-  std::unordered_map<std::string, int> vocab;
+  TokenIndex vocab;
   vocab.reserve(n);
   std::vector<char> seen(n, 0);
-  std::set<std::string> raw_seen;
   for (const auto& [key, value] : j.items()) {
     const std::string where = fmt::format("key {}", quote_bytes(key));
     if (!value.is_number_integer())
@@ -500,10 +545,10 @@ Tokenizer Tokenizer::from_gpt2_files(const std::string& encoder_path, const std:
       data_error(encoder_path, where, "not a byte-level token (characters outside GPT-2's bytes_to_unicode table)");
     seen[id] = 1;
     by_id[id] = key;
-    vocab.emplace(key, static_cast<int>(id));
+    vocab.set(key, static_cast<int>(id));
   }
   for (int b = 0; b < 256; ++b)
-    if (!vocab.count(gpt2_byte_to_unicode()[b]))
+    if (!vocab.contains(gpt2_byte_to_unicode()[b]))
       data_error(encoder_path, "",
                  fmt::format("byte 0x{:02x} has no token {}", b, quote_bytes(gpt2_byte_to_unicode()[b])));
 
@@ -528,11 +573,11 @@ Tokenizer Tokenizer::from_gpt2_files(const std::string& encoder_path, const std:
       data_error(merges_path, where,
                  fmt::format("expected two tokens separated by one space (got {})", quote_bytes(line)));
     const std::string a(line.substr(0, sp)), b(line.substr(sp + 1));
-    if (!vocab.count(a))
+    if (!vocab.contains(a))
       data_error(merges_path, where, fmt::format("token {} is not in {}", quote_bytes(a), encoder_path));
-    if (!vocab.count(b))
+    if (!vocab.contains(b))
       data_error(merges_path, where, fmt::format("token {} is not in {}", quote_bytes(b), encoder_path));
-    if (!vocab.count(a + b))
+    if (!vocab.contains(a + b))
       data_error(merges_path, where, fmt::format("merged token {} is not in {}", quote_bytes(a + b), encoder_path));
     if (const auto [it, inserted] = line_of.emplace(std::string(line), line_no); !inserted)
       data_error(merges_path, where, fmt::format("merge {} repeats line {}", quote_bytes(line), it->second));
@@ -545,7 +590,7 @@ Tokenizer Tokenizer::from_gpt2_files(const std::string& encoder_path, const std:
   impl->model = make_bpe(std::move(by_id), std::move(vocab), merges, w);
   impl->decoder = make_byte_level_decoder();
   std::vector<AddedToken> added;
-  if (impl->model->token_to_id.count(kEndOfText)) {
+  if (impl->model->token_to_id.contains(kEndOfText)) {
     AddedToken t;
     t.content = kEndOfText;
     t.special = true;
@@ -563,7 +608,7 @@ Tokenizer Tokenizer::from_bert_vocab(const std::string& vocab_txt, bool lowercas
   // WordPiece::read_file: one token a line, its id the line index, trailing whitespace trimmed; a
   // repeated token keeps its last line's id (the earlier id is then a hole), as Hugging Face does.
   std::vector<std::string> by_id;
-  std::unordered_map<std::string, int> vocab;
+  TokenIndex vocab;
   for (std::size_t pos = 0; pos < text.size();) {
     std::size_t end = text.find('\n', pos);
     if (end == std::string::npos) end = text.size();
@@ -577,12 +622,8 @@ Tokenizer Tokenizer::from_bert_vocab(const std::string& vocab_txt, bool lowercas
       line.resize(b);
     }
     const int id = static_cast<int>(by_id.size());
-    if (const auto it = vocab.find(line); it != vocab.end()) {
-      by_id[it->second].clear();
-      it->second = id;
-    } else {
-      vocab.emplace(line, id);
-    }
+    if (const auto earlier = vocab.find(line)) by_id[*earlier].clear();
+    vocab.set(line, id);
     by_id.push_back(line);
   }
   if (by_id.empty()) data_error(vocab_txt, "", "empty vocabulary");
@@ -594,12 +635,11 @@ Tokenizer Tokenizer::from_bert_vocab(const std::string& vocab_txt, bool lowercas
   impl->model = make_wordpiece(std::move(by_id), std::move(vocab), "[UNK]", "##", 100, w);
   impl->decoder = make_wordpiece_decoder("##", true);
   const auto cls = impl->model->token_to_id.find("[CLS]"), sep = impl->model->token_to_id.find("[SEP]");
-  if (cls == impl->model->token_to_id.end() || sep == impl->model->token_to_id.end())
-    data_error(vocab_txt, "", "no [CLS] or [SEP] token (expected a BERT vocabulary)");
-  impl->post = make_cls_sep_processor(cls->second, "[CLS]", sep->second, "[SEP]");
+  if (!cls || !sep) data_error(vocab_txt, "", "no [CLS] or [SEP] token (expected a BERT vocabulary)");
+  impl->post = make_cls_sep_processor(*cls, "[CLS]", *sep, "[SEP]");
   std::vector<AddedToken> added;
   for (const char* s : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}) {
-    if (!impl->model->token_to_id.count(s)) continue;
+    if (!impl->model->token_to_id.contains(s)) continue;
     AddedToken t;
     t.content = s;
     t.special = true;
@@ -642,7 +682,7 @@ Tokenizer Tokenizer::from_dir(const std::string& dir) {
     bool lower = true;
     const fs::path cfg = d / "tokenizer_config.json";
     if (fs::is_regular_file(cfg, ec)) {
-      const nlohmann::json j = parse_json(read_small_file(cfg.string()), cfg.string(), false);
+      const nlohmann::json j = parse_json_lenient(read_small_file(cfg.string()), cfg.string(), "");
       if (!j.is_object()) data_error(cfg.string(), "", fmt::format("expected a JSON object (got {})", j.type_name()));
       lower = get_bool(j, "do_lower_case", Where{cfg.string(), ""}, true);
     }
@@ -751,11 +791,7 @@ const std::string& Tokenizer::token_bytes(int id) const {
 
 std::optional<int> Tokenizer::id(std::string_view t) const { return impl_->token_to_id(std::string(t)); }
 
-std::optional<int> Tokenizer::id_of_bytes(std::string_view b) const {
-  const auto it = impl_->by_bytes.find(std::string(b));
-  if (it == impl_->by_bytes.end()) return std::nullopt;
-  return it->second;
-}
+std::optional<int> Tokenizer::id_of_bytes(std::string_view b) const { return impl_->by_bytes.find(b); }
 
 int Tokenizer::vocab_size() const { return static_cast<int>(impl_->tokens.size()); }
 std::size_t Tokenizer::merge_count() const { return impl_->model->merge_count(); }

@@ -6,10 +6,15 @@
 
 #include "core/error.hpp"
 #include "tokenizer/from_text.hpp"
+#include "tokenizer/token_index.hpp"
+
+#include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -179,6 +184,56 @@ BOOST_AUTO_TEST_CASE(bert_vocab_txt_duplicates_keep_the_last_line) {
   BOOST_TEST(tok.encode_ids("Cats") == (Ids{6, 5}));  // "cat" is line 7 (id 6), as Hugging Face reads it
   BOOST_TEST(tok.encode_ids("cat", true) == (Ids{2, 6, 3}));
   BOOST_TEST(tok.files().size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(token_index_equals_a_map) {
+  // Against std::unordered_map: growth from empty, replaced ids, the empty token, NUL bytes and
+  // tokens that are prefixes of one another.
+  embedlab::tok::TokenIndex index;
+  std::unordered_map<std::string, int> ref;
+  std::vector<std::string> keys = {"", std::string("a\0b", 3), std::string("a\0c", 3), "a", "ab", "abc"};
+  for (int i = 0; i < 5000; ++i) keys.push_back(fmt::format("t{}", i * 7919 % 10007));
+  for (std::size_t k = 0; k < keys.size(); ++k) {
+    index.set(keys[k], static_cast<int>(k));
+    ref[keys[k]] = static_cast<int>(k);
+  }
+  for (std::size_t k = 0; k < keys.size(); k += 3) {
+    index.set(keys[k], -static_cast<int>(k));
+    ref[keys[k]] = -static_cast<int>(k);
+  }
+  BOOST_TEST(index.size() == ref.size());
+  for (const auto& [key, id] : ref) BOOST_TEST(index.find(key).value_or(-1 - id) == id);
+  for (const std::string& absent : std::vector<std::string>{"b", "abcd", "t10007", std::string("a\0", 2)})
+    BOOST_TEST(!index.contains(absent), absent);
+  BOOST_TEST(!embedlab::tok::TokenIndex{}.find("x"));
+}
+
+BOOST_AUTO_TEST_CASE(captured_vocab_and_merges) {
+  // Merges as [a, b] pairs equal merges as "a b" strings.
+  auto j = sentencepiece_like();
+  const Ids want = load(j).encode_ids("cat cat");
+  j["model"]["merges"] = nlohmann::json::parse(R"([["\u2581", "c"], ["a", "t"], ["\u2581c", "at"]])");
+  BOOST_TEST(load(j).encode_ids("cat cat") == want);
+  BOOST_TEST(want == (Ids{7, 7}));
+  for (const auto& [merges, got] : std::vector<std::pair<std::string, std::string>>{{R"([["a"]])", R"(["a"])"},
+                                                                                    {R"([["a", 1]])", R"(["a",1])"},
+                                                                                    {R"([[["a", "t"]]])", "array"},
+                                                                                    {"[3]", "3"},
+                                                                                    {R"([{"k": 1}])", "object"}}) {
+    j["model"]["merges"] = nlohmann::json::parse(merges);
+    check_error([&] { load(j); },
+                {"tiny.json", "model.merges[0]", "expected \"a b\" or [\"a\", \"b\"] (got " + got + ")"});
+  }
+  j = sentencepiece_like();
+  j["model"]["vocab"]["zz"] = {{"id", 8}};
+  check_error([&] { load(j); }, {"model.vocab['zz']", "id is not an integer (got object)"});
+  j["model"]["vocab"]["zz"] = 8.5;
+  check_error([&] { load(j); }, {"model.vocab['zz']", "id is not an integer (got 8.5)"});
+  // A token given twice in the vocabulary keeps its last id (serde's map); so does any other key.
+  const std::string text = R"({"pre_tokenizer": {"type": "Whitespace"}, "model": {"type": "WordLevel",)"
+                           R"( "unk_token": "u", "vocab": {"a": 5, "u": 2, "b": 1, "a": 0}}, "decoder": null})";
+  const auto tok = embedlab::tok::tokenizer_from_json_text(text, "dup.json");
+  BOOST_TEST(tok.encode_ids("a b c") == (Ids{0, 1, 2}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
