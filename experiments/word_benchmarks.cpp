@@ -53,7 +53,8 @@ std::vector<std::string> row_words(const Context& ctx, bool leading_space) {
   // The tokenizer search of every word lookup (io::WordLookup::tokenizer_dir_for).
   const auto dir = io::WordLookup::tokenizer_dir_for(emb.source);
   if (!dir) return emb.tokens;
-  const auto tok = io::Gpt2Tokenizer::from_dir(*dir);
+  const auto shared = io::Gpt2Tokenizer::shared_from_dir(*dir);
+  const auto& tok = *shared;
   std::vector<std::string> words(emb.tokens.empty() ? ctx.data->unit.n_cols : emb.tokens.size());
   // The tokenizer's own word-initial form: byte-level and SentencePiece tokens start with a space
   // (token_bytes of "Ġcat" / "▁cat" is " cat"); WordPiece words are the bare tokens, "##" ones glued.

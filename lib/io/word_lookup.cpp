@@ -35,7 +35,7 @@ WordLookup::WordLookup(const std::vector<std::string>& tokens, const std::option
   for (arma::uword j = 0; j < tokens.size(); ++j)
     if (!tokens[j].empty()) index_.emplace(tokens[j], j);  // first occurrence wins
   if (tokenizer_dir) {
-    tokenizer_ = std::make_unique<Gpt2Tokenizer>(Gpt2Tokenizer::from_dir(*tokenizer_dir));
+    tokenizer_ = Gpt2Tokenizer::shared_from_dir(*tokenizer_dir);
     if (tokens.empty()) {  // rows are token ids: name them by the vocabulary
       tokens_.resize(static_cast<std::size_t>(tokenizer_->vocab_size()));
       for (int id = 0; id < tokenizer_->vocab_size(); ++id) {
@@ -68,7 +68,8 @@ std::optional<std::string> WordLookup::tokenizer_dir_for(const InputFile& source
   if (source.format.starts_with("model")) {
     const std::string dir = fs::path(source.path).parent_path().string();
     const auto found = model_tokenizer_dir(dir);
-    if (found && !source.shape.empty()) check_tokenizer_rows(Gpt2Tokenizer::from_dir(*found), source.shape[0], dir);
+    if (found && !source.shape.empty())
+      check_tokenizer_rows(*Gpt2Tokenizer::shared_from_dir(*found), source.shape[0], dir);
     return found;
   }
   const fs::path p(source.path);
@@ -84,7 +85,7 @@ std::optional<std::string> WordLookup::tokenizer_dir_for(const InputFile& source
   if (!found) return std::nullopt;
   // A tokenizer found beside the checkpoint must be the checkpoint's: as many tokens as rows.
   if (*found != dir.string() && !source.shape.empty() &&
-      static_cast<std::uint64_t>(Gpt2Tokenizer::from_dir(*found).vocab_size()) != source.shape[0])
+      static_cast<std::uint64_t>(Gpt2Tokenizer::shared_from_dir(*found)->vocab_size()) != source.shape[0])
     return std::nullopt;
   return found;
 }

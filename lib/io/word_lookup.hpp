@@ -81,7 +81,7 @@ class WordLookup {
  private:
   std::vector<std::string> tokens_;  // a copy: the lookup outlives moves of the Embeddings
   std::map<std::string, arma::uword> index_;
-  std::unique_ptr<Gpt2Tokenizer> tokenizer_;
+  std::shared_ptr<const Gpt2Tokenizer> tokenizer_;
 };
 
 }  // namespace embedlab::io

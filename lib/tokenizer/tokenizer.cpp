@@ -6,8 +6,10 @@
 #include "tokenizer/unicode.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <unordered_map>
 
@@ -693,6 +695,30 @@ Tokenizer Tokenizer::from_dir(const std::string& dir) {
   fail(Exit::no_input, dir, "",
        "no tokenizer files here (expected tokenizer.json, vocab.json + merges.txt, encoder.json + vocab.bpe or "
        "vocab.txt) [hint: embedlab fetch gpt2-tokenizer]");
+}
+
+std::shared_ptr<const Tokenizer> Tokenizer::shared_from_dir(const std::string& dir) {
+  // The identity of what from_dir would read: each file's path, size and modification time.
+  std::string key = dir;
+  for (const auto& f : tokenizer_files(dir)) {
+    std::error_code ec;
+    const auto size = fs::file_size(f, ec);
+    const auto mtime = fs::last_write_time(f, ec).time_since_epoch().count();
+    key += fmt::format("\n{}\t{}\t{}", f, size, mtime);
+  }
+  static std::mutex mutex;
+  static std::deque<std::pair<std::string, std::shared_ptr<const Tokenizer>>> cache;  // most recent first
+  constexpr std::size_t kKept = 4;
+  {
+    const std::lock_guard lock(mutex);
+    for (const auto& [k, t] : cache)
+      if (k == key) return t;
+  }
+  auto t = std::make_shared<const Tokenizer>(from_dir(dir));  // outside the lock: loads may overlap
+  const std::lock_guard lock(mutex);
+  cache.emplace_front(key, t);
+  if (cache.size() > kKept) cache.pop_back();
+  return t;
 }
 
 Tokenizer Tokenizer::from_path(const std::string& path) {

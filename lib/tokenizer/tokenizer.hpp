@@ -54,6 +54,11 @@ class Tokenizer {
   // A directory: tokenizer.json first; else vocab.json + merges.txt / encoder.json + vocab.bpe
   // (GPT-2); else vocab.txt (BERT, do_lower_case from tokenizer_config.json, default true).
   static Tokenizer from_dir(const std::string& dir);
+  // from_dir, loaded once per process while the directory's tokenizer files (tokenizer_files: their
+  // paths, sizes and modification times) stay the same: a run asks for one model's tokenizer in
+  // several places (the row check, the word lookup, the benchmark words) and Llama-3's takes ~0.3 s.
+  // Thread-safe; the last 4 directories are kept.
+  static std::shared_ptr<const Tokenizer> shared_from_dir(const std::string& dir);
   // from_dir for a directory, from_file for a file.
   static Tokenizer from_path(const std::string& path);
   // GPT-2 byte-level BPE from its two files.

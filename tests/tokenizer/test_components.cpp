@@ -236,4 +236,21 @@ BOOST_AUTO_TEST_CASE(captured_vocab_and_merges) {
   BOOST_TEST(tok.encode_ids("a b c") == (Ids{0, 1, 2}));
 }
 
+BOOST_AUTO_TEST_CASE(shared_from_dir_reloads_only_changed_files) {
+  embedlab::test::TempDir dir;
+  embedlab::test::write_file(dir.file("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\ncat\n");
+  const auto a = Tokenizer::shared_from_dir(dir.path().string());
+  BOOST_TEST(Tokenizer::shared_from_dir(dir.path().string()) == a);  // the same object, not a reload
+  BOOST_TEST(a->vocab_size() == 5);
+  embedlab::test::write_file(dir.file("vocab.txt"), "[PAD]\n[UNK]\n[CLS]\n[SEP]\ncat\n##s\n");
+  const auto b = Tokenizer::shared_from_dir(dir.path().string());
+  BOOST_TEST(b != a);
+  BOOST_TEST(b->vocab_size() == 6);
+  BOOST_TEST(a->vocab_size() == 5);  // a holder of the old one keeps it
+  embedlab::test::write_file(dir.file("tokenizer_config.json"), "{\"do_lower_case\": false}");  // a new file
+  const auto c = Tokenizer::shared_from_dir(dir.path().string());
+  BOOST_TEST(c != b);
+  BOOST_TEST(c->encode_ids("Cat") == (Ids{1}));  // case kept: "Cat" is unknown
+}
+
 BOOST_AUTO_TEST_SUITE_END()
