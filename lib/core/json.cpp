@@ -6,38 +6,6 @@
 
 namespace embedlab {
 
-std::size_t invalid_utf8_offset(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const std::size_t n = s.size();
-  std::size_t i = 0;
-  while (i < n) {
-    const unsigned c = p[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len = 0;
-    std::uint32_t cp = 0, min = 0;
-    if ((c & 0xe0) == 0xc0) {
-      len = 2, cp = c & 0x1f, min = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-      len = 3, cp = c & 0x0f, min = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-      len = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-      return i;
-    }
-    if (i + len > n) return i;
-    for (std::size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xc0) != 0x80) return i;
-      cp = (cp << 6) | (p[i + k] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
-    i += len;
-  }
-  return std::string_view::npos;
-}
-
 void JsonDomSax::fail(const std::string& what) const { data_error(file_, where_, what); }
 
 bool JsonDomSax::parse_error(std::size_t, const std::string&, const nlohmann::json::exception& e) {
@@ -89,16 +57,22 @@ bool JsonDomSax::end_array() {
   return true;
 }
 
-nlohmann::json parse_json_strict(std::string_view text, const std::string& file, const std::string& where) {
-  JsonDomSax sax(file, where);
+namespace {
+
+nlohmann::json parse_dom(std::string_view text, const std::string& file, const std::string& where, bool strict) {
+  JsonDomSax sax(file, where, strict);
   sax_parse_strict(text, sax);
   return sax.take();
 }
 
+}  // namespace
+
+nlohmann::json parse_json_strict(std::string_view text, const std::string& file, const std::string& where) {
+  return parse_dom(text, file, where, true);
+}
+
 nlohmann::json parse_json_lenient(std::string_view text, const std::string& file, const std::string& where) {
-  JsonDomSax sax(file, where, false);
-  sax_parse_strict(text, sax);
-  return sax.take();
+  return parse_dom(text, file, where, false);
 }
 
 }  // namespace embedlab

@@ -2,6 +2,8 @@
 // Strict JSON for every file format embedlab reads (safetensors headers, config.json, index files,
 // npy headers, tokenizer files): valid UTF-8, no key twice in one object (nlohmann's own DOM parser
 // would silently keep the last), and every failure one data error naming the file.
+#include "core/utf8.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -11,9 +13,6 @@
 #include <vector>
 
 namespace embedlab {
-
-// Offset of the first byte that is not valid UTF-8 (overlongs and surrogates are invalid), or npos.
-std::size_t invalid_utf8_offset(std::string_view s);
 
 // Parses JSON text into a DOM; a syntax error, invalid UTF-8 or a repeated key is a data error
 // naming `file` and `where`.

@@ -60,7 +60,7 @@ void unsupported(const std::string& kind, const std::string& type, const Where& 
 // A single character option ("replacement": "▁").
 std::string get_char(const nlohmann::json& j, const char* key, const Where& w) {
   const std::string s = get_string(j, key, w);
-  if (uni::invalid_offset(s) != std::string::npos || uni::count_chars(s) != 1)
+  if (invalid_utf8_offset(s) != std::string::npos || uni::count_chars(s) != 1)
     data_error(w.file, w.at(key).path, fmt::format("expected one character (got {})", quote_bytes(s)));
   return s;
 }
@@ -115,7 +115,7 @@ std::string bytes_to_unicode(std::string_view bytes) {
 }
 
 std::optional<std::string> unicode_to_bytes(std::string_view s) {
-  if (uni::invalid_offset(s) != std::string::npos) return std::nullopt;
+  if (invalid_utf8_offset(s) != std::string::npos) return std::nullopt;
   std::string out;
   out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
@@ -1003,7 +1003,7 @@ void read_vocab(const nlohmann::json& j, const Where& w, Model& m, const ModelTa
   // A key given twice keeps its last id, as serde's map does.
   if (entries->size() >= (std::size_t{1} << 31))
     data_error(vw.file, vw.path, fmt::format("too many tokens (got {}, expected fewer than 2^31)", entries->size()));
-  // First each token's last entry, then (below) that entry's id in its place.
+  // First each token's last entry; then, at that entry, its id in its place.
   std::size_t bytes = 0;
   for (const auto& e : *entries) bytes += e.first.size();
   m.token_to_id.reserve(entries->size(), bytes);
@@ -1013,7 +1013,7 @@ void read_vocab(const nlohmann::json& j, const Where& w, Model& m, const ModelTa
   std::vector<char> seen(n, 0);
   for (std::size_t k = 0; k < entries->size(); ++k) {
     const auto& [key, id] = (*entries)[k];
-    if (*m.token_to_id.find(key) != static_cast<int>(k)) continue;
+    if (*m.token_to_id.find(key) != static_cast<int>(k)) continue;  // a later entry names this token
     if (id < 0 || static_cast<std::uint64_t>(id) >= n)
       data_error(vw.file, fmt::format("{}[{}]", vw.path, quote_bytes(key)),
                  fmt::format("id out of range (got {}, expected 0..{})", id, n == 0 ? 0 : n - 1));
@@ -1022,8 +1022,8 @@ void read_vocab(const nlohmann::json& j, const Where& w, Model& m, const ModelTa
                  fmt::format("id {} already used by {}", id, quote_bytes(m.id_to_token[id])));
     seen[id] = 1;
     m.id_to_token[id] = key;
+    m.token_to_id.set(key, static_cast<int>(id));  // the token's last entry: no later one compares with k
   }
-  for (std::size_t id = 0; id < n; ++id) m.token_to_id.set(m.id_to_token[id], static_cast<int>(id));
 }
 
 std::optional<int> find_id(const Model& m, const std::string& t) { return m.token_to_id.find(t); }
@@ -1337,7 +1337,7 @@ class ByteFallbackDecoder final : public Decoder {
     std::string bytes;
     const auto flush = [&] {
       if (bytes.empty()) return;
-      if (uni::invalid_offset(bytes) == std::string::npos)
+      if (invalid_utf8_offset(bytes) == std::string::npos)
         out.push_back(bytes);
       else
         for (std::size_t k = 0; k < bytes.size(); ++k) out.push_back("\xEF\xBF\xBD");
@@ -1381,7 +1381,7 @@ class ReplaceDecoder final : public Decoder {
   ReplaceDecoder(Regex re, std::string content) : re_(std::move(re)), content_(std::move(content)) {}
   void decode(std::vector<std::string>& tokens) const override {
     for (auto& t : tokens)
-      if (uni::invalid_offset(t) == std::string::npos) t = replace_all(re_, t, content_);
+      if (invalid_utf8_offset(t) == std::string::npos) t = replace_all(re_, t, content_);
   }
 
  private:

@@ -126,7 +126,7 @@ struct Regex::Code {
 
 Regex::Regex(const std::string& pattern, bool literal, const std::string& file, const std::string& where)
     : code_(std::make_unique<Code>()), pattern_(pattern) {
-  if (uni::invalid_offset(pattern) != std::string::npos) data_error(file, where, "regex pattern is not valid UTF-8");
+  if (invalid_utf8_offset(pattern) != std::string::npos) data_error(file, where, "regex pattern is not valid UTF-8");
   const std::string translated = literal ? pattern : onig_to_pcre2(pattern);
   int err = 0;
   PCRE2_SIZE off = 0;

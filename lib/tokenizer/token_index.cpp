@@ -40,19 +40,29 @@ void TokenIndex::grow(std::size_t capacity) {
   }
 }
 
-void TokenIndex::set(std::string_view token, int id) {
+TokenIndex::Slot& TokenIndex::slot(std::string_view token, int id, bool& added) {
   if (2 * (size_ + 1) > slots_.size()) grow(slots_.empty() ? 16 : 2 * slots_.size());
   const std::uint64_t h = hash_of(token);
   Slot& e = slots_[probe(token, h)];
-  if (e.tag) {
-    e.id = id;
-    return;
-  }
+  added = !e.tag;
+  if (!added) return e;
   if (arena_.size() + token.size() > std::numeric_limits<std::uint32_t>::max())
     throw std::length_error("TokenIndex: more than 4 GiB of tokens");
   e = {tag_of(h), static_cast<std::uint32_t>(arena_.size()), static_cast<std::uint32_t>(token.size()), id};
   arena_.append(token);
   ++size_;
+  return e;
+}
+
+void TokenIndex::set(std::string_view token, int id) {
+  bool added;
+  slot(token, id, added).id = id;
+}
+
+bool TokenIndex::insert(std::string_view token, int id) {
+  bool added;
+  slot(token, id, added);
+  return added;
 }
 
 void TokenIndex::prefetch(std::string_view token) const {

@@ -16,6 +16,8 @@ class TokenIndex {
   void reserve(std::size_t tokens, std::size_t bytes = 0);
   // Adds `token` with `id`, or gives an existing token the new id.
   void set(std::string_view token, int id);
+  // Adds `token` with `id` unless it is there (then its id stays); true when added.
+  bool insert(std::string_view token, int id);
   std::optional<int> find(std::string_view token) const;
   bool contains(std::string_view token) const { return find(token).has_value(); }
   // Starts loading the slot `token` hashes to, for a find() a few lookups later.
@@ -32,6 +34,8 @@ class TokenIndex {
   std::string_view key(const Slot& e) const { return {arena_.data() + e.offset, e.length}; }
   // The slot holding `token`, or the empty slot where it belongs.
   std::size_t probe(std::string_view token, std::uint64_t h) const;
+  // The slot of `token`, added (with `id`) when absent; `added` says which.
+  Slot& slot(std::string_view token, int id, bool& added);
   void grow(std::size_t capacity);
 
   std::string arena_;

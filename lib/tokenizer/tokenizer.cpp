@@ -330,7 +330,7 @@ struct Tokenizer::Impl {
         b = t;
       }
       bytes[id] = std::move(b);
-      if (!t.empty() && !by_bytes.contains(bytes[id])) by_bytes.set(bytes[id], static_cast<int>(id));
+      if (!t.empty()) by_bytes.insert(bytes[id], static_cast<int>(id));
     }
     if (const auto it = added_map.find(kEndOfText); it != added_map.end())
       eot = it->second;
@@ -392,12 +392,7 @@ class TokenizerSax : public JsonDomSax {
   bool start_object(std::size_t n) {
     if (zone_ != Zone::none) return entry(nlohmann::json::object());
     JsonDomSax::start_object(n);
-    opened();
-    if (in_model("vocab")) {
-      zone_ = Zone::vocab;
-      tables_.has_vocab = true;
-    }
-    return true;
+    return opened("vocab", Zone::vocab, tables_.has_vocab);
   }
   bool start_array(std::size_t n) {
     if (zone_ == Zone::merges) {
@@ -407,12 +402,7 @@ class TokenizerSax : public JsonDomSax {
     }
     if (zone_ != Zone::none) return entry(nlohmann::json::array());
     JsonDomSax::start_array(n);
-    opened();
-    if (in_model("merges")) {
-      zone_ = Zone::merges;
-      tables_.has_merges = true;
-    }
-    return true;
+    return opened("merges", Zone::merges, tables_.has_merges);
   }
   bool end_object() {
     if (zone_ == Zone::vocab) zone_ = Zone::none;
@@ -434,12 +424,16 @@ class TokenizerSax : public JsonDomSax {
  private:
   enum class Zone { none, vocab, merges, pair };  // pair: inside a merge given as ["a", "b"]
 
-  // A new container has no key yet (so an array's elements never match a key of an earlier object).
-  void opened() {
+  // A container was just opened. It has no key yet (so an array's elements never match a key of an
+  // earlier object); when it is root.model.<key>, its entries are `zone`'s and go into the tables.
+  bool opened(const char* key, Zone zone, bool& captured) {
     if (depth() < keys_.size()) keys_[depth()].clear();
+    if (depth() == 3 && keys_[1] == "model" && keys_[2] == key) {
+      zone_ = zone;
+      captured = true;
+    }
+    return true;
   }
-  // The container just opened is root.model.<key>.
-  bool in_model(const char* key) const { return depth() == 3 && keys_[1] == "model" && keys_[2] == key; }
   bool vocab_id(std::int64_t id) {
     tables_.vocab.emplace_back(std::move(vocab_key_), id);
     return true;
@@ -568,7 +562,7 @@ Tokenizer Tokenizer::from_gpt2_files(const std::string& encoder_path, const std:
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty() || (line_no == 1 && line.starts_with("#version"))) continue;
     const std::string where = fmt::format("line {}", line_no);
-    if (uni::invalid_offset(line) != std::string::npos) data_error(merges_path, where, "not valid UTF-8");
+    if (invalid_utf8_offset(line) != std::string::npos) data_error(merges_path, where, "not valid UTF-8");
     const std::size_t sp = line.find(' ');
     if (sp == std::string_view::npos || sp == 0 || sp + 1 == line.size() ||
         line.find(' ', sp + 1) != std::string_view::npos)
@@ -605,7 +599,7 @@ Tokenizer Tokenizer::from_gpt2_files(const std::string& encoder_path, const std:
 
 Tokenizer Tokenizer::from_bert_vocab(const std::string& vocab_txt, bool lowercase) {
   const std::string text = read_small_file(vocab_txt);
-  if (const auto bad = uni::invalid_offset(text); bad != std::string::npos)
+  if (const auto bad = invalid_utf8_offset(text); bad != std::string::npos)
     data_error(vocab_txt, fmt::format("byte {}", bad), "not valid UTF-8");
   // WordPiece::read_file: one token a line, its id the line index, trailing whitespace trimmed; a
   // repeated token keeps its last line's id (the earlier id is then a hole), as Hugging Face does.

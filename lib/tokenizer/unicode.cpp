@@ -48,19 +48,6 @@ std::size_t char_len(std::string_view s, std::size_t i) {
   return 0;
 }
 
-std::size_t invalid_offset(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    const std::size_t len = char_len(s, i);
-    if (len == 0) return i;
-    i += len;
-  }
-  return std::string_view::npos;
-}
-
 std::uint32_t next(std::string_view s, std::size_t& i) {
   const auto c = static_cast<unsigned char>(s[i]);
   if (c < 0x80) {

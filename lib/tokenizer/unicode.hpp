@@ -1,6 +1,8 @@
 #pragma once
 // UTF-8 and the Unicode character classes the components use (ICU underneath), each named after the
-// Rust predicate the `tokenizers` library calls.
+// Rust predicate the `tokenizers` library calls. Validation of whole strings: core/utf8.hpp.
+#include "core/utf8.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -12,8 +14,6 @@ void append_utf8(std::string& out, std::uint32_t cp);
 // Length of the valid UTF-8 character at s[i..] (1-4), or 0 when the bytes there are not one
 // (truncated, stray continuation byte, overlong, surrogate, above U+10FFFF).
 std::size_t char_len(std::string_view s, std::size_t i);
-// Offset of the first invalid byte, or npos.
-std::size_t invalid_offset(std::string_view s);
 // Decodes the (valid) character at s[i], advancing i.
 std::uint32_t next(std::string_view s, std::size_t& i);
 std::size_t count_chars(std::string_view s);

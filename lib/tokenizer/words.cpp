@@ -38,7 +38,7 @@ std::vector<WordTokens> words_to_tokens(const Tokenizer& tokenizer, const std::v
     r.word = words[w];
     const std::string where = fmt::format("word {} {}", w + 1, quote_bytes(r.word));
     const bool blank = r.word.find_first_not_of(" \t\n\r\f\v") == std::string::npos;
-    const auto bad = uni::invalid_offset(r.word);
+    const auto bad = invalid_utf8_offset(r.word);
     if (blank || bad != std::string_view::npos) {
       if (policy.oov == WordPolicy::Oov::error)
         data_error(source, where,

@@ -206,6 +206,10 @@ BOOST_AUTO_TEST_CASE(token_index_equals_a_map) {
   for (const std::string& absent : std::vector<std::string>{"b", "abcd", "t10007", std::string("a\0", 2)})
     BOOST_TEST(!index.contains(absent), absent);
   BOOST_TEST(!embedlab::tok::TokenIndex{}.find("x"));
+  BOOST_TEST(!index.insert("ab", 99));  // there: its id stays
+  BOOST_TEST(index.find("ab").value_or(-1) == ref.at("ab"));
+  BOOST_TEST(index.insert("new", 7));
+  BOOST_TEST(index.find("new").value_or(-1) == 7);
 }
 
 BOOST_AUTO_TEST_CASE(captured_vocab_and_merges) {
