@@ -21,6 +21,8 @@
 //   --sentences S: the corpus of the layer_geometry row (S sentences of --prompt tokens, default 32).
 //   --cka-tokens K: occurrences of its layer x layer CKA (layer_geometry's measures.cka_tokens, default
 //   4096; 0 = all).
+//   --load-only (with --model): load the checkpoint once, print `RESULT load_s=… load_cached=0|1`, stop
+//   (scripts/bench.sh runs it in fresh processes, with and without EMBEDLAB_HASH_CACHE).
 //
 // corpus (layer_geometry's work): the states of every layer for S sentences of T tokens
 // (model::corpus_states, as the experiment runs them) plus every measure the experiment computes
@@ -231,6 +233,7 @@ double memcpy_bandwidth(std::vector<float>& dst, const std::vector<float>& src, 
 struct Args {
   std::string keep, model;
   int threads = 0, prompt = 128, gen = 32, layers = 12, reps = 3, sentences = 32, cka_tokens = 4096;
+  bool load_only = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -259,15 +262,18 @@ Args parse(int argc, char** argv) {
       a.cka_tokens = std::stoi(value());
     } else if (k == "--reps") {
       a.reps = std::stoi(value());
+    } else if (k == "--load-only") {
+      a.load_only = true;
     } else if (k == "--help" || k == "-h") {
       fmt::print(
           "usage: bench_model [--keep DIR | --model DIR] [--threads N] [--prompt T] [--gen N] [--layers L] [--reps "
-          "R]\n");
+          "R] [--sentences S] [--cka-tokens K] [--load-only]\n");
       std::exit(0);
     } else {
       throw embedlab::Error(embedlab::Exit::usage, fmt::format("unknown option '{}'", k));
     }
   }
+  if (a.load_only && a.model.empty()) throw embedlab::Error(embedlab::Exit::usage, "--load-only needs --model DIR");
   if (a.prompt < 1 || a.gen < 1 || a.layers < 1 || a.reps < 1 || a.prompt + a.gen > 1024)
     throw embedlab::Error(embedlab::Exit::usage, "need prompt ≥ 1, gen ≥ 1, prompt + gen ≤ 1024, layers ≥ 1");
   return a;
@@ -307,9 +313,9 @@ std::pair<double, double> corpus_run(const embedlab::model::Gpt2& model, int sen
     const embedlab::BlasSingleThread one;  // as the experiment (MEV/IsoScore bit-identical across threads)
     for (std::size_t l = 0; l < st.hidden.size(); ++l) {
       const arma::fmat& H = st.hidden[l];
-      timed(split.pairs, [&] { sink += cx::pair_cosine(H, pairs).mean; });
+      timed(split.pairs, [&] { sink += cx::pair_cosine(H, pairs, threads).mean; });
       timed(split.self, [&] { sink += arma::accu(cx::self_similarity(H, groups, st.sentence)); });
-      timed(split.mev, [&] { sink += arma::accu(cx::max_explainable_variance(H, groups)); });
+      timed(split.mev, [&] { sink += arma::accu(cx::max_explainable_variance(H, groups, threads)); });
       timed(split.intra, [&] { sink += arma::accu(cx::intra_sentence(H, st.sentence)); });
       timed(split.trajectory, [&] {
         sink += arma::accu(cx::norms(H));
@@ -373,6 +379,13 @@ int run(int argc, char** argv) {
   t0 = Clock::now();
   const auto ckpt = embedlab::io::load_gpt2(dir.string());
   const double t_load = seconds_since(t0);
+  if (args.load_only) {
+    const bool cached = !ckpt.sources.empty() && ckpt.sources.back().sha256_cached;
+    fmt::print("load {:.3f} s ({}; sha256 {})\nRESULT load_s={:.4f} load_cached={}\n", t_load,
+               cached ? "digest from the hash cache" : "hashed", ckpt.sources.back().sha256.substr(0, 16), t_load,
+               cached ? 1 : 0);
+    return 0;
+  }
   const embedlab::model::Gpt2 model(ckpt);
   shape = Shape{model.vocab_size(), model.n_positions(), model.n_embd(), model.n_layer(), model.n_head()};
   const std::uint64_t params = model.n_params();

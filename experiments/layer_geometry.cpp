@@ -212,7 +212,7 @@ void run(const Config& c, Context& ctx) {
   const BlasSingleThread one_blas_thread;
   for (std::size_t l = 0; l < n_states; ++l) {
     const arma::fmat& H = st.hidden[l];
-    const auto pc = cx::pair_cosine(H, pairs);
+    const auto pc = cx::pair_cosine(H, pairs, ctx.threads);
     aniso(l) = pc.mean;
     aniso_se(l) = pc.se;
     const arma::uword top = pc.contribution.index_max();
@@ -220,7 +220,7 @@ void run(const Config& c, Context& ctx) {
     rogue_share(l) = pc.mean != 0 ? pc.contribution(top) / pc.mean : arma::datum::nan;
     const arma::fmat Hw = word_states(H, words);  // (C, word occurrences)
     const arma::vec ss = cx::self_similarity(Hw, groups, words.sentence);
-    const arma::vec mv = cx::max_explainable_variance(Hw, groups);
+    const arma::vec mv = cx::max_explainable_variance(Hw, groups, ctx.threads);
     const arma::vec is = cx::intra_sentence(H, st.sentence);
     if (W) {
       self_w.row(l) = ss.t();

@@ -12,7 +12,8 @@ struct InputFile {
   std::string format;  // "safetensors", "npy", ...
   std::string dtype;   // dtype on disk
   std::vector<std::uint64_t> shape;
-  std::string sha256;  // of the bytes actually read
+  std::string sha256;          // of the bytes actually read
+  bool sha256_cached = false;  // the digest came from the opt-in hash cache (core/hash_cache.hpp)
 };
 
 struct LibraryVersions {

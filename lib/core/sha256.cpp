@@ -1,10 +1,15 @@
 #include "core/sha256.hpp"
 
 #include "core/error.hpp"
+#include "core/hash_cache.hpp"
 
+#include <fcntl.h>
+#include <fmt/format.h>
 #include <openssl/evp.h>
+#include <unistd.h>
 
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <vector>
 
 namespace embedlab {
@@ -117,16 +122,34 @@ std::string sha256_hex(std::string_view bytes) {
   return h.hex();
 }
 
-std::string sha256_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(Exit::no_input, path, "", "cannot open for reading");
+std::string sha256_file(const std::string& path, bool* cached) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(Exit::no_input, path, "", fmt::format("cannot open for reading ({})", std::strerror(errno)));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  const auto cache = HashCache::from_env();
+  const FileStamp stamp = file_stamp(fd, path);
+  if (cached) *cached = false;
+  if (cache) {
+    if (auto hit = cache->find(stamp)) {
+      if (cached) *cached = true;
+      return *hit;
+    }
+  }
   Sha256 h;
   std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    h.update(buf.data(), static_cast<std::size_t>(in.gcount()));
+  for (;;) {
+    const ssize_t got = ::read(fd, buf.data(), buf.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) fail(Exit::no_input, path, "", fmt::format("read failed ({})", std::strerror(errno)));
+    if (got == 0) break;
+    h.update(buf.data(), static_cast<std::size_t>(got));
   }
-  return h.hex();
+  std::string digest = h.hex();
+  if (cache && file_stamp(fd, path) == stamp) cache->store(stamp, path, digest);
+  return digest;
 }
 
 }  // namespace embedlab

@@ -63,7 +63,8 @@ class Sha256Background {
 };
 
 std::string sha256_hex(std::string_view bytes);
-// Hash of a whole file (throws Error(no_input) when unreadable).
-std::string sha256_file(const std::string& path);
+// Hash of a whole file (throws Error(no_input) when unreadable). With the opt-in hash cache
+// (core/hash_cache.hpp) an unchanged file's digest comes from the cache; *cached says so.
+std::string sha256_file(const std::string& path, bool* cached = nullptr);
 
 }  // namespace embedlab

@@ -329,6 +329,7 @@ void write_meta(io::H5ResultWriter& h5, const RawConfig& raw, const std::string&
     h5.attr(g, "dtype", in.dtype);
     h5.attr(g, "shape", fmt::format("[{}]", fmt::join(in.shape, ",")));
     h5.attr(g, "sha256", in.sha256);
+    h5.attr(g, "sha256_source", std::string(in.sha256_cached ? "hash cache" : "computed"));
   }
 }
 
@@ -349,7 +350,8 @@ std::string meta_markdown(const RawConfig& raw, const std::string& resolved, std
   for (const auto& in : inputs) {
     std::string shape;
     for (std::size_t k = 0; k < in.shape.size(); ++k) shape += (k ? "×" : "") + std::to_string(in.shape[k]);
-    md.bullet(fmt::format("input `{}`: {} {} [{}], sha256 `{}`", in.path, in.format, in.dtype, shape, in.sha256));
+    md.bullet(fmt::format("input `{}`: {} {} [{}], sha256 `{}`{}", in.path, in.format, in.dtype, shape, in.sha256,
+                          in.sha256_cached ? " (from the hash cache, EMBEDLAB_HASH_CACHE)" : ""));
   }
   md.paragraph("");
   md.paragraph("<details><summary>Config (verbatim) and resolved config</summary>\n");

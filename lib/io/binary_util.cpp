@@ -217,7 +217,7 @@ void read_floats(const BinaryFile& f, std::uint64_t offset, std::uint64_t n, Flo
 }
 
 void read_floats(const BinaryFile& f, std::uint64_t offset, std::uint64_t n, FloatKind kind, bool big_endian,
-                 float* dst, Sha256Background& hash, const std::string& where) {
+                 float* dst, Sha256Background* hash, const std::string& where) {
   constexpr std::uint64_t kChunk = 4u << 20;  // bytes per read: a multiple of every element size
   const std::uint64_t width = float_kind_size(kind);
   const std::uint64_t total = n * width;  // callers bound n by the file size first
@@ -227,7 +227,7 @@ void read_floats(const BinaryFile& f, std::uint64_t offset, std::uint64_t n, Flo
     for (std::uint64_t off = 0; off < total; off += kChunk) {
       const std::uint64_t len = std::min(kChunk, total - off);
       f.read_at(offset + off, bytes + off, len, where);
-      hash.update_borrowed(bytes + off, static_cast<std::size_t>(len));
+      if (hash) hash->update_borrowed(bytes + off, static_cast<std::size_t>(len));
     }
   } else {
     for (std::uint64_t off = 0; off < total; off += kChunk) {
@@ -235,7 +235,7 @@ void read_floats(const BinaryFile& f, std::uint64_t offset, std::uint64_t n, Flo
       std::vector<unsigned char> buf(static_cast<std::size_t>(len));
       f.read_at(offset + off, buf.data(), len, where);
       decode_floats(buf.data(), len / width, kind, big_endian, dst + off / width);
-      hash.update_owned(std::move(buf));
+      if (hash) hash->update_owned(std::move(buf));
     }
   }
   // Huge pages are asked for after the memory is filled, not before: faulting fresh memory in as

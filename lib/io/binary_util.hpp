@@ -2,6 +2,7 @@
 // Helpers shared by the binary readers (safetensors, npy, GPT-2 checkpoints): positioned reads that
 // never return short, float16/bfloat16 decoding, byte swaps, shape formatting, UTF-8 checks and a
 // JSON parse that refuses duplicate keys.
+#include "core/hash_cache.hpp"
 #include "core/json.hpp"
 #include "core/sha256.hpp"
 
@@ -26,6 +27,7 @@ class BinaryFile {
 
   const std::string& path() const { return path_; }
   std::uint64_t size() const { return size_; }
+  FileStamp stamp() const { return file_stamp(fd_, path_); }  // the open file's identity now
   // Reads exactly n bytes at offset or throws a data error naming `where` (a truncated file).
   void read_at(std::uint64_t offset, void* dst, std::uint64_t n, const std::string& where) const;
   std::string read_string_at(std::uint64_t offset, std::uint64_t n, const std::string& where) const;
@@ -48,10 +50,11 @@ float half_to_float(std::uint16_t h);
 void read_floats(const BinaryFile& f, std::uint64_t offset, std::uint64_t n, FloatKind kind, bool big_endian,
                  float* dst, Sha256& hash, Sha256* hash2, const std::string& where);
 // The same, with the bytes hashed on `hash`'s thread beside the reads: native-order float32 is
-// handed over borrowed from dst (dst must stay alive and unchanged until hash.hex()), converted
-// kinds hand over their read buffers. Large destinations are advised into huge pages once filled.
+// handed over borrowed from dst (dst must stay alive and unchanged until hash->hex()), converted
+// kinds hand over their read buffers; no hashing when hash is null. Large destinations are advised
+// into huge pages once filled.
 void read_floats(const BinaryFile& f, std::uint64_t offset, std::uint64_t n, FloatKind kind, bool big_endian,
-                 float* dst, Sha256Background& hash, const std::string& where);
+                 float* dst, Sha256Background* hash, const std::string& where);
 float bf16_to_float(std::uint16_t b);
 
 inline std::uint64_t load_le64(const unsigned char* p) {

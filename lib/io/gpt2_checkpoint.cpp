@@ -4,12 +4,14 @@
 
 #include "core/error.hpp"
 #include "core/sha256.hpp"
+#include "core/threads.hpp"
 #include "io/binary_util.hpp"
 #include "io/readers.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -255,7 +257,7 @@ Gpt2Checkpoint load_gpt2(const std::string& dir, const std::vector<std::string>&
   const std::set<std::string> keep(only.begin(), only.end());
   for (const auto& name : keep)
     if (!declared.count(name)) fail(Exit::usage, dir, fmt::format("tensor '{}'", name), "not part of this checkpoint");
-  std::string file_sha;
+  FileDigest file_digest;
   auto loaded = read_safetensors_tensors(
       index,
       [&](const SafetensorsEntry& e) {
@@ -263,17 +265,24 @@ Gpt2Checkpoint load_gpt2(const std::string& dir, const std::vector<std::string>&
         if (c == "lm_head.weight" && ck.tied) return false;  // checked above, never used
         return declared.count(c) && (keep.empty() || keep.count(c));
       },
-      &file_sha);
+      &file_digest);
   // NaN or Inf in a weight would reach every logit; refuse them here, naming the first bad tensor in
   // file order.
   {
     std::vector<const SafetensorsEntry*> order;
     for (const auto& e : index.tensors)
       if (loaded.count(e.name)) order.push_back(&e);
+    // One scan per tensor, over the worker threads; the verdict is read in file order.
+    std::vector<std::string> msgs(order.size());
+    std::atomic<std::size_t> next{0};
+    run_workers(std::max(1, std::min(worker_count(0), static_cast<int>(order.size()))), [&](int) {
+      for (std::size_t k; (k = next.fetch_add(1)) < order.size();) msgs[k] = non_finite(loaded.at(order[k]->name));
+    });
     std::string first_bad, first_msg;
     std::size_t bad_tensors = 0;
-    for (const auto* e : order) {
-      const std::string msg = non_finite(loaded.at(e->name));
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      const SafetensorsEntry* e = order[k];
+      const std::string& msg = msgs[k];
       if (msg.empty()) continue;
       if (bad_tensors++ == 0) first_bad = e->name, first_msg = msg;
     }
@@ -298,7 +307,8 @@ Gpt2Checkpoint load_gpt2(const std::string& dir, const std::vector<std::string>&
                 "safetensors",
                 file_dtypes.size() == 1 ? *file_dtypes.begin() : fmt::format("{}", fmt::join(file_dtypes, "+")),
                 {},
-                file_sha});
+                file_digest.sha256,
+                file_digest.cached});
   return ck;
 }
 

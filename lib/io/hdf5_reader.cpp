@@ -385,7 +385,7 @@ Embeddings read_hdf5(const std::string& path, const std::string& dataset) {
   e.source.format = "hdf5";
   e.source.dtype = tname;
   e.source.shape = {n, d};
-  e.source.sha256 = sha256_file(path);  // the whole file, as stored
+  e.source.sha256 = sha256_file(path, &e.source.sha256_cached);  // the whole file, as stored
   return e;
 }
 

@@ -47,12 +47,14 @@ struct Tensor {
 };
 // Throws (listing what the file holds) when the tensor is missing; refuses rank > 2.
 Tensor read_safetensors_tensor(const SafetensorsIndex& index, const std::string& name);
-// Reads the tensors for which `want` is true, in file order, and hashes the whole file (header and
-// every tensor's bytes, wanted or not) in the same pass: `file_sha256` is sha256 of the file. The
-// tensors' own sha256 is left empty (the file's digest covers their bytes).
+// Reads the tensors for which `want` is true, in file order. With `digest`, the whole file (header
+// and every tensor's bytes, wanted or not) is hashed in the same pass, or, when the opt-in hash cache
+// (core/hash_cache.hpp) knows the file unchanged, its digest is taken from there and only the wanted
+// tensors are read (digest->cached). Without it nothing is hashed. The tensors' own sha256 is left
+// empty (the file's digest covers their bytes).
 std::map<std::string, Tensor> read_safetensors_tensors(const SafetensorsIndex& index,
                                                        const std::function<bool(const SafetensorsEntry&)>& want,
-                                                       std::string* file_sha256);
+                                                       FileDigest* digest);
 // A rank-2 tensor as embeddings (rows = tokens). Empty name: the only rank-2 tensor, else an error.
 // source.sha256 is of the tensor's bytes (the bytes actually read), not of the whole file.
 Embeddings read_safetensors(const std::string& path, const std::string& tensor);

@@ -4,12 +4,14 @@
 #include "core/checked.hpp"
 #include "core/error.hpp"
 #include "core/sha256.hpp"
+#include "core/threads.hpp"
 #include "io/binary_util.hpp"
 #include "io/readers.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 
 namespace embedlab::io {
@@ -196,13 +198,48 @@ Tensor read_safetensors_tensor(const SafetensorsIndex& index, const std::string&
 
 std::map<std::string, Tensor> read_safetensors_tensors(const SafetensorsIndex& index,
                                                        const std::function<bool(const SafetensorsEntry&)>& want,
-                                                       std::string* file_sha256) {
+                                                       FileDigest* digest) {
   const BinaryFile f(index.path);
   check_unchanged(f, index);
+  const FileStamp stamp = f.stamp();
+  const auto cache = digest ? HashCache::from_env() : std::nullopt;
+  if (digest) *digest = FileDigest{};
+  if (cache) {
+    if (auto hit = cache->find(stamp)) *digest = FileDigest{*hit, true};
+  }
+  const bool hashing = digest && !digest->cached;
+  std::map<std::string, Tensor> out;
+  if (!hashing) {
+    // Nothing to hash: the wanted tensors are read in pieces spread over the worker threads (for a
+    // checkpoint in the page cache the load is page faults and copies, which two cores halve).
+    struct Piece {
+      const SafetensorsEntry* e;
+      Tensor* t;
+      std::uint64_t first, count;  // elements
+    };
+    constexpr std::uint64_t kPieceElements = std::uint64_t{4} << 20;
+    std::vector<Piece> pieces;
+    for (const auto& e : index.tensors) {
+      if (!want(e)) continue;
+      Tensor& t = out[e.name];
+      prepare_entry(index, e, t);
+      for (std::uint64_t first = 0; first < t.data.n_elem; first += kPieceElements)
+        pieces.push_back({&e, &t, first, std::min<std::uint64_t>(kPieceElements, t.data.n_elem - first)});
+    }
+    std::atomic<std::size_t> next{0};
+    run_workers(std::max(1, std::min(worker_count(0), static_cast<int>(pieces.size()))), [&](int) {
+      for (std::size_t k; (k = next.fetch_add(1)) < pieces.size();) {
+        const Piece& p = pieces[k];
+        const FloatKind kind = float_kind(p.e->dtype);
+        read_floats(f, index.data_start() + p.e->begin + p.first * float_kind_size(kind), p.count, kind, false,
+                    p.t->data.memptr() + p.first, nullptr, where_tensor(p.e->name));
+      }
+    });
+    return out;
+  }
   // The file is hashed once, on a second thread, from the very bytes read (the tensors' own memory
   // where they are F32); the tensors get no hash of their own (Tensor::sha256 stays empty).
   // Declared after `out`: on an exception the hasher stops before the memory it borrows is freed.
-  std::map<std::string, Tensor> out;
   Sha256Background file_hash;
   file_hash.update_owned([&] {
     const std::string head = f.read_string_at(0, index.data_start(), "header");
@@ -214,10 +251,10 @@ std::map<std::string, Tensor> read_safetensors_tensors(const SafetensorsIndex& i
       Tensor& t = out[e.name];
       prepare_entry(index, e, t);
       read_floats(f, index.data_start() + e.begin, t.data.n_elem, float_kind(e.dtype), false, t.data.memptr(),
-                  file_hash, where_tensor(e.name));
+                  &file_hash, where_tensor(e.name));
       continue;
     }
-    // Not wanted: still hashed, so file_sha256 covers every byte of the file.
+    // Not wanted: still hashed, so the digest covers every byte of the file.
     const std::uint64_t size = e.end - e.begin;
     for (std::uint64_t off = 0; off < size; off += kChunk) {
       const std::uint64_t len = std::min(kChunk, size - off);
@@ -226,8 +263,9 @@ std::map<std::string, Tensor> read_safetensors_tensors(const SafetensorsIndex& i
       file_hash.update_owned(std::move(buf));
     }
   }
-  const std::string digest = file_hash.hex();
-  if (file_sha256) *file_sha256 = digest;
+  digest->sha256 = file_hash.hex();
+  // Stored only when the file kept its stamp while it was read.
+  if (cache && f.stamp() == stamp) cache->store(stamp, index.path, digest->sha256);
   return out;
 }
 

@@ -2,10 +2,10 @@
 
 #include "core/error.hpp"
 #include "core/threads.hpp"
-#include "linalg/spectra.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace embedlab::linalg {
@@ -33,18 +33,30 @@ Anisotropy anisotropy(const arma::fmat& U, int workers) {
   return anisotropy(gram_stats(U, nullptr, workers));
 }
 
+double iso_score_from_scatter(const arma::mat& S) {
+  const arma::uword d = S.n_rows;
+  if (d < 2 || S.n_cols != d)
+    fail(Exit::usage, "iso_score", "scatter",
+         fmt::format("needs a square matrix of size >= 2 (got {} × {})", d, S.n_cols));
+  const double trace = arma::trace(S), sum_sq = arma::accu(arma::square(S));
+  if (!(sum_sq > 0.0)) data_error("iso_score", "matrix", "all points are equal (zero variance)");
+  // (Σλ)²/Σλ² lies in [1, d] for a positive semi-definite S; clamped against rounding.
+  const double ratio = std::clamp(trace * trace / sum_sq, 1.0, static_cast<double>(d));
+  return (ratio - 1.0) / (static_cast<double>(d) - 1.0);
+}
+
 double iso_score(const arma::fmat& E, int workers) {
   const arma::uword d = E.n_rows, n = E.n_cols;
   if (d < 2 || n < d)
     fail(Exit::usage, "iso_score", "matrix", fmt::format("needs n >= d >= 2 (got d = {}, n = {})", d, n));
-  const Pca p = pca(E, true, workers);
-  const double norm = arma::norm(p.variance);
-  if (norm == 0.0) data_error("iso_score", "matrix", "all points are equal (zero variance)");
-  const double dd = static_cast<double>(d), root = std::sqrt(dd);
-  const arma::vec v = p.variance * (root / norm);
-  const double defect = arma::norm(v - 1.0) / std::sqrt(2.0 * (dd - root));
-  const double t = dd - defect * defect * (dd - root);
-  return (t * t - dd) / (dd * (dd - 1.0));
+  if (!E.is_finite()) data_error("iso_score", "matrix", "non-finite entries");
+  arma::vec mean(d, arma::fill::zeros);
+  for (arma::uword j = 0; j < n; ++j) {  // column sum in double, in order
+    const float* x = E.colptr(j);
+    for (arma::uword r = 0; r < d; ++r) mean[r] += x[r];
+  }
+  mean /= static_cast<double>(n);
+  return iso_score_from_scatter(gram_stats(E, &mean, workers).gram);
 }
 
 }  // namespace embedlab::linalg

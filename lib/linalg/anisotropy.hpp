@@ -23,7 +23,11 @@ Anisotropy anisotropy(const GramStats& unit_gram);
 // IsoScore of the point cloud E (d, n), n >= d >= 2 (any scale, not normalised): the variances
 // along the principal directions v (d) are scaled to norm √d, δ = |v − 1| / √(2(d − √d)), and
 // IsoScore = ((d − δ²(d − √d))² − d) / (d(d − 1)): 1 for isotropic clouds, 0 for a line,
-// (k − 1)/(d − 1) for k equally used dimensions.
+// (k − 1)/(d − 1) for k equally used dimensions. Expanding δ² = (d − √d·Σv/|v|)/(d − √d) gives
+// d − δ²(d − √d) = √d·Σλ/|λ|₂, so IsoScore = ((Σλ)²/Σλ² − 1)/(d − 1) with λ the covariance's
+// eigenvalues: (Σλ)² = tr(S)² and Σλ² = ‖S‖_F², and no eigendecomposition is needed.
 double iso_score(const arma::fmat& E, int workers = 0);
+// The same from the centred Gram (scatter) matrix S of the cloud (any positive scale of S).
+double iso_score_from_scatter(const arma::mat& S);
 
 }  // namespace embedlab::linalg

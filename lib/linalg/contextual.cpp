@@ -1,10 +1,12 @@
 #include "linalg/contextual.hpp"
 
 #include "core/error.hpp"
+#include "core/threads.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <map>
 
@@ -49,30 +51,66 @@ Pairs draw_pairs(const std::vector<std::int64_t>& sentence, std::size_t n, Rng& 
   return p;
 }
 
-PairCosine pair_cosine(const arma::fmat& H, const Pairs& p) {
+PairCosine pair_cosine(const arma::fmat& H, const Pairs& p, int workers) {
   PairCosine r;
-  r.contribution.zeros(H.n_rows);
+  const arma::uword C = H.n_rows;
+  r.contribution.zeros(C);
   const std::size_t n = p.a.size();
   if (n == 0) return r;
-  // Unit columns once (double, C × N), then each pair is one pass over two columns with no
-  // allocation: 100,000 pairs per layer had cost two column copies, two norms and three temporaries each.
-  const arma::uword C = H.n_rows;
-  arma::mat U(C, H.n_cols);
-  for (arma::uword j = 0; j < H.n_cols; ++j) U.col(j) = unit_col(H, j);
-  double sum = 0, sum2 = 0;
-  double* contrib = r.contribution.memptr();
-  for (std::size_t k = 0; k < n; ++k) {
-    const double* u = U.colptr(p.a[k]);
-    const double* v = U.colptr(p.b[k]);
-    double dot = 0;
-    for (arma::uword i = 0; i < C; ++i) {
-      const double uv = u[i] * v[i];
-      dot += uv;
-      contrib[i] += uv;
+  // The states stay float32 where they are (no unit copy: the pairs touch the columns at random, and
+  // half the bytes is half the cache misses); each column's 1/‖h‖ once, in double. A pair is one pass
+  // over its two columns: u·v in double over kLanes independent partial sums (which the compiler
+  // turns into vector lanes), and u_i·v_i/(‖u‖‖v‖) added to the per-dimension contributions.
+  arma::vec inv(H.n_cols);
+  for (arma::uword j = 0; j < H.n_cols; ++j) {
+    const float* h = H.colptr(j);
+    double s = 0;
+    for (arma::uword i = 0; i < C; ++i) s += static_cast<double>(h[i]) * h[i];
+    inv(j) = s > 0 ? 1.0 / std::sqrt(s) : 0.0;  // a zero state: cosine 0
+  }
+  constexpr std::size_t kChunk = 4096, kLanes = 8;
+  const std::size_t chunks = (n + kChunk - 1) / kChunk;
+  struct Part {
+    double sum = 0, sum2 = 0;
+    std::vector<double> contrib;
+  };
+  std::vector<Part> parts(chunks);
+  std::atomic<std::size_t> next{0};
+  run_workers(std::max(1, std::min(worker_count(workers), static_cast<int>(chunks))), [&](int) {
+    for (std::size_t c; (c = next.fetch_add(1)) < chunks;) {
+      Part& part = parts[c];
+      part.contrib.assign(C, 0.0);
+      double* contrib = part.contrib.data();
+      for (std::size_t k = c * kChunk; k < std::min(n, (c + 1) * kChunk); ++k) {
+        const float* u = H.colptr(p.a[k]);
+        const float* v = H.colptr(p.b[k]);
+        const double scale = inv(p.a[k]) * inv(p.b[k]);
+        double lane[kLanes] = {};
+        arma::uword i = 0;
+        for (; i + kLanes <= C; i += kLanes)
+          for (std::size_t l = 0; l < kLanes; ++l) {
+            const double uv = static_cast<double>(u[i + l]) * v[i + l];
+            lane[l] += uv;
+            contrib[i + l] += uv * scale;
+          }
+        for (; i < C; ++i) {
+          const double uv = static_cast<double>(u[i]) * v[i];
+          lane[0] += uv;
+          contrib[i] += uv * scale;
+        }
+        double dot = 0;
+        for (const double x : lane) dot += x;
+        const double cs = clamp_cos(dot * scale);
+        part.sum += cs;
+        part.sum2 += cs * cs;
+      }
     }
-    const double c = clamp_cos(dot);
-    sum += c;
-    sum2 += c * c;
+  });
+  double sum = 0, sum2 = 0;
+  for (const Part& part : parts) {
+    sum += part.sum;
+    sum2 += part.sum2;
+    for (arma::uword i = 0; i < C; ++i) r.contribution(i) += part.contrib[i];
   }
   const double dn = static_cast<double>(n);
   r.mean = sum / dn;
@@ -128,22 +166,36 @@ arma::vec self_similarity(const arma::fmat& H, const WordGroups& g, const std::v
   return out;
 }
 
-arma::vec max_explainable_variance(const arma::fmat& H, const WordGroups& g) {
+arma::vec max_explainable_variance(const arma::fmat& H, const WordGroups& g, int workers) {
   arma::vec out(g.word.size());
-  for (std::size_t w = 0; w < g.word.size(); ++w) {
-    const auto& occ = g.occurrences[w];
-    arma::mat X(H.n_rows, occ.size());  // C × n, the transpose of the occurrences × C matrix
-    for (std::size_t k = 0; k < occ.size(); ++k) X.col(k) = col(H, occ[k]);
-    // σ² of X are the eigenvalues of the smaller Gram matrix.
-    const arma::mat G = X.n_cols <= X.n_rows ? arma::mat(X.t() * X) : arma::mat(X * X.t());
-    const double trace = arma::trace(G);
-    if (!(trace > 0)) {
-      out(w) = arma::datum::nan;
-      continue;
+  // Largest words first, so that the workers finish together.
+  std::vector<std::size_t> order(g.word.size());
+  for (std::size_t w = 0; w < order.size(); ++w) order[w] = w;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return g.occurrences[a].size() > g.occurrences[b].size(); });
+  const BlasSingleThread single;
+  std::atomic<std::size_t> next{0};
+  run_workers(std::max(1, std::min(worker_count(workers), static_cast<int>(order.size()))), [&](int) {
+    for (std::size_t k; (k = next.fetch_add(1)) < order.size();) {
+      const std::size_t w = order[k];
+      const auto& occ = g.occurrences[w];
+      arma::mat X(H.n_rows, occ.size());  // C × n, the transpose of the occurrences × C matrix
+      for (std::size_t j = 0; j < occ.size(); ++j) {
+        const float* h = H.colptr(occ[j]);
+        double* x = X.colptr(j);
+        for (arma::uword i = 0; i < H.n_rows; ++i) x[i] = h[i];
+      }
+      // σ² of X are the eigenvalues of the smaller Gram matrix.
+      const arma::mat G = X.n_cols <= X.n_rows ? arma::mat(X.t() * X) : arma::mat(X * X.t());
+      const double trace = arma::trace(G);
+      if (!(trace > 0)) {
+        out(w) = arma::datum::nan;
+        continue;
+      }
+      const arma::vec ev = arma::eig_sym(G);
+      out(w) = std::clamp(ev.max() / trace, 0.0, 1.0);
     }
-    const arma::vec ev = arma::eig_sym(G);
-    out(w) = std::clamp(ev.max() / trace, 0.0, 1.0);
-  }
+  });
   return out;
 }
 
@@ -177,21 +229,51 @@ arma::vec intra_sentence(const arma::fmat& H, const std::vector<std::int64_t>& s
 
 arma::vec norms(const arma::fmat& H) {
   arma::vec out(H.n_cols);
-  for (arma::uword j = 0; j < H.n_cols; ++j) out(j) = arma::norm(col(H, j));
+  for (arma::uword j = 0; j < H.n_cols; ++j) {
+    const float* h = H.colptr(j);
+    double s = 0;
+    for (arma::uword i = 0; i < H.n_rows; ++i) s += static_cast<double>(h[i]) * h[i];
+    out(j) = std::sqrt(s);
+  }
   return out;
 }
 
 arma::vec matched_cosine(const arma::fmat& A, const arma::fmat& B) {
   check_sizes(B, A.n_cols, "matched_cosine");
+  if (B.n_rows != A.n_rows)
+    fail(Exit::software, "contextual", "matched_cosine",
+         fmt::format("widths differ (got {} rows, expected {})", B.n_rows, A.n_rows));
   arma::vec out(A.n_cols);
-  for (arma::uword j = 0; j < A.n_cols; ++j) out(j) = clamp_cos(arma::dot(unit_col(A, j), unit_col(B, j)));
+  for (arma::uword j = 0; j < A.n_cols; ++j) {
+    const float* a = A.colptr(j);
+    const float* b = B.colptr(j);
+    double ab = 0, aa = 0, bb = 0;
+    for (arma::uword i = 0; i < A.n_rows; ++i) {
+      ab += static_cast<double>(a[i]) * b[i];
+      aa += static_cast<double>(a[i]) * a[i];
+      bb += static_cast<double>(b[i]) * b[i];
+    }
+    out(j) = aa > 0 && bb > 0 ? clamp_cos(ab / (std::sqrt(aa) * std::sqrt(bb))) : 0.0;
+  }
   return out;
 }
 
 arma::vec matched_distance(const arma::fmat& A, const arma::fmat& B) {
   check_sizes(B, A.n_cols, "matched_distance");
+  if (B.n_rows != A.n_rows)
+    fail(Exit::software, "contextual", "matched_distance",
+         fmt::format("widths differ (got {} rows, expected {})", B.n_rows, A.n_rows));
   arma::vec out(A.n_cols);
-  for (arma::uword j = 0; j < A.n_cols; ++j) out(j) = arma::norm(col(B, j) - col(A, j));
+  for (arma::uword j = 0; j < A.n_cols; ++j) {
+    const float* a = A.colptr(j);
+    const float* b = B.colptr(j);
+    double s = 0;
+    for (arma::uword i = 0; i < A.n_rows; ++i) {
+      const double d = static_cast<double>(b[i]) - a[i];
+      s += d * d;
+    }
+    out(j) = std::sqrt(s);
+  }
   return out;
 }
 

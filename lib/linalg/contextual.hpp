@@ -27,7 +27,9 @@ struct PairCosine {
   double mean = 0, se = 0;
   arma::vec contribution;  // C
 };
-PairCosine pair_cosine(const arma::fmat& H, const Pairs& p);
+// The pairs are summed in fixed chunks whose partial sums are added in chunk order, so the result is
+// the same for any number of workers.
+PairCosine pair_cosine(const arma::fmat& H, const Pairs& p, int workers = 1);
 
 // The words with occurrences in at least min_sentences distinct sentences (ascending word id) and
 // their occurrence columns (corpus order).
@@ -40,8 +42,9 @@ WordGroups group_words(const std::vector<std::int64_t>& word, const std::vector<
 
 // Per word: the mean cos(h_i, h_j) over ordered pairs i ≠ j of its occurrences in different sentences.
 arma::vec self_similarity(const arma::fmat& H, const WordGroups& g, const std::vector<std::int64_t>& sentence);
-// Per word: σ₁² / Σσ² of the (uncentred) occurrences × C matrix.
-arma::vec max_explainable_variance(const arma::fmat& H, const WordGroups& g);
+// Per word: σ₁² / Σσ² of the (uncentred) occurrences × C matrix. Words go over `workers` threads,
+// each word's eigenvalues on one (single-threaded BLAS inside: results independent of workers).
+arma::vec max_explainable_variance(const arma::fmat& H, const WordGroups& g, int workers = 1);
 // Per sentence: mean over its tokens of cos(h_t, mean_t' h_t'); NaN for a sentence of one token.
 arma::vec intra_sentence(const arma::fmat& H, const std::vector<std::int64_t>& sentence);
 

@@ -32,22 +32,30 @@ CorpusStates corpus_states(const Gpt2& model, std::span<const std::vector<int>> 
   r.sentence.reserve(n);
   r.position.reserve(n);
   if (n == 0) return r;
-  Gpt2Session session(model, static_cast<int>(longest));
+  const std::size_t budget =
+      std::min<std::size_t>(std::max<std::size_t>(longest, kPackTokens), static_cast<std::size_t>(model.n_positions()));
+  Gpt2Session session(model, static_cast<int>(budget));
   std::vector<arma::fmat> hidden;
+  std::vector<int> batch, lengths;
   arma::uword col = 0;
-  for (std::size_t s = 0; s < sentences.size(); ++s) {
-    const auto& ids = sentences[s];
-    session.reset();
-    session.feed(ids, Logits::none, &hidden);  // hidden[l] is C × T
-    const auto T = static_cast<arma::uword>(ids.size());
+  for (std::size_t s = 0; s < sentences.size();) {
+    batch.clear();
+    lengths.clear();
+    for (; s < sentences.size() && batch.size() + sentences[s].size() <= budget; ++s) {
+      const auto& ids = sentences[s];
+      batch.insert(batch.end(), ids.begin(), ids.end());
+      lengths.push_back(static_cast<int>(ids.size()));
+      for (std::size_t t = 0; t < ids.size(); ++t) {
+        r.token.push_back(ids[t]);
+        r.sentence.push_back(static_cast<std::int64_t>(s));
+        r.position.push_back(static_cast<std::int64_t>(t));
+      }
+    }
+    session.feed_packed(batch, lengths, &hidden);  // hidden[l] is C × batch
+    const auto T = static_cast<arma::uword>(batch.size());
     for (std::size_t k = 0; k < r.layers.size(); ++k)
       r.hidden[k].cols(col, col + T - 1) = hidden[static_cast<std::size_t>(r.layers[k])];
     if (with_final) r.final_hidden.cols(col, col + T - 1) = session.final_hidden();
-    for (arma::uword t = 0; t < T; ++t) {
-      r.token.push_back(ids[t]);
-      r.sentence.push_back(static_cast<std::int64_t>(s));
-      r.position.push_back(static_cast<std::int64_t>(t));
-    }
     col += T;
   }
   return r;

@@ -384,25 +384,70 @@ void Gpt2Session::attention_head(int layer, int head, int t, HeadScratch& w) {
     std::copy_n(src + C + h * hs, hs, kc + (p0 + j) * hs);
     std::copy_n(src + 2 * C + h * hs, hs, vc + (p0 + j) * hs);
   }
-  // scores (total×T) = Kᵀ·Q; column j attends to keys 0 .. p0+j.
-  gemm(true, total, T, hs, kc, hs, q, 0.0f, s, total);
-  for (arma::uword j = 0; j < T; ++j) {
-    float* col = s + j * total;
-    const arma::uword n = p0 + j + 1;
-    double mx = -std::numeric_limits<double>::infinity();
-    for (arma::uword i = 0; i < n; ++i) mx = std::max(mx, static_cast<double>(col[i]));
-    double sum = 0.0;
-    for (arma::uword i = 0; i < n; ++i) {
-      w.srow[i] = std::exp((col[i] - mx) * scale);
-      sum += w.srow[i];
+  // One causal attention: the n = keys.size() queries at columns q0 … q0+len−1 of q against keys
+  // k0 … k0+keys−1 of the cache, query j seeing keys k0 … k0+keys−len+j.
+  const auto attend = [&](arma::uword q0, arma::uword len, arma::uword k0, arma::uword keys) {
+    // scores (keys×len) = Kᵀ·Q
+    gemm(true, keys, len, hs, kc + k0 * hs, hs, q + q0 * hs, 0.0f, s, keys);
+    for (arma::uword j = 0; j < len; ++j) {
+      float* col = s + j * keys;
+      const arma::uword n = keys - len + j + 1;
+      double mx = -std::numeric_limits<double>::infinity();
+      for (arma::uword i = 0; i < n; ++i) mx = std::max(mx, static_cast<double>(col[i]));
+      double sum = 0.0;
+      for (arma::uword i = 0; i < n; ++i) {
+        w.srow[i] = std::exp((col[i] - mx) * scale);
+        sum += w.srow[i];
+      }
+      const double inv = 1.0 / sum;
+      for (arma::uword i = 0; i < n; ++i) col[i] = static_cast<float>(w.srow[i] * inv);
+      std::fill(col + n, col + keys, 0.0f);
     }
-    const double inv = 1.0 / sum;
-    for (arma::uword i = 0; i < n; ++i) col[i] = static_cast<float>(w.srow[i] * inv);
-    std::fill(col + n, col + total, 0.0f);
+    // head output (hs×len) = V · probabilities
+    gemm(false, hs, len, keys, vc + k0 * hs, hs, s, 0.0f, o + q0 * hs, hs);
+  };
+  if (segments_.empty()) {
+    attend(0, T, 0, total);  // the T new positions against the cache 0 .. p0+T−1
+  } else {
+    for (const auto& [begin, end] : segments_) attend(begin, end - begin, begin, end - begin);
   }
-  // head output (hs×T) = V · probabilities
-  gemm(false, hs, T, total, vc, hs, s, 0.0f, o, hs);
   for (arma::uword j = 0; j < T; ++j) std::copy_n(o + j * hs, hs, att_.colptr(j) + h * hs);
+}
+
+void Gpt2Session::feed_packed(std::span<const int> ids, std::span<const int> lengths, std::vector<arma::fmat>* hidden) {
+  if (pos_ != 0)
+    fail(Exit::usage, m_.where_, "session",
+         fmt::format("a packed feed needs an empty session (got position {})", pos_));
+  std::uint64_t total = 0;
+  for (const int len : lengths) {
+    if (len < 1) fail(Exit::usage, m_.where_, "session", fmt::format("empty sequence in a packed feed (got {})", len));
+    total += static_cast<std::uint64_t>(len);
+  }
+  if (total != ids.size())
+    fail(Exit::usage, m_.where_, "session",
+         fmt::format("packed lengths do not add up (got {} tokens, lengths sum to {})", ids.size(), total));
+  for (std::size_t off = 0; const int len : lengths) {
+    m_.check_ids(ids.subspan(off, static_cast<std::size_t>(len)));  // each from position 0
+    off += static_cast<std::size_t>(len);
+  }
+  segments_.clear();
+  positions_.clear();
+  arma::uword begin = 0;
+  for (const int len : lengths) {
+    const auto end = begin + static_cast<arma::uword>(len);
+    segments_.emplace_back(begin, end);
+    for (arma::uword j = begin; j < end; ++j) positions_.push_back(j - begin);
+    begin = end;
+  }
+  struct Clear {
+    Gpt2Session& s;
+    ~Clear() {
+      s.segments_.clear();
+      s.positions_.clear();
+      s.pos_ = 0;
+    }
+  } clear{*this};
+  feed(ids, Logits::none, hidden);
 }
 
 const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std::vector<arma::fmat>* hidden) {
@@ -493,7 +538,7 @@ const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std:
     // x (C×T) = wte[:, id_t] + wpe[:, pos_ + t]
     for (arma::uword j = cols.begin; j < cols.end; ++j) {
       const float* e = m_.wte_->colptr(static_cast<arma::uword>(ids[j]));
-      const float* p = m_.wpe_->colptr(static_cast<arma::uword>(pos_) + j);
+      const float* p = m_.wpe_->colptr(positions_.empty() ? static_cast<arma::uword>(pos_) + j : positions_[j]);
       float* dst = x_.colptr(j);
       for (arma::uword i = 0; i < C; ++i) dst[i] = e[i] + p[i];
     }

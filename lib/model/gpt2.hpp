@@ -60,6 +60,11 @@ class Gpt2Session {
   // (V×T, V×1 for Logits::last, empty for none). The reference stays valid until the next feed.
   // hidden, if given, receives the residual stream after the embeddings and every block (each C×T).
   const arma::fmat& feed(std::span<const int> ids, Logits which, std::vector<arma::fmat>* hidden = nullptr);
+  // Several independent sequences in one pass (an empty session; the lengths sum to ids.size() ≤
+  // capacity()): each starts at position 0 and attends only to itself, so its states are those of
+  // feeding it alone, while the linear layers run as one product over all the columns (a sentence
+  // of 12 tokens alone is a 12-column SGEMM). No logits; the session is empty again afterwards.
+  void feed_packed(std::span<const int> ids, std::span<const int> lengths, std::vector<arma::fmat>* hidden);
   // ln_f of the last fed chunk, C×T.
   arma::fmat final_hidden() const;
 
@@ -73,6 +78,9 @@ class Gpt2Session {
   // Caches: per layer, per head a contiguous hs×capacity block (column = position), so a head's keys
   // for positions 0..p−1 are one hs×p matrix for sgemm/sgemv.
   std::vector<arma::fmat> k_cache_, v_cache_;  // each hs × (capacity·n_head)
+  // A packed feed: the [begin, end) columns of each sequence and each column's position; empty else.
+  std::vector<std::pair<arma::uword, arma::uword>> segments_;
+  std::vector<arma::uword> positions_;
   // Work buffers, reserved_ columns each; views of the first T columns are used per chunk.
   arma::fmat x_;    // C×T residual stream
   arma::fmat xn_;   // C×T LayerNorm output

@@ -197,6 +197,75 @@ void check_pair(const arma::mat& X, const arma::mat& Y, arma::uword min_rows) {
   if (!X.is_finite() || !Y.is_finite()) throw Error(Exit::data, "compare: values: a space holds NaN or Inf");
 }
 
+// Columns c0 … c0+len−1 of the float states S minus the means m, computed in double, rounded to T.
+template <class T>
+void centre_block(const arma::fmat& S, const arma::vec& m, arma::uword c0, arma::uword len, arma::Mat<T>& dst) {
+  dst.set_size(S.n_rows, len);
+  for (arma::uword j = 0; j < len; ++j) {
+    const float* s = S.colptr(c0 + j);
+    T* d = dst.colptr(j);
+    for (arma::uword r = 0; r < S.n_rows; ++r) d[r] = static_cast<T>(static_cast<double>(s[r]) - m[r]);
+  }
+}
+
+template <class T>
+void gemm_tn(int m, int n, int k, const T* a, int lda, const T* b, int ldb, T* c, int ldc) {
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+  else
+    cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
+}
+
+// ‖X_a,c X_b,cᵀ‖_F² for every pair of the L spaces through the occurrence Grams instead:
+// tr(K_a K_b) with K = X_cᵀ X_c (N × N), never held whole. The Grams are walked in tiles of
+// kGramTile × kGramTile occurrences (the upper triangle of tiles; an off-diagonal tile counts twice):
+// per tile, each space's K tile is one single-threaded GEMM of its centred columns (in T), the L
+// tiles become the columns of a double matrix V, and VᵀV adds every pair's Frobenius products at once.
+// Tiles go over the workers and their L × L sums are added in tile order (bit-identical for any
+// workers). Cost L·N²·C̄ against Σ_{a≤b} 2·N·C_a·C_b for the cross-covariances: fewer FLOPs when
+// N < (L+1)·C̄ (layer_geometry's 13 layers × 768 over 4096 occurrences: 2.4× fewer).
+constexpr arma::uword kGramTile = 256;
+template <class T>
+arma::mat cross_by_grams(const std::vector<const arma::fmat*>& spaces, const std::vector<arma::vec>& mean,
+                         int workers) {
+  const std::size_t L = spaces.size();
+  const arma::uword n = spaces[0]->n_cols, tiles = (n + kGramTile - 1) / kGramTile;
+  std::vector<std::pair<arma::uword, arma::uword>> jobs;
+  for (arma::uword i = 0; i < tiles; ++i)
+    for (arma::uword j = i; j < tiles; ++j) jobs.emplace_back(i, j);
+  std::vector<arma::mat> part(jobs.size());
+  const BlasSingleThread single;
+  std::atomic<std::size_t> next{0};
+  run_workers(std::max(1, std::min<int>(workers, static_cast<int>(jobs.size()))), [&](int) {
+    arma::Mat<T> A, B, K;
+    arma::mat V;
+    for (std::size_t t; (t = next.fetch_add(1)) < jobs.size();) {
+      const auto [ti, tj] = jobs[t];
+      const arma::uword i0 = ti * kGramTile, ni = std::min(kGramTile, n - i0);
+      const arma::uword j0 = tj * kGramTile, nj = std::min(kGramTile, n - j0);
+      V.set_size(ni * nj, L);
+      K.set_size(ni, nj);
+      for (std::size_t l = 0; l < L; ++l) {
+        const arma::fmat& S = *spaces[l];
+        const int P = static_cast<int>(S.n_rows);
+        centre_block<T>(S, mean[l], i0, ni, A);
+        if (ti != tj) centre_block<T>(S, mean[l], j0, nj, B);
+        const arma::Mat<T>& Bt = ti != tj ? B : A;
+        gemm_tn<T>(static_cast<int>(ni), static_cast<int>(nj), P, A.memptr(), P, Bt.memptr(), P, K.memptr(),
+                   static_cast<int>(ni));
+        double* v = V.colptr(l);
+        const T* k = K.memptr();
+        for (arma::uword e = 0; e < ni * nj; ++e) v[e] = static_cast<double>(k[e]);
+      }
+      part[t] = V.t() * V;
+      if (ti != tj) part[t] *= 2.0;
+    }
+  });
+  arma::mat cross2(L, L, arma::fill::zeros);
+  for (const auto& p : part) cross2 += p;
+  return cross2;
+}
+
 // Σ_j (a_j − μa)(b_j − μb)ᵀ (p, q) over the N columns of float states A (p, N), B (q, N): each chunk
 // of kChunk columns centred in double and rounded to T, one single-threaded GEMM (SYRK when A is B)
 // per chunk, the chunk products added in double in chunk order (bit-identical for any workers).
@@ -212,24 +281,15 @@ arma::mat centred_cross(const arma::fmat& A, const arma::vec& ma, const arma::fm
   std::condition_variable cv;
   arma::uword turn = 0;
   const int P = static_cast<int>(p), Q = static_cast<int>(q);
-  auto centre = [](const arma::fmat& S, const arma::vec& m, arma::uword c0, arma::uword len, arma::Mat<T>& dst) {
-    for (arma::uword j = 0; j < len; ++j) {
-      const float* s = S.colptr(c0 + j);
-      T* d = dst.colptr(j);
-      for (arma::uword r = 0; r < S.n_rows; ++r) d[r] = static_cast<T>(static_cast<double>(s[r]) - m[r]);
-    }
-  };
   run_workers(std::max(1, std::min<int>(workers, static_cast<int>(chunks))), [&](int) {
-    const arma::uword width = std::min(kChunk, n);
-    arma::Mat<T> Ac(p, width), Bc, G(p, q);
-    if (!same) Bc.set_size(q, width);
+    arma::Mat<T> Ac, Bc, G(p, q);
     for (arma::uword c; (c = next.fetch_add(1)) < chunks;) {
       const arma::uword c0 = c * kChunk, len = std::min(kChunk, n - c0);
-      centre(A, ma, c0, len, Ac);
+      centre_block<T>(A, ma, c0, len, Ac);
       if (same) {
         syrk_n<T>(P, static_cast<int>(len), Ac.memptr(), P, G.memptr(), P);
       } else {
-        centre(B, mb, c0, len, Bc);
+        centre_block<T>(B, mb, c0, len, Bc);
         gemm_nt<T>(P, Q, static_cast<int>(len), Ac.memptr(), P, Bc.memptr(), Q, G.memptr(), P);
       }
       std::unique_lock lock(mu);
@@ -730,13 +790,19 @@ arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& spaces, const 
     mean[l] /= static_cast<double>(n);
   }
   const bool single = float_grams(o.gram, n, widest, widest);
+  double width_sum = 0;
+  for (const auto* s : spaces) width_sum += static_cast<double>(s->n_rows);
   arma::mat cross2(L, L);  // ‖X_c Y_cᵀ‖_F² (columns = occurrences)
-  for (std::size_t a = 0; a < L; ++a)
-    for (std::size_t b = a; b < L; ++b) {
-      const arma::mat G = single ? centred_cross<float>(*spaces[a], mean[a], *spaces[b], mean[b], a == b, workers)
-                                 : centred_cross<double>(*spaces[a], mean[a], *spaces[b], mean[b], a == b, workers);
-      cross2(a, b) = cross2(b, a) = arma::accu(arma::square(G));
-    }
+  if (static_cast<double>(n) < static_cast<double>(L + 1) * width_sum / static_cast<double>(L)) {
+    cross2 = single ? cross_by_grams<float>(spaces, mean, workers) : cross_by_grams<double>(spaces, mean, workers);
+  } else {
+    for (std::size_t a = 0; a < L; ++a)
+      for (std::size_t b = a; b < L; ++b) {
+        const arma::mat G = single ? centred_cross<float>(*spaces[a], mean[a], *spaces[b], mean[b], a == b, workers)
+                                   : centred_cross<double>(*spaces[a], mean[a], *spaces[b], mean[b], a == b, workers);
+        cross2(a, b) = cross2(b, a) = arma::accu(arma::square(G));
+      }
+  }
   for (std::size_t a = 0; a < L; ++a)
     for (std::size_t b = 0; b < L; ++b) {
       const double den = std::sqrt(cross2(a, a)) * std::sqrt(cross2(b, b));

@@ -77,6 +77,8 @@ double rsa_spearman(const arma::mat& X, const arma::mat& Y, const MetricOptions&
 // linear_cka between every pair of spaces over the same N columns (the states of a model's layers:
 // each (C_l, N) float32, column j = occurrence j), without copying a space: each chunk of columns is
 // centred in double on the fly; Gram products as MetricOptions::gram (float32 for N·(2·max C)² ≥ 2³⁰).
+// Through the C × C cross-covariances, or, when N < (L+1)·mean C (fewer FLOPs), through tiles of the
+// N × N occurrence Grams (tr(K_a K_b)); the two agree to rounding.
 // The (L, L) symmetric matrix, diagonal 1 (0 for a space of constant columns).
 arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& spaces, const MetricOptions& o = {});
 

@@ -7,6 +7,7 @@
 #include "io/readers.hpp"
 #include "testing.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <limits>
@@ -98,6 +99,39 @@ BOOST_AUTO_TEST_CASE(provenance_sha256_is_sha256sum_of_the_file) {
   BOOST_TEST(ck.sources[1].sha256 == "812e0c6163829d8688b905f454f5d0f4a766c12a253f8079d74d7a31111fad40");
   const io::Gpt2Checkpoint part = io::load_gpt2(dir, {"wpe.weight"});  // unwanted tensors hashed too
   BOOST_TEST(part.sources[1].sha256 == ck.sources[1].sha256);
+}
+
+// With EMBEDLAB_HASH_CACHE the first load hashes and stores the digest; a second load of the unchanged
+// file takes it from the cache (recorded as cached) and reads only the wanted tensors, bit-identical.
+// A copy of the file (another inode) is hashed afresh.
+BOOST_AUTO_TEST_CASE(hash_cache_serves_an_unchanged_checkpoint) {
+  EMBEDLAB_FIXTURE(fixture_dir, "gpt2-golden/tiny-gpt2");
+  test::TempDir tmp;
+  const char* before = std::getenv("EMBEDLAB_HASH_CACHE");
+  const std::string saved = before ? before : "";
+  ::setenv("EMBEDLAB_HASH_CACHE", tmp.file("cache").c_str(), 1);
+  const std::string sum = "812e0c6163829d8688b905f454f5d0f4a766c12a253f8079d74d7a31111fad40";
+  const io::Gpt2Checkpoint first = io::load_gpt2(fixture_dir);
+  const io::Gpt2Checkpoint second = io::load_gpt2(fixture_dir);
+  const io::Gpt2Checkpoint part = io::load_gpt2(fixture_dir, {"wpe.weight"});
+  fs::copy(fixture_dir, tmp.file("copy"), fs::copy_options::recursive);
+  const io::Gpt2Checkpoint copy = io::load_gpt2(tmp.file("copy"));
+  if (before)
+    ::setenv("EMBEDLAB_HASH_CACHE", saved.c_str(), 1);
+  else
+    ::unsetenv("EMBEDLAB_HASH_CACHE");
+  BOOST_TEST(first.sources[1].sha256 == sum);
+  BOOST_TEST(second.sources[1].sha256 == sum);
+  BOOST_TEST(part.sources[1].sha256 == sum);
+  BOOST_TEST(copy.sources[1].sha256 == sum);
+  BOOST_TEST(!first.sources[1].sha256_cached);
+  BOOST_TEST(second.sources[1].sha256_cached);
+  BOOST_TEST(part.sources[1].sha256_cached);
+  BOOST_TEST(!copy.sources[1].sha256_cached);
+  BOOST_TEST(second.tensors.size() == first.tensors.size());
+  for (const auto& [name, t] : first.tensors)
+    BOOST_TEST(arma::approx_equal(second.get(name), t, "absdiff", 0.0f), name);
+  BOOST_TEST(arma::approx_equal(part.get("wpe.weight"), first.get("wpe.weight"), "absdiff", 0.0f));
 }
 
 BOOST_AUTO_TEST_CASE(both_key_layouts_give_identical_weights) {

@@ -140,11 +140,11 @@ BOOST_AUTO_TEST_CASE(real_gpt2_wpe) {
   BOOST_TEST(lnf.data.n_rows == 768u);
   BOOST_TEST(lnf.data.n_cols == 1u);
   // Hashing the whole file in one pass gives the same digest as hashing the file.
-  std::string file_sha;
+  FileDigest file_sha;
   const auto all = io::read_safetensors_tensors(
       index, [](const auto&) { return true; }, &file_sha);
   BOOST_TEST(all.size() == 3u);
-  BOOST_TEST(file_sha == sha256_file(path));
+  BOOST_TEST(file_sha.sha256 == sha256_file(path));
   BOOST_TEST(arma::approx_equal(all.at("wpe.weight").data, e.vectors, "absdiff", 0.0f));
 }
 
@@ -168,10 +168,10 @@ BOOST_AUTO_TEST_CASE(file_hash_covers_converted_in_place_and_skipped_tensors) {
   const std::string bytes = safetensors_bytes(h, half + bytes_of(f32) + bytes_of(skip) + bytes_of(one));
   const std::string path = put(dir, bytes);
   const auto index = io::read_safetensors_index(path);
-  std::string file_sha;
+  FileDigest file_sha;
   const auto got = io::read_safetensors_tensors(
       index, [](const io::SafetensorsEntry& e) { return e.name != "skip"; }, &file_sha);
-  BOOST_TEST(file_sha == sha256_hex(bytes));
+  BOOST_TEST(file_sha.sha256 == sha256_hex(bytes));
   BOOST_TEST(got.size() == 3u);
   BOOST_TEST(got.count("skip") == 0u);
   const arma::fmat& big = got.at("big").data;

@@ -239,6 +239,32 @@ BOOST_AUTO_TEST_CASE(linear_cka_matrix_is_linear_cka_of_each_pair) {
   }
 }
 
+// Wide spaces over few occurrences (N < (L+1)·mean C) go through tiles of the N × N Grams: three
+// tiles of 256 with a partial last one, in double and in float32, against linear_cka of each pair.
+BOOST_AUTO_TEST_CASE(linear_cka_matrix_through_occurrence_grams) {
+  Rng rng(embedlab::test::kSeed + 10);
+  const arma::uword n = 600;
+  arma::mat Xd = gaussian(300, n, rng) + 0.25, Yd = gaussian(200, n, rng);
+  Yd.rows(0, 99) += 0.8 * Xd.rows(0, 99);
+  const arma::mat Zd = 0.5 * rotation(300, rng) * Xd;
+  const arma::fmat X = arma::conv_to<arma::fmat>::from(Xd), Y = arma::conv_to<arma::fmat>::from(Yd),
+                   Z = arma::conv_to<arma::fmat>::from(Zd);
+  const std::vector<const arma::fmat*> s = {&X, &Y, &Z};
+  rsa::MetricOptions d, f;
+  d.gram = rsa::GramPrecision::float64;
+  f.gram = rsa::GramPrecision::float32;
+  const arma::mat kd = rsa::linear_cka_matrix(s, d), kf = rsa::linear_cka_matrix(s, f);
+  for (int a = 0; a < 3; ++a)
+    for (int b = 0; b < 3; ++b) {
+      const double want = rsa::linear_cka(arma::conv_to<arma::mat>::from(*s[a]), arma::conv_to<arma::mat>::from(*s[b]));
+      BOOST_TEST(kd(a, b) == want, tt::tolerance(1e-10));
+      BOOST_TEST(std::abs(kf(a, b) - want) <= 1e-6);
+    }
+  BOOST_TEST(kd(0, 1) > 0.1);
+  BOOST_TEST(kd(0, 1) < 0.9);
+  BOOST_TEST(kd(0, 2) == 1.0, tt::tolerance(1e-10));
+}
+
 BOOST_AUTO_TEST_CASE(debiased_cka_equals_the_explicit_n_by_n_formula) {
   Rng rng(embedlab::test::kSeed);
   for (const arma::uword n : {5u, 9u, 23u}) {
