@@ -324,7 +324,7 @@ std::pair<double, double> corpus_run(const embedlab::model::Gpt2& model, int sen
           path += cx::matched_distance(H, st.hidden[l + 1]);
         }
       });
-      timed(split.iso, [&] { sink += embedlab::linalg::iso_score(H, threads); });
+      timed(split.iso, [&] { sink += embedlab::linalg::iso_score(H, threads, true); });
     }
   }
   timed(split.cka, [&] {

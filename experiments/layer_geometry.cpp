@@ -231,7 +231,7 @@ void run(const Config& c, Context& ctx) {
     mev(l) = mean_finite(mv);
     intra(l) = mean_finite(is);
     norm(l) = arma::mean(cx::norms(H));
-    iso(l) = (N >= C && C >= 2) ? linalg::iso_score(H, ctx.threads) : arma::datum::nan;
+    iso(l) = (N >= C && C >= 2) ? linalg::iso_score(H, ctx.threads, true) : arma::datum::nan;
     if (l + 1 < n_states) {
       next_cos(l) = arma::mean(cx::matched_cosine(H, st.hidden[l + 1]));
       path += cx::matched_distance(H, st.hidden[l + 1]);

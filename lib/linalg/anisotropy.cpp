@@ -3,10 +3,12 @@
 #include "core/error.hpp"
 #include "core/threads.hpp"
 
+#include <cblas.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace embedlab::linalg {
 
@@ -45,7 +47,44 @@ double iso_score_from_scatter(const arma::mat& S) {
   return (ratio - 1.0) / (static_cast<double>(d) - 1.0);
 }
 
-double iso_score(const arma::fmat& E, int workers) {
+namespace {
+
+// Σ_j (e_j − μ)(e_j − μ)ᵀ: blocks of kBlock columns centred in double and rounded to float, one
+// single-threaded SSYRK per block, the blocks added in double into kParts fixed partial sums (block
+// k into part k mod kParts), the parts added in order: the same for any worker count.
+arma::mat centred_scatter_float(const arma::fmat& E, const arma::vec& mean, int workers) {
+  constexpr arma::uword kBlock = 2048;
+  constexpr int kParts = 2;
+  const arma::uword d = E.n_rows, n = E.n_cols, blocks = (n + kBlock - 1) / kBlock;
+  std::vector<arma::mat> parts(kParts, arma::mat(d, d, arma::fill::zeros));
+  const BlasSingleThread single;
+  const int w = std::min(worker_count(workers), kParts);
+  run_workers(w, [&](int worker) {
+    arma::fmat Y, G(d, d);
+    for (int part = worker; part < kParts; part += w)
+      for (arma::uword k = static_cast<arma::uword>(part); k < blocks; k += kParts) {
+        const arma::uword a = k * kBlock, m = std::min(kBlock, n - a);
+        Y.set_size(d, m);
+        for (arma::uword j = 0; j < m; ++j) {
+          const float* x = E.colptr(a + j);
+          float* y = Y.colptr(j);
+          for (arma::uword r = 0; r < d; ++r) y[r] = static_cast<float>(static_cast<double>(x[r]) - mean[r]);
+        }
+        cblas_ssyrk(CblasColMajor, CblasUpper, CblasNoTrans, static_cast<int>(d), static_cast<int>(m), 1.0f, Y.memptr(),
+                    static_cast<int>(d), 0.0f, G.memptr(), static_cast<int>(d));
+        arma::mat& P = parts[static_cast<std::size_t>(part)];
+        for (arma::uword c = 0; c < d; ++c)
+          for (arma::uword r = 0; r <= c; ++r) P(r, c) += static_cast<double>(G(r, c));
+      }
+  });
+  arma::mat S = parts[0];
+  for (int p = 1; p < kParts; ++p) S += parts[static_cast<std::size_t>(p)];
+  return arma::symmatu(S);
+}
+
+}  // namespace
+
+double iso_score(const arma::fmat& E, int workers, bool float32_products) {
   const arma::uword d = E.n_rows, n = E.n_cols;
   if (d < 2 || n < d)
     fail(Exit::usage, "iso_score", "matrix", fmt::format("needs n >= d >= 2 (got d = {}, n = {})", d, n));
@@ -56,7 +95,8 @@ double iso_score(const arma::fmat& E, int workers) {
     for (arma::uword r = 0; r < d; ++r) mean[r] += x[r];
   }
   mean /= static_cast<double>(n);
-  return iso_score_from_scatter(gram_stats(E, &mean, workers).gram);
+  return iso_score_from_scatter(float32_products ? centred_scatter_float(E, mean, workers)
+                                                 : gram_stats(E, &mean, workers).gram);
 }
 
 }  // namespace embedlab::linalg
