@@ -68,9 +68,9 @@ void declare(Schema<Config>& s) {
         "occurrence pairs from different sentences drawn (seeded) for the anisotropy")
       .range(16, 1000000000);
   s.key("measures.cka_tokens", &Config::cka_tokens, "4096",
-        "occurrences drawn (seeded, without replacement) for the layer x layer linear CKA, whose exact cost is "
-        "(L+1)(L+2)/2 x 2 n_embd^2 FLOPs per occurrence; 0 (or at least the corpus's tokens) = all occurrences, "
-        "exact")
+        "occurrences drawn (seeded, without replacement) for the layer x layer linear CKA, whose exact cost over "
+        "N occurrences is min((L+1) N^2 n_embd, (L+1)(L+2) N n_embd^2) FLOPs; 0 (or at least the corpus's tokens) = "
+        "all occurrences, exact")
       .range(0, 1000000000);
 }
 

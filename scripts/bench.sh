@@ -65,7 +65,7 @@ row "engine peak RSS / (1.5 × matrix + 256 MiB)" "$(div "$rss" "$(awk -v m="$ma
   "$rss MiB, matrix $mat MiB"
 
 section "model: GPT-2-small shape (124M parameters, random weights), 2 threads"
-tee_run "$tmp/model" "$bin/bench_model" --keep "$tmp/gpt2" --threads 2 --reps 5
+tee_run "$tmp/model" "$bin/bench_model" --keep "$tmp/gpt2" --threads 2 --reps 5 --sentences 128
 if has torch; then tee_run "$tmp/model_py" "$py" scripts/bench_model_torch.py "$tmp/gpt2"; else echo "peer skipped: torch"; fi
 # Warm loads (the file was just written and read: in the page cache), each in a fresh process: three
 # hashing the file, then three with the opt-in hash cache after one load that fills it.

@@ -53,10 +53,11 @@ arma::vec norms(const arma::fmat& H);
 arma::vec matched_cosine(const arma::fmat& A, const arma::fmat& B);
 arma::vec matched_distance(const arma::fmat& A, const arma::fmat& B);
 
-// The layer × layer linear CKA is rsa::linear_cka_matrix (lib/rsa/similarity_metrics.hpp). Its cost is
-// (L+1)(L+2)/2 · 2C² FLOPs per occurrence (62% of GPT-2's forward pass), so layer_geometry computes it
-// on a seeded sample of occurrences (measures.cka_tokens): k of the n columns drawn uniformly without
-// replacement, ascending; k = 0 or k ≥ n gives all n columns (the exact all-occurrence value).
+// The layer × layer linear CKA is rsa::linear_cka_matrix (lib/rsa/similarity_metrics.hpp). Over N
+// occurrences it costs min((L+1)·N²·C, (L+1)(L+2)·N·C²) FLOPs (the occurrence Grams or the C × C
+// cross-covariances), so layer_geometry computes it on a seeded sample of occurrences
+// (measures.cka_tokens): k of the n columns drawn uniformly without replacement, ascending; k = 0 or
+// k ≥ n gives all n columns (the exact all-occurrence value).
 std::vector<arma::uword> sample_columns(arma::uword n, std::size_t k, Rng& rng);
 
 }  // namespace embedlab::linalg::contextual
