@@ -1003,17 +1003,26 @@ void read_vocab(const nlohmann::json& j, const Where& w, Model& m, const ModelTa
   // A key given twice keeps its last id, as serde's map does.
   if (entries->size() >= (std::size_t{1} << 31))
     data_error(vw.file, vw.path, fmt::format("too many tokens (got {}, expected fewer than 2^31)", entries->size()));
-  // First each token's last entry; then, at that entry, its id in its place.
   std::size_t bytes = 0;
   for (const auto& e : *entries) bytes += e.first.size();
   m.token_to_id.reserve(entries->size(), bytes);
-  for (std::size_t k = 0; k < entries->size(); ++k) m.token_to_id.set((*entries)[k].first, static_cast<int>(k));
+  // The usual file names each token once: one probe per entry, each token added with its own id
+  // (checked below, before anything uses it; a bad one is an error).
+  bool once = true;
+  for (std::size_t k = 0; k < entries->size() && once; ++k)
+    once = m.token_to_id.insert((*entries)[k].first, static_cast<int>((*entries)[k].second));
+  if (!once) {
+    // A repeated token: first each token's last entry; then, at that entry, its id in its place.
+    m.token_to_id = TokenIndex();
+    m.token_to_id.reserve(entries->size(), bytes);
+    for (std::size_t k = 0; k < entries->size(); ++k) m.token_to_id.set((*entries)[k].first, static_cast<int>(k));
+  }
   const std::size_t n = m.token_to_id.size();
   m.id_to_token.assign(n, std::string());
   std::vector<char> seen(n, 0);
   for (std::size_t k = 0; k < entries->size(); ++k) {
     const auto& [key, id] = (*entries)[k];
-    if (*m.token_to_id.find(key) != static_cast<int>(k)) continue;  // a later entry names this token
+    if (!once && *m.token_to_id.find(key) != static_cast<int>(k)) continue;  // a later entry names this token
     if (id < 0 || static_cast<std::uint64_t>(id) >= n)
       data_error(vw.file, fmt::format("{}[{}]", vw.path, quote_bytes(key)),
                  fmt::format("id out of range (got {}, expected 0..{})", id, n == 0 ? 0 : n - 1));
@@ -1022,7 +1031,7 @@ void read_vocab(const nlohmann::json& j, const Where& w, Model& m, const ModelTa
                  fmt::format("id {} already used by {}", id, quote_bytes(m.id_to_token[id])));
     seen[id] = 1;
     m.id_to_token[id] = key;
-    m.token_to_id.set(key, static_cast<int>(id));  // the token's last entry: no later one compares with k
+    if (!once) m.token_to_id.set(key, static_cast<int>(id));  // its last entry: no later one compares with k
   }
 }
 

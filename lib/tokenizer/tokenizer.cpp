@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "tokenizer/components.hpp"
+#include "tokenizer/tokenizer_json.hpp"
 #include "tokenizer/unicode.hpp"
 
 #include <algorithm>
@@ -23,7 +24,8 @@ namespace {
 constexpr std::uintmax_t kMaxFileBytes = std::uintmax_t{256} << 20;
 constexpr const char* kEndOfText = "<|endoftext|>";
 
-std::string read_small_file(const std::string& path) {
+// `padding`: capacity reserved past the end (readable, unspecified bytes) for the JSON reader.
+std::string read_small_file(const std::string& path, std::size_t padding = 0) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) fail(Exit::no_input, path, "", "is a directory, expected a tokenizer file");
   const auto size = fs::file_size(path, ec);
@@ -33,7 +35,9 @@ std::string read_small_file(const std::string& path) {
                fmt::format("too large for a tokenizer file (got {} bytes, expected at most {})", size, kMaxFileBytes));
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(Exit::no_input, path, "", "cannot open tokenizer file");
-  std::string text(size, '\0');
+  std::string text;
+  text.reserve(size + padding);
+  text.resize(size);
   if (!in.read(text.data(), static_cast<std::streamsize>(size)) || in.gcount() != static_cast<std::streamsize>(size))
     fail(Exit::no_input, path, "", fmt::format("cannot read tokenizer file (got fewer than its {} bytes)", size));
   return text;
@@ -349,134 +353,11 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 // --- loading -----------------------------------------------------------------------------------
 
-namespace {
-
-// tokenizer.json into a DOM, except model.vocab and model.merges, whose entries go straight into
-// `tables` (the DOM then holds them empty): Llama-3's 128k tokens and 280k merges would otherwise
-// be 400k JSON values built only to be copied out. A repeated key keeps its last value, as serde's
-// maps do.
-class TokenizerSax : public JsonDomSax {
- public:
-  TokenizerSax(const std::string& file, ModelTables& tables) : JsonDomSax(file, "", false), tables_(tables) {}
-
-  bool null() { return zone_ == Zone::none ? JsonDomSax::null() : entry(nullptr); }
-  bool boolean(bool v) { return zone_ == Zone::none ? JsonDomSax::boolean(v) : entry(v); }
-  bool number_integer(std::int64_t v) {
-    if (zone_ == Zone::vocab) return vocab_id(v);
-    return zone_ == Zone::none ? JsonDomSax::number_integer(v) : entry(v);
-  }
-  bool number_unsigned(std::uint64_t v) {
-    if (zone_ == Zone::vocab) return vocab_id(static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX)));
-    return zone_ == Zone::none ? JsonDomSax::number_unsigned(v) : entry(v);
-  }
-  bool number_float(double v, const std::string& s) {
-    return zone_ == Zone::none ? JsonDomSax::number_float(v, s) : entry(v);
-  }
-  bool string(std::string& v) {
-    if (zone_ == Zone::merges) return merge_string(v);
-    if (zone_ == Zone::pair) {
-      pair_.push_back(std::move(v));
-      return true;
-    }
-    return zone_ == Zone::none ? JsonDomSax::string(v) : entry(std::move(v));
-  }
-  bool binary(nlohmann::json::binary_t& v) { return zone_ == Zone::none ? JsonDomSax::binary(v) : entry(v); }
-  bool key(std::string& k) {
-    if (zone_ == Zone::vocab) {
-      vocab_key_ = std::move(k);
-      return true;
-    }
-    if (depth() <= 2) keys_[depth()] = k;
-    return JsonDomSax::key(k);
-  }
-  bool start_object(std::size_t n) {
-    if (zone_ != Zone::none) return entry(nlohmann::json::object());
-    JsonDomSax::start_object(n);
-    return opened("vocab", Zone::vocab, tables_.has_vocab);
-  }
-  bool start_array(std::size_t n) {
-    if (zone_ == Zone::merges) {
-      zone_ = Zone::pair;
-      pair_ = nlohmann::json::array();
-      return true;
-    }
-    if (zone_ != Zone::none) return entry(nlohmann::json::array());
-    JsonDomSax::start_array(n);
-    return opened("merges", Zone::merges, tables_.has_merges);
-  }
-  bool end_object() {
-    if (zone_ == Zone::vocab) zone_ = Zone::none;
-    return JsonDomSax::end_object();
-  }
-  bool end_array() {
-    if (zone_ == Zone::pair) {
-      const bool ok = pair_.size() == 2 && pair_[0].is_string() && pair_[1].is_string();
-      if (!ok) merge_error(pair_.dump());
-      tables_.merges.emplace_back(std::move(pair_[0].get_ref<std::string&>()),
-                                  std::move(pair_[1].get_ref<std::string&>()));
-      zone_ = Zone::merges;
-      return true;
-    }
-    if (zone_ == Zone::merges) zone_ = Zone::none;
-    return JsonDomSax::end_array();
-  }
-
- private:
-  enum class Zone { none, vocab, merges, pair };  // pair: inside a merge given as ["a", "b"]
-
-  // A container was just opened. It has no key yet (so an array's elements never match a key of an
-  // earlier object); when it is root.model.<key>, its entries are `zone`'s and go into the tables.
-  bool opened(const char* key, Zone zone, bool& captured) {
-    if (depth() < keys_.size()) keys_[depth()].clear();
-    if (depth() == 3 && keys_[1] == "model" && keys_[2] == key) {
-      zone_ = zone;
-      captured = true;
-    }
-    return true;
-  }
-  bool vocab_id(std::int64_t id) {
-    tables_.vocab.emplace_back(std::move(vocab_key_), id);
-    return true;
-  }
-  // Any other value inside the vocabulary or the merges: the error naming the entry.
-  bool entry(const nlohmann::json& v) {
-    if (zone_ == Zone::vocab)
-      data_error(file(), fmt::format("model.vocab[{}]", quote_bytes(vocab_key_)),
-                 fmt::format("id is not an integer (got {})", v.is_structured() ? v.type_name() : v.dump()));
-    if (zone_ == Zone::pair && !v.is_structured()) {
-      pair_.push_back(v);
-      return true;
-    }
-    merge_error(v.is_structured() ? v.type_name() : v.dump());
-  }
-  bool merge_string(const std::string& m) {
-    const auto sp = m.find(' ');
-    if (sp == std::string::npos)
-      data_error(file(), fmt::format("model.merges[{}]", tables_.merges.size()),
-                 fmt::format("expected \"a b\" (got {})", quote_bytes(m)));
-    tables_.merges.emplace_back(m.substr(0, sp), m.substr(sp + 1));
-    return true;
-  }
-  [[noreturn]] void merge_error(const std::string& got) const {
-    data_error(file(), fmt::format("model.merges[{}]", tables_.merges.size()),
-               fmt::format("expected \"a b\" or [\"a\", \"b\"] (got {})", got));
-  }
-
-  ModelTables& tables_;
-  std::array<std::string, 3> keys_;  // keys_[d]: the key last read in the object at depth d
-  Zone zone_ = Zone::none;
-  std::string vocab_key_;
-  nlohmann::json pair_;
-};
-
-}  // namespace
-
 Tokenizer Tokenizer::from_file(const std::string& path) {
-  const std::string text = read_small_file(path);
-  ModelTables tables;
-  TokenizerSax sax(path, tables);
-  sax_parse_strict(text, sax);
-  const nlohmann::json j = sax.take();
+  const std::string text = read_small_file(path, tokenizer_json_padding());
+  TokenizerJson doc = read_tokenizer_json(text, text.capacity(), path);
+  const nlohmann::json& j = doc.root;
+  const ModelTables& tables = doc.tables;
   const Where root{path, ""};
   if (!j.is_object()) data_error(path, "", fmt::format("expected a JSON object (got {})", j.type_name()));
   auto impl = std::make_unique<Impl>();
