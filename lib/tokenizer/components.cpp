@@ -788,11 +788,17 @@ class MergeTable {
   }
   const value_type* end() const { return nullptr; }
   std::size_t size() const { return size_; }
+  void prefetch(std::uint64_t key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[slot_of(key)]);
+  }
 
  private:
   static constexpr std::uint64_t kEmpty = ~std::uint64_t(0);  // ids are < 2^31: never a key
+  std::size_t slot_of(std::uint64_t key) const {
+    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & mask_;
+  }
   std::size_t probe(std::uint64_t key) const {
-    std::size_t s = static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 20) & mask_;
+    std::size_t s = slot_of(key);
     while (slots_[s].first != kEmpty && slots_[s].first != key) s = (s + 1) & mask_;
     return s;
   }
@@ -1045,26 +1051,54 @@ std::optional<int> find_id(const Model& m, const std::string& t) { return m.toke
 
 void finish_bpe(BpeModel& m, const std::vector<std::pair<std::string, std::string>>& merges, const Where& w) {
   m.merges.reserve(merges.size());
-  const std::size_t plen = m.prefix.size();
+  const std::size_t plen = m.prefix.size(), n = merges.size();
   const TokenIndex& index = m.token_to_id;
-  std::string merged;
-  constexpr std::size_t kAhead = 8;  // the slots of merge r + kAhead load while merge r is looked up
-  for (std::size_t r = 0; r < merges.size(); ++r) {
-    if (r + kAhead < merges.size()) {
-      index.prefetch(merges[r + kAhead].first);
-      index.prefetch(merges[r + kAhead].second);
-    }
+  // Three stages kAhead merges apart, so that each one's memory loads while later merges wait (280k
+  // merges, each three lookups in a 4 MB table and one slot of an 8 MB one): (1) the hashes of a, b
+  // and the merged token, their slots prefetched; (2) the three ids, the merge's slot prefetched; (3)
+  // the checks, in merge order, and the merge itself.
+  constexpr std::size_t kAhead = 8, kRing = 32;  // kRing > 2 * kAhead
+  struct Pending {
+    std::string merged;
+    std::uint64_t ha = 0, hb = 0, hm = 0;
+    std::optional<int> ia, ib, im;
+  };
+  std::array<Pending, kRing> ring;
+  const auto hash_stage = [&](std::size_t r) {
+    Pending& p = ring[r % kRing];
     const auto& [a, b] = merges[r];
-    const auto ia = index.find(a), ib = index.find(b);
-    if (!ia) merge_error(w, r, fmt::format("merge token {} is not in the vocabulary", quote_bytes(a)));
-    if (!ib) merge_error(w, r, fmt::format("merge token {} is not in the vocabulary", quote_bytes(b)));
+    p.ha = TokenIndex::hash(a);
+    p.hb = TokenIndex::hash(b);
+    index.prefetch_hash(p.ha);
+    index.prefetch_hash(p.hb);
+    if (b.size() >= plen) {
+      p.merged.assign(a).append(b, plen, std::string::npos);
+      p.hm = TokenIndex::hash(p.merged);
+      index.prefetch_hash(p.hm);
+    }
+  };
+  const auto find_stage = [&](std::size_t r) {
+    Pending& p = ring[r % kRing];
+    const auto& [a, b] = merges[r];
+    p.ia = index.find(a, p.ha);
+    p.ib = index.find(b, p.hb);
+    p.im = b.size() >= plen ? index.find(p.merged, p.hm) : std::nullopt;
+    if (p.ia && p.ib) m.merges.prefetch(pair_key(*p.ia, *p.ib));
+  };
+  for (std::size_t r = 0; r < std::min(n, 2 * kAhead); ++r) hash_stage(r);
+  for (std::size_t r = 0; r < std::min(n, kAhead); ++r) find_stage(r);
+  for (std::size_t r = 0; r < n; ++r) {
+    if (r + 2 * kAhead < n) hash_stage(r + 2 * kAhead);
+    if (r + kAhead < n) find_stage(r + kAhead);
+    const Pending& p = ring[r % kRing];
+    const auto& [a, b] = merges[r];
+    if (!p.ia) merge_error(w, r, fmt::format("merge token {} is not in the vocabulary", quote_bytes(a)));
+    if (!p.ib) merge_error(w, r, fmt::format("merge token {} is not in the vocabulary", quote_bytes(b)));
     if (b.size() < plen)
       merge_error(w, r, fmt::format("merge token {} is shorter than the continuing_subword_prefix", quote_bytes(b)));
-    merged.assign(a).append(b, plen, std::string::npos);
-    const auto im = index.find(merged);
-    if (!im) merge_error(w, r, fmt::format("merged token {} is not in the vocabulary", quote_bytes(merged)));
-    m.merges.set(pair_key(*ia, *ib),
-                 MergeTarget{static_cast<std::uint32_t>(r), *im});  // a repeated pair: the later rank
+    if (!p.im) merge_error(w, r, fmt::format("merged token {} is not in the vocabulary", quote_bytes(p.merged)));
+    m.merges.set(pair_key(*p.ia, *p.ib),
+                 MergeTarget{static_cast<std::uint32_t>(r), *p.im});  // a repeated pair: the later rank
   }
   m.byte_token.fill(-1);
   for (int b = 0; b < 256; ++b)

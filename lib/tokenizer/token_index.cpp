@@ -65,13 +65,17 @@ bool TokenIndex::insert(std::string_view token, int id) {
   return added;
 }
 
-void TokenIndex::prefetch(std::string_view token) const {
-  if (!slots_.empty()) __builtin_prefetch(&slots_[hash_of(token) & (slots_.size() - 1)]);
+std::uint64_t TokenIndex::hash(std::string_view token) { return hash_of(token); }
+
+void TokenIndex::prefetch_hash(std::uint64_t h) const {
+  if (!slots_.empty()) __builtin_prefetch(&slots_[h & (slots_.size() - 1)]);
 }
 
-std::optional<int> TokenIndex::find(std::string_view token) const {
+void TokenIndex::prefetch(std::string_view token) const { prefetch_hash(hash_of(token)); }
+
+std::optional<int> TokenIndex::find(std::string_view token, std::uint64_t h) const {
   if (slots_.empty()) return std::nullopt;
-  const Slot& e = slots_[probe(token, hash_of(token))];
+  const Slot& e = slots_[probe(token, h)];
   if (!e.tag) return std::nullopt;
   return e.id;
 }

@@ -18,7 +18,12 @@ class TokenIndex {
   void set(std::string_view token, int id);
   // Adds `token` with `id` unless it is there (then its id stays); true when added.
   bool insert(std::string_view token, int id);
-  std::optional<int> find(std::string_view token) const;
+  std::optional<int> find(std::string_view token) const { return find(token, hash(token)); }
+  // The same with the token's hash already computed (hash(token)), for lookups in a pipeline.
+  std::optional<int> find(std::string_view token, std::uint64_t h) const;
+  static std::uint64_t hash(std::string_view token);
+  // Starts loading the slot of a token with hash h.
+  void prefetch_hash(std::uint64_t h) const;
   bool contains(std::string_view token) const { return find(token).has_value(); }
   // Starts loading the slot `token` hashes to, for a find() a few lookups later.
   void prefetch(std::string_view token) const;
