@@ -1015,8 +1015,20 @@ void read_vocab(const nlohmann::json& j, const Where& w, Model& m, const ModelTa
   // The usual file names each token once: one probe per entry, each token added with its own id
   // (checked below, before anything uses it; a bad one is an error).
   bool once = true;
-  for (std::size_t k = 0; k < entries->size() && once; ++k)
-    once = m.token_to_id.insert((*entries)[k].first, static_cast<int>((*entries)[k].second));
+  {
+    // Each token's slot is prefetched kAhead entries before its insert.
+    constexpr std::size_t kAhead = 8, kRing = 16;
+    std::array<std::uint64_t, kRing> h{};
+    const auto ahead = [&](std::size_t k) {
+      h[k % kRing] = TokenIndex::hash((*entries)[k].first);
+      m.token_to_id.prefetch_hash(h[k % kRing]);
+    };
+    for (std::size_t k = 0; k < std::min(entries->size(), kAhead); ++k) ahead(k);
+    for (std::size_t k = 0; k < entries->size() && once; ++k) {
+      if (k + kAhead < entries->size()) ahead(k + kAhead);
+      once = m.token_to_id.insert((*entries)[k].first, static_cast<int>((*entries)[k].second), h[k % kRing]);
+    }
+  }
   if (!once) {
     // A repeated token: first each token's last entry; then, at that entry, its id in its place.
     m.token_to_id = TokenIndex();

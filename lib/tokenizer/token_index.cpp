@@ -40,9 +40,8 @@ void TokenIndex::grow(std::size_t capacity) {
   }
 }
 
-TokenIndex::Slot& TokenIndex::slot(std::string_view token, int id, bool& added) {
+TokenIndex::Slot& TokenIndex::slot(std::string_view token, std::uint64_t h, int id, bool& added) {
   if (2 * (size_ + 1) > slots_.size()) grow(slots_.empty() ? 16 : 2 * slots_.size());
-  const std::uint64_t h = hash_of(token);
   Slot& e = slots_[probe(token, h)];
   added = !e.tag;
   if (!added) return e;
@@ -56,12 +55,12 @@ TokenIndex::Slot& TokenIndex::slot(std::string_view token, int id, bool& added) 
 
 void TokenIndex::set(std::string_view token, int id) {
   bool added;
-  slot(token, id, added).id = id;
+  slot(token, hash_of(token), id, added).id = id;
 }
 
-bool TokenIndex::insert(std::string_view token, int id) {
+bool TokenIndex::insert(std::string_view token, int id, std::uint64_t h) {
   bool added;
-  slot(token, id, added);
+  slot(token, h, id, added);
   return added;
 }
 

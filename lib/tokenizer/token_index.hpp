@@ -17,7 +17,9 @@ class TokenIndex {
   // Adds `token` with `id`, or gives an existing token the new id.
   void set(std::string_view token, int id);
   // Adds `token` with `id` unless it is there (then its id stays); true when added.
-  bool insert(std::string_view token, int id);
+  bool insert(std::string_view token, int id) { return insert(token, id, hash(token)); }
+  // The same with the token's hash already computed.
+  bool insert(std::string_view token, int id, std::uint64_t h);
   std::optional<int> find(std::string_view token) const { return find(token, hash(token)); }
   // The same with the token's hash already computed (hash(token)), for lookups in a pipeline.
   std::optional<int> find(std::string_view token, std::uint64_t h) const;
@@ -40,7 +42,7 @@ class TokenIndex {
   // The slot holding `token`, or the empty slot where it belongs.
   std::size_t probe(std::string_view token, std::uint64_t h) const;
   // The slot of `token`, added (with `id`) when absent; `added` says which.
-  Slot& slot(std::string_view token, int id, bool& added);
+  Slot& slot(std::string_view token, std::uint64_t h, int id, bool& added);
   void grow(std::size_t capacity);
 
   std::string arena_;

@@ -309,15 +309,16 @@ struct Tokenizer::Impl {
       style = WordStyle::metaspace;
     else if (model->kind() == "WordPiece")
       style = WordStyle::wordpiece;
+    std::vector<char> is_added(n, 0);  // tokens[id] is an added token's content
+    for (const auto& [content, id] : added_map) is_added[id] = 1;
     bytes.resize(n);
-    by_bytes.reserve(n);
     for (std::size_t id = 0; id < n; ++id) {
       const std::string& t = tokens[id];
       std::string b;
-      if (byte_level && !added_map.count(t)) {
+      if (byte_level && !is_added[id]) {
         auto raw = unicode_to_bytes(t);
         b = raw ? std::move(*raw) : t;
-      } else if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && !added_map.count(t)) {
+      } else if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && !is_added[id]) {
         b = std::string(1, static_cast<char>(std::stoi(t.substr(3, 2), nullptr, 16)));
       } else if (meta) {
         std::string r;
@@ -334,7 +335,19 @@ struct Tokenizer::Impl {
         b = t;
       }
       bytes[id] = std::move(b);
-      if (!t.empty()) by_bytes.insert(bytes[id], static_cast<int>(id));
+    }
+    // The first id of each byte string; each slot prefetched kAhead ids before its insert.
+    by_bytes.reserve(n);
+    constexpr std::size_t kAhead = 8, kRing = 16;
+    std::array<std::uint64_t, kRing> h{};
+    const auto ahead = [&](std::size_t id) {
+      h[id % kRing] = TokenIndex::hash(bytes[id]);
+      by_bytes.prefetch_hash(h[id % kRing]);
+    };
+    for (std::size_t id = 0; id < std::min(n, kAhead); ++id) ahead(id);
+    for (std::size_t id = 0; id < n; ++id) {
+      if (id + kAhead < n) ahead(id + kAhead);
+      if (!tokens[id].empty()) by_bytes.insert(bytes[id], static_cast<int>(id), h[id % kRing]);
     }
     if (const auto it = added_map.find(kEndOfText); it != added_map.end())
       eot = it->second;
