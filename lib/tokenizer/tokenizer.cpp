@@ -94,6 +94,8 @@ bool starts_with_word(std::string_view s) {
 
 struct Tokenizer::Impl {
   std::vector<std::string> files;
+  std::vector<std::pair<std::string, std::uint64_t>> listed_added;  // tokenizer.json's added_tokens with an id
+  bool repeated_json_keys = false;
   std::string description;
   std::unique_ptr<Normalizer> normalizer;
   std::unique_ptr<PreTokenizer> pre;
@@ -384,6 +386,8 @@ Tokenizer Tokenizer::from_file(const std::string& path) {
   const auto* m = part("model");
   if (!m) data_error(path, "", "missing key 'model'");
   impl->model = make_model(*m, root.at("model"), &tables);
+  impl->repeated_json_keys =
+      doc.repeated_key || (tables.has_vocab && impl->model->token_to_id.size() != tables.vocab.size());
   if (const auto* p = part("post_processor")) impl->post = make_post_processor(*p, root.at("post_processor"));
   if (const auto* d = part("decoder")) impl->decoder = make_decoder(*d, root.at("decoder"));
   std::vector<AddedToken> added;
@@ -400,9 +404,11 @@ Tokenizer Tokenizer::from_file(const std::string& path) {
       t.rstrip = get_bool(e, "rstrip", tw, false);
       t.normalized = get_bool(e, "normalized", tw, true);
       t.special = get_bool(e, "special", tw, false);
-      if (const auto it = e.find("id");
-          it != e.end() && !(it->is_number_unsigned() && it->get<std::uint64_t>() < (1u << 31)))
-        data_error(path, tw.at("id").path, fmt::format("expected a non-negative id (got {})", it->dump()));
+      if (const auto it = e.find("id"); it != e.end()) {
+        if (!(it->is_number_unsigned() && it->get<std::uint64_t>() < (1u << 31)))
+          data_error(path, tw.at("id").path, fmt::format("expected a non-negative id (got {})", it->dump()));
+        impl->listed_added.emplace_back(t.content, it->get<std::uint64_t>());
+      }
       added.push_back(std::move(t));
     }
   }
@@ -717,5 +723,10 @@ bool Tokenizer::is_special(int id) const {
 WordStyle Tokenizer::word_style() const { return impl_->style; }
 const std::string& Tokenizer::describe() const { return impl_->description; }
 const std::vector<std::string>& Tokenizer::files() const { return impl_->files; }
+const std::vector<std::string>& Tokenizer::model_tokens() const { return impl_->model->id_to_token; }
+const std::vector<std::pair<std::string, std::uint64_t>>& Tokenizer::listed_added_tokens() const {
+  return impl_->listed_added;
+}
+bool Tokenizer::repeated_json_keys() const { return impl_->repeated_json_keys; }
 
 }  // namespace embedlab::tok

@@ -149,7 +149,7 @@ T get(simdjson::simdjson_result<T>&& r) {
 
 // A value's own JSON text, parsed by nlohmann as the exact reader would (a repeated key keeps its
 // last value); any failure gives up, so that the exact reader reports it with its position.
-nlohmann::json value_json(od::value v, const std::string& file) {
+nlohmann::json value_json(od::value v, const std::string& file, bool& repeated_key) {
   std::string_view raw;
   switch (get(v.type())) {
     case od::json_type::object:
@@ -162,9 +162,22 @@ nlohmann::json value_json(od::value v, const std::string& file) {
       raw = v.raw_json_token();  // not consumed: the enclosing iteration skips it
   }
   try {
-    return parse_json_lenient(raw, file, "");
+    JsonDomSax sax(file, "", false);
+    sax_parse_strict(raw, sax);
+    if (sax.repeated_keys()) repeated_key = true;
+    return sax.take();
   } catch (const Error&) {
     throw GiveUp{};
+  }
+}
+
+// Sets out[key] (a repeated key: the last value, noted).
+void put(nlohmann::json& out, std::string&& key, nlohmann::json&& v, bool& repeated_key) {
+  auto& o = out.get_ref<nlohmann::json::object_t&>();
+  auto [it, inserted] = o.try_emplace(std::move(key), std::move(v));
+  if (!inserted) {
+    repeated_key = true;
+    it->second = std::move(v);  // try_emplace left v alone
   }
 }
 
@@ -203,7 +216,7 @@ void read_merges_array(od::array merges, ModelTables& tables) {
   tables.has_merges = true;
 }
 
-nlohmann::json read_model_object(od::object model, ModelTables& tables, const std::string& file) {
+nlohmann::json read_model_object(od::object model, ModelTables& tables, const std::string& file, bool& repeated_key) {
   nlohmann::json out = nlohmann::json::object();
   bool vocab = false, merges = false;
   for (auto f : model) {
@@ -226,7 +239,7 @@ nlohmann::json read_model_object(od::object model, ModelTables& tables, const st
         continue;
       }
     }
-    out[std::move(key)] = value_json(v, file);
+    put(out, std::move(key), value_json(v, file, repeated_key), repeated_key);
   }
   return out;
 }
@@ -247,11 +260,11 @@ bool read_fast(std::string_view text, std::size_t capacity, const std::string& f
         if (model) throw GiveUp{};
         model = true;
         if (get(v.type()) == od::json_type::object) {
-          j[key] = read_model_object(get(v.get_object()), out.tables, file);
+          j[key] = read_model_object(get(v.get_object()), out.tables, file, out.repeated_key);
           continue;
         }
       }
-      j[std::move(key)] = value_json(v, file);
+      put(j, std::move(key), value_json(v, file, out.repeated_key), out.repeated_key);
     }
     const char* rest;
     if (doc.current_location().get(rest) == simdjson::SUCCESS) throw GiveUp{};  // something after the root
@@ -272,6 +285,7 @@ TokenizerJson read_tokenizer_json_exact(std::string_view text, const std::string
   TokenizerJson out;
   TokenizerSax sax(file, out.tables);
   sax_parse_strict(text, sax);
+  out.repeated_key = sax.repeated_keys() > 0;
   out.root = sax.take();
   return out;
 }

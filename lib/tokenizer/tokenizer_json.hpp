@@ -26,6 +26,9 @@ struct TokenizerJson {
   nlohmann::json root;  // the document, model.vocab / model.merges left empty when captured
   ModelTables tables;
   bool fast = false;  // read by the fast reader (false: the exact one ran)
+  // Some object outside model.vocab named a key twice (its last value kept, as serde's maps do;
+  // repeated tokens in model.vocab are the vocabulary reader's to see).
+  bool repeated_key = false;
 };
 
 // The padding the fast reader wants readable past the end of the text (simdjson's).

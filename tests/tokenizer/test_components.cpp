@@ -270,6 +270,7 @@ ReadersAgree read_both(const std::string& text) {
   BOOST_TEST(fast.tables.has_merges == exact.tables.has_merges, text);
   BOOST_TEST((fast.tables.vocab == exact.tables.vocab), text);
   BOOST_TEST((fast.tables.merges == exact.tables.merges), text);
+  BOOST_TEST(fast.repeated_key == exact.repeated_key, text);
   return {fast.fast, exact_error};
 }
 
