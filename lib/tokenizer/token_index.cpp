@@ -70,6 +70,12 @@ void TokenIndex::prefetch_hash(std::uint64_t h) const {
   if (!slots_.empty()) __builtin_prefetch(&slots_[h & (slots_.size() - 1)]);
 }
 
+void TokenIndex::prefetch_key(std::uint64_t h) const {
+  if (slots_.empty()) return;
+  const Slot& e = slots_[h & (slots_.size() - 1)];
+  if (e.tag == tag_of(h)) __builtin_prefetch(arena_.data() + e.offset);
+}
+
 void TokenIndex::prefetch(std::string_view token) const { prefetch_hash(hash_of(token)); }
 
 std::optional<int> TokenIndex::find(std::string_view token, std::uint64_t h) const {

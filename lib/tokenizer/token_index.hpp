@@ -26,6 +26,9 @@ class TokenIndex {
   static std::uint64_t hash(std::string_view token);
   // Starts loading the slot of a token with hash h.
   void prefetch_hash(std::uint64_t h) const;
+  // Starts loading the bytes of the token in that slot, when its tag says it may be the one (after
+  // prefetch_hash, before find: a find then compares bytes already loaded).
+  void prefetch_key(std::uint64_t h) const;
   bool contains(std::string_view token) const { return find(token).has_value(); }
   // Starts loading the slot `token` hashes to, for a find() a few lookups later.
   void prefetch(std::string_view token) const;

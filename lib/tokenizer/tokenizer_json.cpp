@@ -182,6 +182,7 @@ void put(nlohmann::json& out, std::string&& key, nlohmann::json&& v, bool& repea
 }
 
 void read_vocab_object(od::object vocab, ModelTables& tables) {
+  tables.vocab.reserve(get(vocab.count_fields()));  // a pass over the structure, cheaper than regrowing
   for (auto f : vocab) {
     od::field field = get(std::move(f));
     const std::string_view key = get(field.unescaped_key());
@@ -193,6 +194,7 @@ void read_vocab_object(od::object vocab, ModelTables& tables) {
 }
 
 void read_merges_array(od::array merges, ModelTables& tables) {
+  tables.merges.reserve(get(merges.count_elements()));
   for (auto e : merges) {
     od::value v = get(std::move(e));
     if (get(v.type()) == od::json_type::string) {
