@@ -159,7 +159,22 @@ nlohmann::json value_json(od::value v, const std::string& file, bool& repeated_k
       raw = get(get(v.get_array()).raw_json());
       break;
     default:
-      raw = v.raw_json_token();  // not consumed: the enclosing iteration skips it
+      // Consumed by its own getter: the enclosing iteration then checks the separator after it
+      // (skipping an unread scalar does not: `{"a": "b": 1}` would pass).
+      raw = v.raw_json_token();
+      switch (get(v.type())) {
+        case od::json_type::string:
+          get(v.get_string());
+          break;
+        case od::json_type::number:
+          get(v.get_number());
+          break;
+        case od::json_type::boolean:
+          get(v.get_bool());
+          break;
+        default:
+          if (!get(v.is_null())) throw GiveUp{};
+      }
   }
   try {
     JsonDomSax sax(file, "", false);

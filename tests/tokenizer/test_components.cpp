@@ -296,22 +296,30 @@ BOOST_AUTO_TEST_CASE(fast_tokenizer_json_reader_equals_the_exact_one) {
     BOOST_TEST(read_both(text).fast, text);
   // Left to the exact reader, which gives the old results and messages.
   for (const std::string& text : std::vector<std::string>{
-           R"({"model": {"vocab": {"a": 1.0}}})",                   // a float id
-           R"({"model": {"vocab": {"a": 9223372036854775808}}})",   // past int64
-           R"({"model": {"vocab": {"a": "0"}}})",                   // a string id
-           R"({"model": {"merges": ["ab"]}})",                      // no space
-           R"({"model": {"merges": [["a", 1]]}})",                  // not two strings
-           R"({"model": {"merges": [["a", "b", "c"]]}})",           // three
-           R"({"model": {"merges": [3]}})",                         //
-           R"({"model": {"vocab": {"a": 0}, "vocab": {"b": 0}}})",  // vocab twice
-           R"({"model": {"merges": [], "merges": []}})",            // merges twice
-           R"({"model": {}, "model": {"vocab": {"a": 0}}})",        // model twice
-           R"({"model": {}} x)",                                    // trailing content
-           R"({"model": {}, "normalizer": {"type": }})",            // a syntax error
-           R"({"model": {"vocab": {"a": 0,}}})",                    // a trailing comma
-           "{\"model\": {\"vocab\": {\"\xff\": 0}}}",               // invalid UTF-8
-           R"({"model": {"vocab": {"\ud800": 0}}})",                // a lone surrogate
-           R"([1])",                                                // not an object
+           R"({"model": {"vocab": {"a": 1.0}}})",                    // a float id
+           R"({"model": {"vocab": {"a": 9223372036854775808}}})",    // past int64
+           R"({"model": {"vocab": {"a": "0"}}})",                    // a string id
+           R"({"model": {"merges": ["ab"]}})",                       // no space
+           R"({"model": {"merges": [["a", 1]]}})",                   // not two strings
+           R"({"model": {"merges": [["a", "b", "c"]]}})",            // three
+           R"({"model": {"merges": [3]}})",                          //
+           R"({"model": {"vocab": {"a": 0}, "vocab": {"b": 0}}})",   // vocab twice
+           R"({"model": {"merges": [], "merges": []}})",             // merges twice
+           R"({"model": {}, "model": {"vocab": {"a": 0}}})",         // model twice
+           R"({"model": {}} x)",                                     // trailing content
+           R"({"model": {}, "normalizer": {"type": }})",             // a syntax error
+           R"({"model": {"vocab": {"a": 0,}}})",                     // a trailing comma
+           R"({"model": {"type": "BPE", "max": "d": 3, "e": 4}})",   // a colon after a value
+           R"({"model": {"max": "d": 3, "e": 4}}, "x": {"y": 1}})",  // the same, fuzz_tokenizer_json's find
+           R"({"version": "1.0" "model": {}})",                      // no comma after a string
+           R"({"a": 1: 2, "model": {}})",                            // after a number
+           R"({"model": {"fuse_unk": true: 1}})",                    // after a boolean
+           R"({"model": {"unk_token": null "x": 1}})",               // after null
+           R"({"model": {"merges": ["a b" "c d"]}})",                // between merges
+           R"({"model": {"vocab": {"a": 0 "b": 1}}})",               // between vocab entries
+           "{\"model\": {\"vocab\": {\"\xff\": 0}}}",                // invalid UTF-8
+           R"({"model": {"vocab": {"\ud800": 0}}})",                 // a lone surrogate
+           R"([1])",                                                 // not an object
            "",
        })
     BOOST_TEST(!read_both(text).fast, text);
