@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake pkg-config git
   libarmadillo-dev libopenblas-dev libhdf5-dev
   libboost-program-options-dev libboost-test-dev libboost-iostreams-dev libboost-dev
-  libfmt-dev nlohmann-json3-dev libpcre2-dev libicu-dev zlib1g-dev libssl-dev libcurl4-openssl-dev ca-certificates
+  libfmt-dev nlohmann-json3-dev libsimdjson-dev libpcre2-dev libicu-dev zlib1g-dev libssl-dev libcurl4-openssl-dev ca-certificates
   gnuplot-nox clang-format
   libopenmpi-dev openmpi-bin
   python3 python3-numpy python3-scipy

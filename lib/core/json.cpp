@@ -27,6 +27,7 @@ nlohmann::json* JsonDomSax::add(nlohmann::json&& v) {
   auto [it, inserted] = o.try_emplace(std::move(key_), std::move(v));
   if (!inserted) {
     if (refuse_duplicates_) fail(fmt::format("duplicate key '{}' in JSON", it->first));
+    ++repeated_;
     it->second = std::move(v);  // try_emplace left v alone
   }
   return &it->second;

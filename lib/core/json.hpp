@@ -48,6 +48,8 @@ class JsonDomSax {
   // A data error naming the file and `where` (the root's place in the file, often "").
   [[noreturn]] void fail(const std::string& what) const;
   nlohmann::json take() { return std::move(root_); }
+  // How many members replaced an earlier one of the same key (only without refuse_duplicates).
+  std::size_t repeated_keys() const { return repeated_; }
 
  private:
   nlohmann::json* add(nlohmann::json&& v);
@@ -57,6 +59,7 @@ class JsonDomSax {
   nlohmann::json root_;
   std::vector<nlohmann::json*> open_;  // the open containers, innermost last
   std::string key_;                    // the key of the next member of the innermost object
+  std::size_t repeated_ = 0;
 };
 
 // Runs `sax` over `text` (checked as UTF-8 first), with strict syntax.

@@ -438,6 +438,29 @@ std::vector<std::string> model_vocabulary(const std::string& dir, std::uint64_t 
   }
   if (!found && fs::exists(d / "tokenizer.json")) {
     const std::string path = (d / "tokenizer.json").string();
+    // The directory's tokenizer, loaded once per process (the word lookup and the row check use it
+    // too), holds what the file says; a file it refuses (Unigram, ids it finds inconsistent, ...) or
+    // one whose repeated keys it forgives is read here as JSON, as before.
+    std::shared_ptr<const tok::Tokenizer> tokenizer;
+    try {
+      tokenizer = tok::Tokenizer::shared_from_dir(dir);
+    } catch (const Error&) {
+    }
+    if (tokenizer && !tokenizer->repeated_json_keys() && tokenizer->files() == std::vector<std::string>{path}) {
+      start();
+      const auto& model = tokenizer->model_tokens();  // ids 0..n-1, each once
+      // The token named by the error is the first past the matrix in key order (the JSON object's).
+      std::uint64_t past = model.size();
+      for (std::uint64_t id = rows; id < model.size(); ++id)
+        if (past == model.size() || model[id] < model[past]) past = id;
+      if (past < model.size()) put(path, model[past], past);  // the error
+      for (std::uint64_t id = 0; id < model.size(); ++id) put(path, model[id], id);
+      for (const auto& [content, id] : tokenizer->listed_added_tokens()) put(path, content, id);
+      found = true;
+    }
+  }
+  if (!found && fs::exists(d / "tokenizer.json")) {
+    const std::string path = (d / "tokenizer.json").string();
     const nlohmann::json j = parse_json_strict(read_small(path, nullptr), path, "");
     if (!j.is_object() || !j.contains("model") || !j["model"].is_object() || !j["model"].contains("vocab"))
       data_error(path, "model.vocab", "missing");

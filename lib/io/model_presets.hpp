@@ -112,8 +112,9 @@ Embeddings load_model_matrix(const ModelDir& model, MatrixKind kind);
 std::string describe(const ModelDir& model, const ModelMatrixInfo& info);
 
 // The token strings of a model directory's vocabulary, id order (vocab.json or encoder.json {token: id},
-// tokenizer.json model.vocab, vocab.txt one token a line), `rows` long; ids the vocabulary does not name
-// are "#j". Empty when the directory has no vocabulary file.
+// tokenizer.json model.vocab + added_tokens' ids, vocab.txt one token a line), `rows` long; ids the
+// vocabulary does not name are "#j". Empty when the directory has no vocabulary file. tokenizer.json is
+// taken from the directory's shared tokenizer (tok::Tokenizer::shared_from_dir) when it loads the file.
 std::vector<std::string> model_vocabulary(const std::string& dir, std::uint64_t rows);
 
 // THE answer to "which tokenizer encodes words for this model directory": the directory itself when it

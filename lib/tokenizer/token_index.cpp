@@ -40,9 +40,8 @@ void TokenIndex::grow(std::size_t capacity) {
   }
 }
 
-TokenIndex::Slot& TokenIndex::slot(std::string_view token, int id, bool& added) {
+TokenIndex::Slot& TokenIndex::slot(std::string_view token, std::uint64_t h, int id, bool& added) {
   if (2 * (size_ + 1) > slots_.size()) grow(slots_.empty() ? 16 : 2 * slots_.size());
-  const std::uint64_t h = hash_of(token);
   Slot& e = slots_[probe(token, h)];
   added = !e.tag;
   if (!added) return e;
@@ -56,22 +55,32 @@ TokenIndex::Slot& TokenIndex::slot(std::string_view token, int id, bool& added) 
 
 void TokenIndex::set(std::string_view token, int id) {
   bool added;
-  slot(token, id, added).id = id;
+  slot(token, hash_of(token), id, added).id = id;
 }
 
-bool TokenIndex::insert(std::string_view token, int id) {
+bool TokenIndex::insert(std::string_view token, int id, std::uint64_t h) {
   bool added;
-  slot(token, id, added);
+  slot(token, h, id, added);
   return added;
 }
 
-void TokenIndex::prefetch(std::string_view token) const {
-  if (!slots_.empty()) __builtin_prefetch(&slots_[hash_of(token) & (slots_.size() - 1)]);
+std::uint64_t TokenIndex::hash(std::string_view token) { return hash_of(token); }
+
+void TokenIndex::prefetch_hash(std::uint64_t h) const {
+  if (!slots_.empty()) __builtin_prefetch(&slots_[h & (slots_.size() - 1)]);
 }
 
-std::optional<int> TokenIndex::find(std::string_view token) const {
+void TokenIndex::prefetch_key(std::uint64_t h) const {
+  if (slots_.empty()) return;
+  const Slot& e = slots_[h & (slots_.size() - 1)];
+  if (e.tag == tag_of(h)) __builtin_prefetch(arena_.data() + e.offset);
+}
+
+void TokenIndex::prefetch(std::string_view token) const { prefetch_hash(hash_of(token)); }
+
+std::optional<int> TokenIndex::find(std::string_view token, std::uint64_t h) const {
   if (slots_.empty()) return std::nullopt;
-  const Slot& e = slots_[probe(token, hash_of(token))];
+  const Slot& e = slots_[probe(token, h)];
   if (!e.tag) return std::nullopt;
   return e.id;
 }

@@ -17,8 +17,18 @@ class TokenIndex {
   // Adds `token` with `id`, or gives an existing token the new id.
   void set(std::string_view token, int id);
   // Adds `token` with `id` unless it is there (then its id stays); true when added.
-  bool insert(std::string_view token, int id);
-  std::optional<int> find(std::string_view token) const;
+  bool insert(std::string_view token, int id) { return insert(token, id, hash(token)); }
+  // The same with the token's hash already computed.
+  bool insert(std::string_view token, int id, std::uint64_t h);
+  std::optional<int> find(std::string_view token) const { return find(token, hash(token)); }
+  // The same with the token's hash already computed (hash(token)), for lookups in a pipeline.
+  std::optional<int> find(std::string_view token, std::uint64_t h) const;
+  static std::uint64_t hash(std::string_view token);
+  // Starts loading the slot of a token with hash h.
+  void prefetch_hash(std::uint64_t h) const;
+  // Starts loading the bytes of the token in that slot, when its tag says it may be the one (after
+  // prefetch_hash, before find: a find then compares bytes already loaded).
+  void prefetch_key(std::uint64_t h) const;
   bool contains(std::string_view token) const { return find(token).has_value(); }
   // Starts loading the slot `token` hashes to, for a find() a few lookups later.
   void prefetch(std::string_view token) const;
@@ -35,7 +45,7 @@ class TokenIndex {
   // The slot holding `token`, or the empty slot where it belongs.
   std::size_t probe(std::string_view token, std::uint64_t h) const;
   // The slot of `token`, added (with `id`) when absent; `added` says which.
-  Slot& slot(std::string_view token, int id, bool& added);
+  Slot& slot(std::string_view token, std::uint64_t h, int id, bool& added);
   void grow(std::size_t capacity);
 
   std::string arena_;

@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/json.hpp"
 #include "tokenizer/components.hpp"
+#include "tokenizer/tokenizer_json.hpp"
 #include "tokenizer/unicode.hpp"
 
 #include <algorithm>
@@ -23,7 +24,8 @@ namespace {
 constexpr std::uintmax_t kMaxFileBytes = std::uintmax_t{256} << 20;
 constexpr const char* kEndOfText = "<|endoftext|>";
 
-std::string read_small_file(const std::string& path) {
+// `padding`: capacity reserved past the end (readable, unspecified bytes) for the JSON reader.
+std::string read_small_file(const std::string& path, std::size_t padding = 0) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) fail(Exit::no_input, path, "", "is a directory, expected a tokenizer file");
   const auto size = fs::file_size(path, ec);
@@ -33,7 +35,9 @@ std::string read_small_file(const std::string& path) {
                fmt::format("too large for a tokenizer file (got {} bytes, expected at most {})", size, kMaxFileBytes));
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(Exit::no_input, path, "", "cannot open tokenizer file");
-  std::string text(size, '\0');
+  std::string text;
+  text.reserve(size + padding);
+  text.resize(size);
   if (!in.read(text.data(), static_cast<std::streamsize>(size)) || in.gcount() != static_cast<std::streamsize>(size))
     fail(Exit::no_input, path, "", fmt::format("cannot read tokenizer file (got fewer than its {} bytes)", size));
   return text;
@@ -90,6 +94,8 @@ bool starts_with_word(std::string_view s) {
 
 struct Tokenizer::Impl {
   std::vector<std::string> files;
+  std::vector<std::pair<std::string, std::uint64_t>> listed_added;  // tokenizer.json's added_tokens with an id
+  bool repeated_json_keys = false;
   std::string description;
   std::unique_ptr<Normalizer> normalizer;
   std::unique_ptr<PreTokenizer> pre;
@@ -305,15 +311,16 @@ struct Tokenizer::Impl {
       style = WordStyle::metaspace;
     else if (model->kind() == "WordPiece")
       style = WordStyle::wordpiece;
+    std::vector<char> is_added(n, 0);  // tokens[id] is an added token's content
+    for (const auto& [content, id] : added_map) is_added[id] = 1;
     bytes.resize(n);
-    by_bytes.reserve(n);
     for (std::size_t id = 0; id < n; ++id) {
       const std::string& t = tokens[id];
       std::string b;
-      if (byte_level && !added_map.count(t)) {
+      if (byte_level && !is_added[id]) {
         auto raw = unicode_to_bytes(t);
         b = raw ? std::move(*raw) : t;
-      } else if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && !added_map.count(t)) {
+      } else if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && !is_added[id]) {
         b = std::string(1, static_cast<char>(std::stoi(t.substr(3, 2), nullptr, 16)));
       } else if (meta) {
         std::string r;
@@ -330,7 +337,19 @@ struct Tokenizer::Impl {
         b = t;
       }
       bytes[id] = std::move(b);
-      if (!t.empty()) by_bytes.insert(bytes[id], static_cast<int>(id));
+    }
+    // The first id of each byte string; each slot prefetched kAhead ids before its insert.
+    by_bytes.reserve(n);
+    constexpr std::size_t kAhead = 8, kRing = 16;
+    std::array<std::uint64_t, kRing> h{};
+    const auto ahead = [&](std::size_t id) {
+      h[id % kRing] = TokenIndex::hash(bytes[id]);
+      by_bytes.prefetch_hash(h[id % kRing]);
+    };
+    for (std::size_t id = 0; id < std::min(n, kAhead); ++id) ahead(id);
+    for (std::size_t id = 0; id < n; ++id) {
+      if (id + kAhead < n) ahead(id + kAhead);
+      if (!tokens[id].empty()) by_bytes.insert(bytes[id], static_cast<int>(id), h[id % kRing]);
     }
     if (const auto it = added_map.find(kEndOfText); it != added_map.end())
       eot = it->second;
@@ -349,134 +368,11 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 // --- loading -----------------------------------------------------------------------------------
 
-namespace {
-
-// tokenizer.json into a DOM, except model.vocab and model.merges, whose entries go straight into
-// `tables` (the DOM then holds them empty): Llama-3's 128k tokens and 280k merges would otherwise
-// be 400k JSON values built only to be copied out. A repeated key keeps its last value, as serde's
-// maps do.
-class TokenizerSax : public JsonDomSax {
- public:
-  TokenizerSax(const std::string& file, ModelTables& tables) : JsonDomSax(file, "", false), tables_(tables) {}
-
-  bool null() { return zone_ == Zone::none ? JsonDomSax::null() : entry(nullptr); }
-  bool boolean(bool v) { return zone_ == Zone::none ? JsonDomSax::boolean(v) : entry(v); }
-  bool number_integer(std::int64_t v) {
-    if (zone_ == Zone::vocab) return vocab_id(v);
-    return zone_ == Zone::none ? JsonDomSax::number_integer(v) : entry(v);
-  }
-  bool number_unsigned(std::uint64_t v) {
-    if (zone_ == Zone::vocab) return vocab_id(static_cast<std::int64_t>(std::min<std::uint64_t>(v, INT64_MAX)));
-    return zone_ == Zone::none ? JsonDomSax::number_unsigned(v) : entry(v);
-  }
-  bool number_float(double v, const std::string& s) {
-    return zone_ == Zone::none ? JsonDomSax::number_float(v, s) : entry(v);
-  }
-  bool string(std::string& v) {
-    if (zone_ == Zone::merges) return merge_string(v);
-    if (zone_ == Zone::pair) {
-      pair_.push_back(std::move(v));
-      return true;
-    }
-    return zone_ == Zone::none ? JsonDomSax::string(v) : entry(std::move(v));
-  }
-  bool binary(nlohmann::json::binary_t& v) { return zone_ == Zone::none ? JsonDomSax::binary(v) : entry(v); }
-  bool key(std::string& k) {
-    if (zone_ == Zone::vocab) {
-      vocab_key_ = std::move(k);
-      return true;
-    }
-    if (depth() <= 2) keys_[depth()] = k;
-    return JsonDomSax::key(k);
-  }
-  bool start_object(std::size_t n) {
-    if (zone_ != Zone::none) return entry(nlohmann::json::object());
-    JsonDomSax::start_object(n);
-    return opened("vocab", Zone::vocab, tables_.has_vocab);
-  }
-  bool start_array(std::size_t n) {
-    if (zone_ == Zone::merges) {
-      zone_ = Zone::pair;
-      pair_ = nlohmann::json::array();
-      return true;
-    }
-    if (zone_ != Zone::none) return entry(nlohmann::json::array());
-    JsonDomSax::start_array(n);
-    return opened("merges", Zone::merges, tables_.has_merges);
-  }
-  bool end_object() {
-    if (zone_ == Zone::vocab) zone_ = Zone::none;
-    return JsonDomSax::end_object();
-  }
-  bool end_array() {
-    if (zone_ == Zone::pair) {
-      const bool ok = pair_.size() == 2 && pair_[0].is_string() && pair_[1].is_string();
-      if (!ok) merge_error(pair_.dump());
-      tables_.merges.emplace_back(std::move(pair_[0].get_ref<std::string&>()),
-                                  std::move(pair_[1].get_ref<std::string&>()));
-      zone_ = Zone::merges;
-      return true;
-    }
-    if (zone_ == Zone::merges) zone_ = Zone::none;
-    return JsonDomSax::end_array();
-  }
-
- private:
-  enum class Zone { none, vocab, merges, pair };  // pair: inside a merge given as ["a", "b"]
-
-  // A container was just opened. It has no key yet (so an array's elements never match a key of an
-  // earlier object); when it is root.model.<key>, its entries are `zone`'s and go into the tables.
-  bool opened(const char* key, Zone zone, bool& captured) {
-    if (depth() < keys_.size()) keys_[depth()].clear();
-    if (depth() == 3 && keys_[1] == "model" && keys_[2] == key) {
-      zone_ = zone;
-      captured = true;
-    }
-    return true;
-  }
-  bool vocab_id(std::int64_t id) {
-    tables_.vocab.emplace_back(std::move(vocab_key_), id);
-    return true;
-  }
-  // Any other value inside the vocabulary or the merges: the error naming the entry.
-  bool entry(const nlohmann::json& v) {
-    if (zone_ == Zone::vocab)
-      data_error(file(), fmt::format("model.vocab[{}]", quote_bytes(vocab_key_)),
-                 fmt::format("id is not an integer (got {})", v.is_structured() ? v.type_name() : v.dump()));
-    if (zone_ == Zone::pair && !v.is_structured()) {
-      pair_.push_back(v);
-      return true;
-    }
-    merge_error(v.is_structured() ? v.type_name() : v.dump());
-  }
-  bool merge_string(const std::string& m) {
-    const auto sp = m.find(' ');
-    if (sp == std::string::npos)
-      data_error(file(), fmt::format("model.merges[{}]", tables_.merges.size()),
-                 fmt::format("expected \"a b\" (got {})", quote_bytes(m)));
-    tables_.merges.emplace_back(m.substr(0, sp), m.substr(sp + 1));
-    return true;
-  }
-  [[noreturn]] void merge_error(const std::string& got) const {
-    data_error(file(), fmt::format("model.merges[{}]", tables_.merges.size()),
-               fmt::format("expected \"a b\" or [\"a\", \"b\"] (got {})", got));
-  }
-
-  ModelTables& tables_;
-  std::array<std::string, 3> keys_;  // keys_[d]: the key last read in the object at depth d
-  Zone zone_ = Zone::none;
-  std::string vocab_key_;
-  nlohmann::json pair_;
-};
-
-}  // namespace
-
 Tokenizer Tokenizer::from_file(const std::string& path) {
-  const std::string text = read_small_file(path);
-  ModelTables tables;
-  TokenizerSax sax(path, tables);
-  sax_parse_strict(text, sax);
-  const nlohmann::json j = sax.take();
+  const std::string text = read_small_file(path, tokenizer_json_padding());
+  TokenizerJson doc = read_tokenizer_json(text, text.capacity(), path);
+  const nlohmann::json& j = doc.root;
+  const ModelTables& tables = doc.tables;
   const Where root{path, ""};
   if (!j.is_object()) data_error(path, "", fmt::format("expected a JSON object (got {})", j.type_name()));
   auto impl = std::make_unique<Impl>();
@@ -490,6 +386,8 @@ Tokenizer Tokenizer::from_file(const std::string& path) {
   const auto* m = part("model");
   if (!m) data_error(path, "", "missing key 'model'");
   impl->model = make_model(*m, root.at("model"), &tables);
+  impl->repeated_json_keys =
+      doc.repeated_key || (tables.has_vocab && impl->model->token_to_id.size() != tables.vocab.size());
   if (const auto* p = part("post_processor")) impl->post = make_post_processor(*p, root.at("post_processor"));
   if (const auto* d = part("decoder")) impl->decoder = make_decoder(*d, root.at("decoder"));
   std::vector<AddedToken> added;
@@ -506,9 +404,11 @@ Tokenizer Tokenizer::from_file(const std::string& path) {
       t.rstrip = get_bool(e, "rstrip", tw, false);
       t.normalized = get_bool(e, "normalized", tw, true);
       t.special = get_bool(e, "special", tw, false);
-      if (const auto it = e.find("id");
-          it != e.end() && !(it->is_number_unsigned() && it->get<std::uint64_t>() < (1u << 31)))
-        data_error(path, tw.at("id").path, fmt::format("expected a non-negative id (got {})", it->dump()));
+      if (const auto it = e.find("id"); it != e.end()) {
+        if (!(it->is_number_unsigned() && it->get<std::uint64_t>() < (1u << 31)))
+          data_error(path, tw.at("id").path, fmt::format("expected a non-negative id (got {})", it->dump()));
+        impl->listed_added.emplace_back(t.content, it->get<std::uint64_t>());
+      }
       added.push_back(std::move(t));
     }
   }
@@ -823,5 +723,10 @@ bool Tokenizer::is_special(int id) const {
 WordStyle Tokenizer::word_style() const { return impl_->style; }
 const std::string& Tokenizer::describe() const { return impl_->description; }
 const std::vector<std::string>& Tokenizer::files() const { return impl_->files; }
+const std::vector<std::string>& Tokenizer::model_tokens() const { return impl_->model->id_to_token; }
+const std::vector<std::pair<std::string, std::uint64_t>>& Tokenizer::listed_added_tokens() const {
+  return impl_->listed_added;
+}
+bool Tokenizer::repeated_json_keys() const { return impl_->repeated_json_keys; }
 
 }  // namespace embedlab::tok

@@ -56,7 +56,8 @@ class Tokenizer {
   static Tokenizer from_dir(const std::string& dir);
   // from_dir, loaded once per process while the directory's tokenizer files (tokenizer_files: their
   // paths, sizes and modification times) stay the same: a run asks for one model's tokenizer in
-  // several places (the row check, the word lookup, the benchmark words) and Llama-3's takes ~0.3 s.
+  // several places (the row names of a model directory, the row check, the word lookup, the benchmark
+  // words) and Llama-3's takes ~0.13 s.
   // Thread-safe; the last 4 directories are kept.
   static std::shared_ptr<const Tokenizer> shared_from_dir(const std::string& dir);
   // from_dir for a directory, from_file for a file.
@@ -111,6 +112,16 @@ class Tokenizer {
   const std::string& describe() const;
   // The files this tokenizer was read from.
   const std::vector<std::string>& files() const;
+
+  // --- the ids as the files give them (what names an embedding matrix's rows) ---
+  // The model's vocabulary by id, without the added tokens ("" for ids without a token).
+  const std::vector<std::string>& model_tokens() const;
+  // tokenizer.json's added_tokens entries that give an "id": content and that id, in file order
+  // (their ids in vocab_size() are Hugging Face's, which a file may contradict); empty for other files.
+  const std::vector<std::pair<std::string, std::uint64_t>>& listed_added_tokens() const;
+  // tokenizer.json named a key twice in one object (model.vocab included): the last value counts,
+  // as in Hugging Face, where a strict JSON reader refuses the file.
+  bool repeated_json_keys() const;
 
   struct Impl;
 

@@ -10,6 +10,7 @@
 #include "io/word_lookup.hpp"
 #include "model_writer.hpp"
 #include "testing.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 #include <malloc.h>
 #include <sys/wait.h>
@@ -271,6 +272,59 @@ BOOST_AUTO_TEST_CASE(preset_table_and_embedding_tensor_names) {
   // A config naming neither model_type nor architectures is GPT-2 (the original configs).
   BOOST_TEST(io::preset_for_config(nlohmann::json::parse(R"({"n_embd": 4})")).name == "gpt2");
   check_error([] { io::embedding_tensor_names(nlohmann::json::parse(R"({"model_type": 3})")); }, {"model_type"});
+}
+
+// tokenizer.json names the rows through the directory's own (shared) tokenizer when it loads the
+// file, else through the file's JSON: the same names and errors either way.
+BOOST_AUTO_TEST_CASE(tokenizer_json_names_the_rows_as_its_json_does) {
+  TempDir tmp;
+  int n = 0;
+  const auto dir_with = [&](const std::string& text) {
+    const std::string dir = tmp.file(fmt::format("t{}", n++));
+    fs::create_directories(dir);
+    write_file((fs::path(dir) / "tokenizer.json").string(), text);
+    return dir;
+  };
+  const auto bpe = [](const std::string& vocab, const std::string& added) {
+    return R"({"added_tokens": )" + added +
+           R"(, "pre_tokenizer": {"type": "WhitespaceSplit"}, "model": {"type": "BPE", "ignore_merges": true,)"
+           R"( "vocab": )" +
+           vocab + R"(, "merges": []}})";
+  };
+  using V = std::vector<std::string>;
+  // The tokenizer loads these: model ids, then the added tokens at the ids the file gives them (the
+  // first name of an id kept; "<y>" where Hugging Face would put it at 3, the file says 5).
+  const std::string loads = dir_with(
+      bpe(R"({"<s>": 0, "b": 1, "a": 2})",
+          R"([{"id": 0, "content": "<s>", "special": true}, {"id": 5, "content": "<y>"}, {"content": "<z>"}])"));
+  BOOST_TEST(tok::Tokenizer::shared_from_dir(loads)->vocab_size() == 5);  // "<y>" 3, "<z>" 4
+  BOOST_TEST(io::model_vocabulary(loads, 7) == (V{"<s>", "b", "a", "#3", "#4", "<y>", "#6"}));
+  check_error([&] { io::model_vocabulary(loads, 5); },
+              {"tokenizer.json", "token \"<y>\"", "id 5 is past the matrix (5 rows)"});
+  // Past the matrix: the first such token in the JSON object's (sorted) key order is named.
+  const std::string past = dir_with(bpe(R"({"c": 0, "b": 1, "z": 2, "a": 3, "y": 4})", "[]"));
+  check_error([&] { io::model_vocabulary(past, 2); },
+              {"tokenizer.json", "token \"a\"", "id 3 is past the matrix (2 rows)"});
+  check_error([&] { io::model_vocabulary(past, 4); }, {"token \"y\"", "id 4 is past"});
+  // The tokenizer refuses these, the JSON names their rows as before: ids with gaps, a Unigram
+  // vocabulary, an added token with a negative id (skipped), an unsupported component.
+  BOOST_TEST(io::model_vocabulary(dir_with(bpe(R"({"a": 0, "b": 3})", "[]")), 4) == (V{"a", "#1", "#2", "b"}));
+  BOOST_TEST(io::model_vocabulary(dir_with(R"({"model": {"type": "Unigram", "vocab": [["a", -1.0], ["b", -2.0]]}})"),
+                                  3) == (V{"a", "b", "#2"}));
+  BOOST_TEST(io::model_vocabulary(dir_with(bpe(R"({"a": 0})", R"([{"id": -1, "content": "<x>"}])")), 2) ==
+             (V{"a", "#1"}));
+  BOOST_TEST(io::model_vocabulary(
+                 dir_with(R"({"normalizer": {"type": "Precompiled"}, "model": {"type": "BPE", "vocab": {"a": 0}}})"),
+                 1) == V{"a"});
+  // A key given twice (the tokenizer keeps the last, as Hugging Face does) is refused here as before.
+  const std::string twice = dir_with(bpe(R"({"b": 1, "a": 5, "a": 0})", "[]"));
+  BOOST_TEST(tok::Tokenizer::shared_from_dir(twice)->repeated_json_keys());
+  check_error([&] { io::model_vocabulary(twice, 3); }, {"tokenizer.json", "duplicate key 'a'"});
+  const std::string twice_elsewhere =
+      dir_with(R"({"decoder": null, "decoder": null, "model": {"type": "BPE", "vocab": {"a": 0}}})");
+  BOOST_TEST(tok::Tokenizer::shared_from_dir(twice_elsewhere)->repeated_json_keys());
+  check_error([&] { io::model_vocabulary(twice_elsewhere, 1); }, {"tokenizer.json", "duplicate key 'decoder'"});
+  BOOST_TEST(!tok::Tokenizer::shared_from_dir(loads)->repeated_json_keys());
 }
 
 BOOST_AUTO_TEST_CASE(vocabulary_files_name_the_rows) {

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "tokenizer/from_text.hpp"
 #include "tokenizer/token_index.hpp"
+#include "tokenizer/tokenizer_json.hpp"
 
 #include <fmt/format.h>
 
@@ -238,6 +239,115 @@ BOOST_AUTO_TEST_CASE(captured_vocab_and_merges) {
                            R"( "unk_token": "u", "vocab": {"a": 5, "u": 2, "b": 1, "a": 0}}, "decoder": null})";
   const auto tok = embedlab::tok::tokenizer_from_json_text(text, "dup.json");
   BOOST_TEST(tok.encode_ids("a b c") == (Ids{0, 1, 2}));
+}
+
+// The fast tokenizer.json reader (simdjson) against the exact one (nlohmann): the same DOM and the
+// same captured vocab and merges, or the same one-line error; `fast` says which reader answered.
+struct ReadersAgree {
+  bool fast = false;
+  std::string error;  // the message when both failed
+};
+ReadersAgree read_both(const std::string& text) {
+  using embedlab::tok::read_tokenizer_json;
+  using embedlab::tok::read_tokenizer_json_exact;
+  std::string padded = text;
+  padded.reserve(text.size() + embedlab::tok::tokenizer_json_padding());
+  std::string exact_error, fast_error;
+  embedlab::tok::TokenizerJson exact, fast;
+  try {
+    exact = read_tokenizer_json_exact(text, "t.json");
+  } catch (const embedlab::Error& e) {
+    exact_error = e.what();
+  }
+  try {
+    fast = read_tokenizer_json(padded, padded.capacity(), "t.json");
+  } catch (const embedlab::Error& e) {
+    fast_error = e.what();
+  }
+  BOOST_TEST(fast_error == exact_error, text);
+  BOOST_TEST(fast.root == exact.root, text);
+  BOOST_TEST(fast.tables.has_vocab == exact.tables.has_vocab, text);
+  BOOST_TEST(fast.tables.has_merges == exact.tables.has_merges, text);
+  BOOST_TEST((fast.tables.vocab == exact.tables.vocab), text);
+  BOOST_TEST((fast.tables.merges == exact.tables.merges), text);
+  BOOST_TEST(fast.repeated_key == exact.repeated_key, text);
+  return {fast.fast, exact_error};
+}
+
+BOOST_AUTO_TEST_CASE(fast_tokenizer_json_reader_equals_the_exact_one) {
+  const std::string bpe = sentencepiece_like().dump();
+  // Read by the fast reader.
+  for (const std::string& text : std::vector<std::string>{
+           bpe,
+           bert_like().dump(),
+           // pairs, escapes in keys and tokens (a key spelled with escapes is the same key), numbers
+           // and nulls beside the tables, a vocabulary that is not an object (Unigram's array) or
+           // absent, merges null, a repeated key elsewhere (the last wins), a token given twice,
+           // negative and out-of-range ids (read_vocab's errors), whitespace everywhere
+           R"({"m\u006fdel": {"type": "BPE", "dropout": 0.0, "v\u006fcab": {"a": 0, "\u0062": 1, "ab": 2},)"
+           R"( "merges": [["a", "b"], "a b c"]}, "version": "1.0", "x": [1, 2.5, -0, 1e3, true, null]})",
+           R"({"model": {"type": "Unigram", "vocab": [["a", -1.5], ["b", -2]]}})",
+           R"({"model": {"type": "BPE", "merges": null}, "decoder": {"type": "A"}, "decoder": null})",
+           R"({"model": {"type": "WordLevel", "vocab": {"a": 5, "u": 2, "a": 0, "b": -1, "c": 99}}})",
+           " \n{ \"model\" : { \"vocab\" : { } , \"merges\" : [ ] } }\n ",
+           R"({"model": 3, "added_tokens": []})",
+           R"({})",
+       })
+    BOOST_TEST(read_both(text).fast, text);
+  // Left to the exact reader, which gives the old results and messages.
+  for (const std::string& text : std::vector<std::string>{
+           R"({"model": {"vocab": {"a": 1.0}}})",                    // a float id
+           R"({"model": {"vocab": {"a": 9223372036854775808}}})",    // past int64
+           R"({"model": {"vocab": {"a": "0"}}})",                    // a string id
+           R"({"model": {"merges": ["ab"]}})",                       // no space
+           R"({"model": {"merges": [["a", 1]]}})",                   // not two strings
+           R"({"model": {"merges": [["a", "b", "c"]]}})",            // three
+           R"({"model": {"merges": [3]}})",                          //
+           R"({"model": {"vocab": {"a": 0}, "vocab": {"b": 0}}})",   // vocab twice
+           R"({"model": {"merges": [], "merges": []}})",             // merges twice
+           R"({"model": {}, "model": {"vocab": {"a": 0}}})",         // model twice
+           R"({"model": {}} x)",                                     // trailing content
+           R"({"model": {}, "normalizer": {"type": }})",             // a syntax error
+           R"({"model": {"vocab": {"a": 0,}}})",                     // a trailing comma
+           R"({"model": {"type": "BPE", "max": "d": 3, "e": 4}})",   // a colon after a value
+           R"({"model": {"max": "d": 3, "e": 4}}, "x": {"y": 1}})",  // the same, fuzz_tokenizer_json's find
+           R"({"version": "1.0" "model": {}})",                      // no comma after a string
+           R"({"a": 1: 2, "model": {}})",                            // after a number
+           R"({"model": {"fuse_unk": true: 1}})",                    // after a boolean
+           R"({"model": {"unk_token": null "x": 1}})",               // after null
+           R"({"model": {"merges": ["a b" "c d"]}})",                // between merges
+           R"({"model": {"vocab": {"a": 0 "b": 1}}})",               // between vocab entries
+           "{\"model\": {\"vocab\": {\"\xff\": 0}}}",                // invalid UTF-8
+           R"({"model": {"vocab": {"\ud800": 0}}})",                 // a lone surrogate
+           R"([1])",                                                 // not an object
+           "",
+       })
+    BOOST_TEST(!read_both(text).fast, text);
+  BOOST_TEST(read_both(R"({"model": {}, "normalizer": {"type": }})").error.find("t.json") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(vocab_and_merges_errors_through_either_reader) {
+  // Each a one-line error naming the file and the entry (the fast reader's files and the ones it
+  // leaves to the exact reader alike).
+  auto j = sentencepiece_like();
+  j["model"]["vocab"]["zz"] = -1;
+  check_error([&] { load(j); }, {"tiny.json", "model.vocab['zz']", "id out of range (got -1, expected 0..8)"});
+  j["model"]["vocab"]["zz"] = 1.0;
+  check_error([&] { load(j); }, {"tiny.json", "model.vocab['zz']", "id is not an integer (got 1.0)"});
+  j["model"]["vocab"]["zz"] = 1e20;
+  check_error([&] { load(j); }, {"tiny.json", "model.vocab['zz']", "id is not an integer (got 1e+20)"});
+  j = sentencepiece_like();
+  j["model"]["vocab"]["zz"] = 0;
+  check_error([&] { load(j); }, {"tiny.json", "model.vocab['zz']", "id 0 already used by"});
+  j = sentencepiece_like();
+  j["model"]["merges"] = {"a t", "ca"};
+  check_error([&] { load(j); }, {"tiny.json", "model.merges[1]", "expected \"a b\" (got 'ca')"});
+  j["model"]["merges"] = {"a t", "at zz"};
+  check_error([&] { load(j); }, {"tiny.json", "model.merges[1]", "merge token 'zz' is not in the vocabulary"});
+  j["model"]["merges"] = {"a t", "c t"};
+  check_error([&] { load(j); }, {"tiny.json", "model.merges[1]", "merged token 'ct' is not in the vocabulary"});
+  check_error([&] { embedlab::tok::tokenizer_from_json_text("{\"model\": {\"vocab\": {\"\xff\": 0}}}", "u.json"); },
+              {"u.json", "not valid UTF-8 (byte 22 of the JSON text)"});
 }
 
 BOOST_AUTO_TEST_CASE(shared_from_dir_reloads_only_changed_files) {
