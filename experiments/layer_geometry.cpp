@@ -10,15 +10,13 @@
 #include "core/threads.hpp"
 #include "experiments/experiments.hpp"
 #include "experiments/gpt2_prompts.hpp"
+#include "geometry/layer_measures.hpp"
 #include "io/corpus.hpp"
 #include "io/gpt2_checkpoint.hpp"
 #include "io/word_lookup.hpp"
-#include "linalg/anisotropy.hpp"
-#include "linalg/contextual.hpp"
 #include "model/corpus_states.hpp"
 #include "model/gpt2.hpp"
 #include "report/report.hpp"
-#include "rsa/similarity_metrics.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 #include <fmt/format.h>
@@ -36,7 +34,6 @@ namespace {
 
 using experiment::Context;
 using experiment::Schema;
-namespace cx = linalg::contextual;
 
 // The [model] keys and their loading are gpt2_prompts' (this experiment has no prompts).
 struct Config : gpt2_prompts::Keys {
@@ -74,39 +71,44 @@ void declare(Schema<Config>& s) {
       .range(0, 1000000000);
 }
 
-double mean_finite(const arma::vec& v) {
-  double s = 0;
-  std::size_t n = 0;
-  for (double x : v)
-    if (std::isfinite(x)) {
-      s += x;
-      ++n;
-    }
-  return n ? s / static_cast<double>(n) : arma::datum::nan;
-}
-
 std::vector<double> as_std(const arma::vec& v) { return {v.begin(), v.end()}; }
 
 // Words of the corpus for self-similarity and MEV: a word starts at a sentence's first token or at a
 // token whose bytes start with whitespace (GPT-2's " word" form) and runs to the next start. Each
 // occurrence of a word keeps the columns of its tokens; its key indexes `tokens` (distinct id
-// sequences). Without a tokenizer every token is a word.
+// sequences). Without a tokenizer every token is a word (its key the token id, no columns kept).
 struct Words {
-  std::vector<std::vector<int>> tokens;           // per key: the word's token ids
-  std::vector<std::int64_t> key, sentence;        // per kept occurrence
-  std::vector<std::vector<arma::uword>> columns;  // per kept occurrence: its token columns
+  std::vector<std::vector<int>> tokens;  // per key: the word's token ids
+  geometry::WordOccurrences occurrences;
   std::size_t multi_token_words = 0, multi_token_occurrences = 0;
-  std::string policy;  // last | first | mean | drop
 };
+
+geometry::Pooling pooling(const std::string& policy) {
+  return policy == "first"  ? geometry::Pooling::first
+         : policy == "mean" ? geometry::Pooling::mean
+                            : geometry::Pooling::last;
+}
 
 Words segment_words(const model::CorpusStates& st, const io::Gpt2Tokenizer* tok, const std::string& policy) {
   Words w;
-  w.policy = policy;
+  auto& occ = w.occurrences;
+  occ.pooling = pooling(policy);
+  const std::size_t N = st.token.size();
+  if (!tok) {
+    occ.key = st.token;
+    occ.sentence = st.sentence;
+    std::map<std::int64_t, std::int64_t> seen;
+    for (auto& k : occ.key) {
+      auto [it, fresh] = seen.emplace(k, static_cast<std::int64_t>(w.tokens.size()));
+      if (fresh) w.tokens.push_back({static_cast<int>(k)});
+      k = it->second;
+    }
+    return w;
+  }
   std::map<std::vector<int>, std::int64_t> index;
   std::set<std::vector<int>> multi;
-  const std::size_t N = st.token.size();
   auto starts = [&](std::size_t j) {
-    if (!tok || j == 0 || st.sentence[j] != st.sentence[j - 1]) return true;
+    if (j == 0 || st.sentence[j] != st.sentence[j - 1]) return true;
     const std::string& b = tok->token_bytes(static_cast<int>(st.token[j]));
     return !b.empty() && std::isspace(static_cast<unsigned char>(b[0]));
   };
@@ -123,9 +125,9 @@ Words segment_words(const model::CorpusStates& st, const io::Gpt2Tokenizer* tok,
     if (!(several && policy == "drop")) {
       auto [it, fresh] = index.emplace(ids, static_cast<std::int64_t>(w.tokens.size()));
       if (fresh) w.tokens.push_back(ids);
-      w.key.push_back(it->second);
-      w.sentence.push_back(st.sentence[j]);
-      w.columns.push_back(std::move(cols));
+      occ.key.push_back(it->second);
+      occ.sentence.push_back(st.sentence[j]);
+      occ.columns.push_back(std::move(cols));
     }
     if (several) {
       ++w.multi_token_occurrences;
@@ -135,23 +137,6 @@ Words segment_words(const model::CorpusStates& st, const io::Gpt2Tokenizer* tok,
   }
   w.multi_token_words = multi.size();
   return w;
-}
-
-// The state of each word occurrence (C, occurrences): its last or first token's, or the mean of its
-// tokens' (in double).
-arma::fmat word_states(const arma::fmat& H, const Words& w) {
-  arma::fmat out(H.n_rows, w.columns.size());
-  for (std::size_t o = 0; o < w.columns.size(); ++o) {
-    const auto& cols = w.columns[o];
-    if (cols.size() == 1 || w.policy != "mean") {
-      out.col(o) = H.col(w.policy == "first" ? cols.front() : cols.back());
-    } else {
-      arma::vec s(H.n_rows, arma::fill::zeros);
-      for (const auto c : cols) s += arma::conv_to<arma::vec>::from(H.col(c));
-      out.col(o) = arma::conv_to<arma::fvec>::from(s / static_cast<double>(cols.size()));
-    }
-  }
-  return out;
 }
 
 // The weights, and the states of every layer held once: (L+1) × tokens × C float32, with the
@@ -196,60 +181,23 @@ void run(const Config& c, Context& ctx) {
   const auto C = static_cast<arma::uword>(m.n_embd());
   const std::size_t n_states = static_cast<std::size_t>(L) + 1;
 
-  const auto pairs = cx::draw_pairs(st.sentence, static_cast<std::size_t>(c.pairs), ctx.rng);
   const Words words = segment_words(st, tok, c.multi_token);
-  const auto groups = cx::group_words(words.key, words.sentence, static_cast<std::size_t>(c.min_occurrences));
+  geometry::LayerMeasureOptions mo;
+  mo.pairs = static_cast<std::size_t>(c.pairs);
+  mo.cka_tokens = static_cast<std::size_t>(c.cka_tokens);
+  mo.min_occurrences = static_cast<std::size_t>(c.min_occurrences);
+  mo.workers = ctx.threads;
+  const geometry::LayerMeasures r = geometry::measure_layers(st.hidden, st.sentence, words.occurrences, mo, ctx.rng);
+  const auto& pairs = r.pairs;
+  const auto& groups = r.groups;
   const std::size_t W = groups.word.size();
-
-  arma::vec aniso(n_states), aniso_se(n_states), self(n_states), intra(n_states), mev(n_states), norm(n_states),
-      iso(n_states), rogue_share(n_states);
-  arma::vec next_cos(static_cast<arma::uword>(L));
-  std::vector<std::int64_t> rogue_dim(n_states);
-  arma::mat self_w(n_states, W), mev_w(n_states, W), intra_s(n_states, corpus.sentences.size());
-  arma::vec path(N, arma::fill::zeros);
-  // MEV's SVDs and IsoScore's eigen-decomposition on one BLAS thread: LAPACK's threaded paths round
-  // differently with the thread count, and these results are promised bit-identical across --threads.
-  const BlasSingleThread one_blas_thread;
-  for (std::size_t l = 0; l < n_states; ++l) {
-    const arma::fmat& H = st.hidden[l];
-    const auto pc = cx::pair_cosine(H, pairs, ctx.threads);
-    aniso(l) = pc.mean;
-    aniso_se(l) = pc.se;
-    const arma::uword top = pc.contribution.index_max();
-    rogue_dim[l] = static_cast<std::int64_t>(top);
-    rogue_share(l) = pc.mean != 0 ? pc.contribution(top) / pc.mean : arma::datum::nan;
-    const arma::fmat Hw = word_states(H, words);  // (C, word occurrences)
-    const arma::vec ss = cx::self_similarity(Hw, groups, words.sentence);
-    const arma::vec mv = cx::max_explainable_variance(Hw, groups, ctx.threads);
-    const arma::vec is = cx::intra_sentence(H, st.sentence);
-    if (W) {
-      self_w.row(l) = ss.t();
-      mev_w.row(l) = mv.t();
-    }
-    intra_s.row(l) = is.t();
-    self(l) = mean_finite(ss);
-    mev(l) = mean_finite(mv);
-    intra(l) = mean_finite(is);
-    norm(l) = arma::mean(cx::norms(H));
-    iso(l) = (N >= C && C >= 2) ? linalg::iso_score(H, ctx.threads, true) : arma::datum::nan;
-    if (l + 1 < n_states) {
-      next_cos(l) = arma::mean(cx::matched_cosine(H, st.hidden[l + 1]));
-      path += cx::matched_distance(H, st.hidden[l + 1]);
-    }
-  }
-  // Drawn after the pairs, so the anisotropy's sample does not depend on measures.cka_tokens.
-  const auto cka_cols = cx::sample_columns(N, static_cast<std::size_t>(c.cka_tokens), ctx.rng);
+  const arma::vec &aniso = r.anisotropy, &aniso_se = r.anisotropy_se, &self = r.self_similarity,
+                  &intra = r.intra_sentence, &mev = r.mev, &norm = r.mean_norm, &iso = r.isoscore,
+                  &rogue_share = r.rogue_share, &next_cos = r.next_layer_cosine, &path = r.path_length;
+  const auto& rogue_dim = r.rogue_dimension;
+  const arma::mat& cka = r.cka;
+  const auto& cka_cols = r.cka_columns;
   const bool cka_all = cka_cols.size() == N;
-  std::vector<arma::fmat> cka_states;
-  if (!cka_all) {
-    const arma::uvec cols(cka_cols);
-    for (const auto& H : st.hidden) cka_states.push_back(H.cols(cols));
-  }
-  std::vector<const arma::fmat*> layer_ptrs;
-  for (const auto& H : cka_all ? st.hidden : cka_states) layer_ptrs.push_back(&H);
-  rsa::MetricOptions cka_options;
-  cka_options.workers = ctx.threads;
-  const arma::mat cka = rsa::linear_cka_matrix(layer_ptrs, cka_options);
 
   // ---- results ----
   auto& h5 = *ctx.h5;
@@ -276,9 +224,10 @@ void run(const Config& c, Context& ctx) {
   h5.write("/cka_occurrences", std::vector<std::int64_t>(cka_cols.begin(), cka_cols.end()),
            {"index", "occurrences (corpus order) the layer x layer CKA is computed over; all when cka_tokens = 0"});
   h5.attr("/layers", "cka_tokens", c.cka_tokens);
-  h5.write("/layers/self_similarity_per_word", self_w, {"cosine", "(L+1, words) self-similarity of each word"});
-  h5.write("/layers/mev_per_word", mev_w, {"1", "(L+1, words) maximum explainable variance of each word"});
-  h5.write("/layers/intra_sentence_per_sentence", intra_s,
+  h5.write("/layers/self_similarity_per_word", r.self_per_word,
+           {"cosine", "(L+1, words) self-similarity of each word"});
+  h5.write("/layers/mev_per_word", r.mev_per_word, {"1", "(L+1, words) maximum explainable variance of each word"});
+  h5.write("/layers/intra_sentence_per_sentence", r.intra_per_sentence,
            {"cosine", "(L+1, sentences) intra-sentence similarity (NaN for a 1-token sentence)"});
   std::vector<std::int64_t> word_token, word_pieces;
   std::vector<std::string> word_text;

@@ -16,15 +16,38 @@ namespace {
 
 double clamp_cos(double c) { return std::clamp(c, -1.0, 1.0); }
 
-// Column j of H in double.
-arma::vec col(const arma::fmat& H, arma::uword j) { return arma::conv_to<arma::vec>::from(H.col(j)); }
+double dot(const double* a, const double* b, arma::uword n) {
+  double s = 0;
+  for (arma::uword i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
 
-// Column j of H as a unit vector in double (zero stays zero).
-arma::vec unit_col(const arma::fmat& H, arma::uword j) {
-  arma::vec v = col(H, j);
-  const double n = arma::norm(v);
-  if (n > 0) v /= n;
-  return v;
+// 1/‖h‖ in double; 0 for a zero state (which then has cosine 0 with everything).
+double inverse_norm(const float* h, arma::uword n) {
+  double s = 0;
+  for (arma::uword i = 0; i < n; ++i) s += static_cast<double>(h[i]) * h[i];
+  return s > 0 ? 1.0 / std::sqrt(s) : 0.0;
+}
+
+// fn(item, scratch) for items 0 .. n−1 over the workers, taken in order from a shared counter. Each
+// item's result is computed by one thread alone, so results do not depend on the worker count.
+template <class F>
+void parallel_items(std::size_t n, int workers, F&& fn) {
+  std::atomic<std::size_t> next{0};
+  run_workers(std::max(1, std::min(worker_count(workers), static_cast<int>(std::min<std::size_t>(n, 1 << 20)))),
+              [&](int) {
+                std::vector<double> scratch;
+                for (std::size_t k; (k = next.fetch_add(1)) < n;) fn(k, scratch);
+              });
+}
+
+// fn(j) for columns 0 .. n−1, in fixed runs of columns over the workers.
+template <class F>
+void parallel_columns(arma::uword n, int workers, F&& fn) {
+  constexpr arma::uword kRun = 256;
+  parallel_items((n + kRun - 1) / kRun, workers, [&](std::size_t r, std::vector<double>&) {
+    for (arma::uword j = r * kRun; j < std::min<arma::uword>(n, (r + 1) * kRun); ++j) fn(j);
+  });
 }
 
 void check_sizes(const arma::fmat& H, std::size_t n, const char* what) {
@@ -62,12 +85,7 @@ PairCosine pair_cosine(const arma::fmat& H, const Pairs& p, int workers) {
   // over its two columns: u·v in double over kLanes independent partial sums (which the compiler
   // turns into vector lanes), and u_i·v_i/(‖u‖‖v‖) added to the per-dimension contributions.
   arma::vec inv(H.n_cols);
-  for (arma::uword j = 0; j < H.n_cols; ++j) {
-    const float* h = H.colptr(j);
-    double s = 0;
-    for (arma::uword i = 0; i < C; ++i) s += static_cast<double>(h[i]) * h[i];
-    inv(j) = s > 0 ? 1.0 / std::sqrt(s) : 0.0;  // a zero state: cosine 0
-  }
+  parallel_columns(H.n_cols, workers, [&](arma::uword j) { inv(j) = inverse_norm(H.colptr(j), C); });
   constexpr std::size_t kChunk = 4096, kLanes = 8;
   const std::size_t chunks = (n + kChunk - 1) / kChunk;
   struct Part {
@@ -136,33 +154,42 @@ WordGroups group_words(const std::vector<std::int64_t>& word, const std::vector<
   return g;
 }
 
-arma::vec self_similarity(const arma::fmat& H, const WordGroups& g, const std::vector<std::int64_t>& sentence) {
+arma::vec self_similarity(const arma::fmat& H, const WordGroups& g, const std::vector<std::int64_t>& sentence,
+                          int workers) {
   check_sizes(H, sentence.size(), "self_similarity");
   arma::vec out(g.word.size());
-  for (std::size_t w = 0; w < g.word.size(); ++w) {
-    // Σ over ordered pairs in different sentences of û_i·û_j = |Σ û|² − Σ_s |Σ_{i∈s} û_i|², and the
-    // number of such pairs n² − Σ_s n_s² (the occurrences are in corpus order, so grouped by sentence).
+  const arma::uword C = H.n_rows;
+  // Σ over ordered pairs in different sentences of û_i·û_j = |Σ û|² − Σ_s |Σ_{i∈s} û_i|², and the
+  // number of such pairs n² − Σ_s n_s² (the occurrences are in corpus order, so grouped by sentence).
+  // One word per task; each word's sums run in its occurrence order (independent of the workers).
+  parallel_items(g.word.size(), workers, [&](std::size_t w, std::vector<double>& buf) {
     const auto& occ = g.occurrences[w];
-    arma::vec total(H.n_rows, arma::fill::zeros), part(H.n_rows, arma::fill::zeros);
-    double within = 0, within_pairs = 0, count = 0, in_sentence = 0;
+    buf.assign(2 * C, 0.0);
+    double* total = buf.data();
+    double* part = total + C;
+    double within = 0, within_pairs = 0, in_sentence = 0;
+    const auto close_sentence = [&] {
+      within += dot(part, part, C);
+      within_pairs += in_sentence * in_sentence;
+      std::fill(part, part + C, 0.0);
+      in_sentence = 0;
+    };
     for (std::size_t k = 0; k < occ.size(); ++k) {
-      if (k > 0 && sentence[occ[k]] != sentence[occ[k - 1]]) {
-        within += arma::dot(part, part);
-        within_pairs += in_sentence * in_sentence;
-        part.zeros();
-        in_sentence = 0;
+      if (k > 0 && sentence[occ[k]] != sentence[occ[k - 1]]) close_sentence();
+      const float* h = H.colptr(occ[k]);
+      const double inv = inverse_norm(h, C);
+      for (arma::uword i = 0; i < C; ++i) {
+        const double u = static_cast<double>(h[i]) * inv;
+        total[i] += u;
+        part[i] += u;
       }
-      const arma::vec u = unit_col(H, occ[k]);
-      total += u;
-      part += u;
       in_sentence += 1;
-      count += 1;
     }
-    within += arma::dot(part, part);
-    within_pairs += in_sentence * in_sentence;
+    close_sentence();
+    const double count = static_cast<double>(occ.size());
     const double pairs = count * count - within_pairs;
-    out(w) = pairs > 0 ? clamp_cos((arma::dot(total, total) - within) / pairs) : arma::datum::nan;
-  }
+    out(w) = pairs > 0 ? clamp_cos((dot(total, total, C) - within) / pairs) : arma::datum::nan;
+  });
   return out;
 }
 
@@ -199,82 +226,78 @@ arma::vec max_explainable_variance(const arma::fmat& H, const WordGroups& g, int
   return out;
 }
 
-arma::vec intra_sentence(const arma::fmat& H, const std::vector<std::int64_t>& sentence) {
+arma::vec intra_sentence(const arma::fmat& H, const std::vector<std::int64_t>& sentence, int workers) {
   check_sizes(H, sentence.size(), "intra_sentence");
-  std::vector<double> out;
-  std::size_t start = 0;
-  const std::size_t N = sentence.size();
-  while (start < N) {
-    std::size_t end = start;
-    while (end < N && sentence[end] == sentence[start]) ++end;
+  std::vector<std::size_t> starts;  // sentence k is columns [starts[k], starts[k+1])
+  for (std::size_t j = 0; j < sentence.size(); ++j)
+    if (j == 0 || sentence[j] != sentence[j - 1]) starts.push_back(j);
+  starts.push_back(sentence.size());
+  const std::size_t S = starts.size() - 1;
+  arma::vec out(S);
+  const arma::uword C = H.n_rows;
+  parallel_items(S, workers, [&](std::size_t k, std::vector<double>& mean) {
+    const std::size_t start = starts[k], end = starts[k + 1];
     if (end - start < 2) {
-      out.push_back(arma::datum::nan);
-    } else {
-      arma::vec mean(H.n_rows, arma::fill::zeros);
-      for (std::size_t j = start; j < end; ++j) mean += col(H, j);
-      mean /= static_cast<double>(end - start);
-      const double mn = arma::norm(mean);
-      double sum = 0;
-      for (std::size_t j = start; j < end; ++j) {
-        const arma::vec h = col(H, j);
-        const double hn = arma::norm(h);
-        sum += (hn > 0 && mn > 0) ? clamp_cos(arma::dot(h, mean) / (hn * mn)) : 0.0;
-      }
-      out.push_back(sum / static_cast<double>(end - start));
+      out(k) = arma::datum::nan;
+      return;
     }
-    start = end;
-  }
-  return arma::vec(out);
+    mean.assign(C, 0.0);
+    for (std::size_t j = start; j < end; ++j) {
+      const float* h = H.colptr(j);
+      for (arma::uword i = 0; i < C; ++i) mean[i] += h[i];
+    }
+    const double n = static_cast<double>(end - start);
+    for (double& m : mean) m /= n;
+    const double mn = std::sqrt(dot(mean.data(), mean.data(), C));
+    double sum = 0;
+    for (std::size_t j = start; j < end; ++j) {
+      const float* h = H.colptr(j);
+      double hm = 0, hh = 0;
+      for (arma::uword i = 0; i < C; ++i) {
+        hm += h[i] * mean[i];
+        hh += static_cast<double>(h[i]) * h[i];
+      }
+      sum += (hh > 0 && mn > 0) ? clamp_cos(hm / (std::sqrt(hh) * mn)) : 0.0;
+    }
+    out(k) = sum / n;
+  });
+  return out;
 }
 
-arma::vec norms(const arma::fmat& H) {
+arma::vec norms(const arma::fmat& H, int workers) {
   arma::vec out(H.n_cols);
-  for (arma::uword j = 0; j < H.n_cols; ++j) {
+  parallel_columns(H.n_cols, workers, [&](arma::uword j) {
     const float* h = H.colptr(j);
     double s = 0;
     for (arma::uword i = 0; i < H.n_rows; ++i) s += static_cast<double>(h[i]) * h[i];
     out(j) = std::sqrt(s);
-  }
+  });
   return out;
 }
 
-arma::vec matched_cosine(const arma::fmat& A, const arma::fmat& B) {
-  check_sizes(B, A.n_cols, "matched_cosine");
+Matched matched(const arma::fmat& A, const arma::fmat& B, int workers) {
+  check_sizes(B, A.n_cols, "matched");
   if (B.n_rows != A.n_rows)
-    fail(Exit::software, "contextual", "matched_cosine",
+    fail(Exit::software, "contextual", "matched",
          fmt::format("widths differ (got {} rows, expected {})", B.n_rows, A.n_rows));
-  arma::vec out(A.n_cols);
-  for (arma::uword j = 0; j < A.n_cols; ++j) {
+  Matched r;
+  r.cosine.set_size(A.n_cols);
+  r.distance.set_size(A.n_cols);
+  parallel_columns(A.n_cols, workers, [&](arma::uword j) {
     const float* a = A.colptr(j);
     const float* b = B.colptr(j);
-    double ab = 0, aa = 0, bb = 0;
+    double ab = 0, aa = 0, bb = 0, dd = 0;
     for (arma::uword i = 0; i < A.n_rows; ++i) {
-      ab += static_cast<double>(a[i]) * b[i];
-      aa += static_cast<double>(a[i]) * a[i];
-      bb += static_cast<double>(b[i]) * b[i];
+      const double x = a[i], y = b[i];
+      ab += x * y;
+      aa += x * x;
+      bb += y * y;
+      dd += (y - x) * (y - x);
     }
-    out(j) = aa > 0 && bb > 0 ? clamp_cos(ab / (std::sqrt(aa) * std::sqrt(bb))) : 0.0;
-  }
-  return out;
-}
-
-arma::vec matched_distance(const arma::fmat& A, const arma::fmat& B) {
-  check_sizes(B, A.n_cols, "matched_distance");
-  if (B.n_rows != A.n_rows)
-    fail(Exit::software, "contextual", "matched_distance",
-         fmt::format("widths differ (got {} rows, expected {})", B.n_rows, A.n_rows));
-  arma::vec out(A.n_cols);
-  for (arma::uword j = 0; j < A.n_cols; ++j) {
-    const float* a = A.colptr(j);
-    const float* b = B.colptr(j);
-    double s = 0;
-    for (arma::uword i = 0; i < A.n_rows; ++i) {
-      const double d = static_cast<double>(b[i]) - a[i];
-      s += d * d;
-    }
-    out(j) = std::sqrt(s);
-  }
-  return out;
+    r.cosine(j) = aa > 0 && bb > 0 ? clamp_cos(ab / (std::sqrt(aa) * std::sqrt(bb))) : 0.0;
+    r.distance(j) = std::sqrt(dd);
+  });
+  return r;
 }
 
 std::vector<arma::uword> sample_columns(arma::uword n, std::size_t k, Rng& rng) {

@@ -41,17 +41,23 @@ WordGroups group_words(const std::vector<std::int64_t>& word, const std::vector<
                        std::size_t min_sentences);
 
 // Per word: the mean cos(h_i, h_j) over ordered pairs i ≠ j of its occurrences in different sentences.
-arma::vec self_similarity(const arma::fmat& H, const WordGroups& g, const std::vector<std::int64_t>& sentence);
+// The functions with `workers` split their words, sentences or columns over that many threads; each
+// result is computed by one thread, so it does not depend on the count.
+arma::vec self_similarity(const arma::fmat& H, const WordGroups& g, const std::vector<std::int64_t>& sentence,
+                          int workers = 1);
 // Per word: σ₁² / Σσ² of the (uncentred) occurrences × C matrix. Words go over `workers` threads,
 // each word's eigenvalues on one (single-threaded BLAS inside: results independent of workers).
 arma::vec max_explainable_variance(const arma::fmat& H, const WordGroups& g, int workers = 1);
 // Per sentence: mean over its tokens of cos(h_t, mean_t' h_t'); NaN for a sentence of one token.
-arma::vec intra_sentence(const arma::fmat& H, const std::vector<std::int64_t>& sentence);
+arma::vec intra_sentence(const arma::fmat& H, const std::vector<std::int64_t>& sentence, int workers = 1);
 
-// Per occurrence: ‖h_j‖; cos(A_j, B_j) of the same occurrence in two layers; ‖B_j − A_j‖.
-arma::vec norms(const arma::fmat& H);
-arma::vec matched_cosine(const arma::fmat& A, const arma::fmat& B);
-arma::vec matched_distance(const arma::fmat& A, const arma::fmat& B);
+// Per occurrence: ‖h_j‖; and, of the same occurrence in two layers, cos(A_j, B_j) and ‖B_j − A_j‖
+// (one pass over both).
+arma::vec norms(const arma::fmat& H, int workers = 1);
+struct Matched {
+  arma::vec cosine, distance;
+};
+Matched matched(const arma::fmat& A, const arma::fmat& B, int workers = 1);
 
 // The layer × layer linear CKA is rsa::linear_cka_matrix (lib/rsa/similarity_metrics.hpp). Over N
 // occurrences it costs min((L+1)·N²·C, (L+1)(L+2)·N·C²) FLOPs (the occurrence Grams or the C × C

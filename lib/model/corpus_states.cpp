@@ -35,7 +35,9 @@ CorpusStates corpus_states(const Gpt2& model, std::span<const std::vector<int>> 
   const std::size_t budget =
       std::min<std::size_t>(std::max<std::size_t>(longest, kPackTokens), static_cast<std::size_t>(model.n_positions()));
   Gpt2Session session(model, static_cast<int>(budget));
-  std::vector<arma::fmat> hidden;
+  StateSink sink;  // each kept layer's states written in place, at the batch's columns
+  sink.layers.assign(static_cast<std::size_t>(model.n_layer()) + 1, nullptr);
+  for (std::size_t k = 0; k < r.layers.size(); ++k) sink.layers[static_cast<std::size_t>(r.layers[k])] = &r.hidden[k];
   std::vector<int> batch, lengths;
   arma::uword col = 0;
   for (std::size_t s = 0; s < sentences.size();) {
@@ -51,10 +53,9 @@ CorpusStates corpus_states(const Gpt2& model, std::span<const std::vector<int>> 
         r.position.push_back(static_cast<std::int64_t>(t));
       }
     }
-    session.feed_packed(batch, lengths, &hidden);  // hidden[l] is C × batch
+    sink.offset = col;
+    session.feed_packed(batch, lengths, sink);
     const auto T = static_cast<arma::uword>(batch.size());
-    for (std::size_t k = 0; k < r.layers.size(); ++k)
-      r.hidden[k].cols(col, col + T - 1) = hidden[static_cast<std::size_t>(r.layers[k])];
     if (with_final) r.final_hidden.cols(col, col + T - 1) = session.final_hidden();
     col += T;
   }

@@ -414,7 +414,19 @@ void Gpt2Session::attention_head(int layer, int head, int t, HeadScratch& w) {
   for (arma::uword j = 0; j < T; ++j) std::copy_n(o + j * hs, hs, att_.colptr(j) + h * hs);
 }
 
+StateSink Gpt2Session::sink_into(std::vector<arma::fmat>& hidden, std::size_t tokens) const {
+  hidden.assign(m_.blocks_.size() + 1, arma::fmat(static_cast<arma::uword>(m_.n_embd()), tokens));
+  StateSink sink;
+  for (auto& h : hidden) sink.layers.push_back(&h);
+  return sink;
+}
+
 void Gpt2Session::feed_packed(std::span<const int> ids, std::span<const int> lengths, std::vector<arma::fmat>* hidden) {
+  check_packed(ids, lengths);  // before hidden is touched
+  feed_packed(ids, lengths, hidden ? sink_into(*hidden, ids.size()) : StateSink{});
+}
+
+void Gpt2Session::check_packed(std::span<const int> ids, std::span<const int> lengths) const {
   if (pos_ != 0)
     fail(Exit::usage, m_.where_, "session",
          fmt::format("a packed feed needs an empty session (got position {})", pos_));
@@ -430,6 +442,10 @@ void Gpt2Session::feed_packed(std::span<const int> ids, std::span<const int> len
     m_.check_ids(ids.subspan(off, static_cast<std::size_t>(len)));  // each from position 0
     off += static_cast<std::size_t>(len);
   }
+}
+
+void Gpt2Session::feed_packed(std::span<const int> ids, std::span<const int> lengths, const StateSink& sink) {
+  check_packed(ids, lengths);
   segments_.clear();
   positions_.clear();
   arma::uword begin = 0;
@@ -447,14 +463,25 @@ void Gpt2Session::feed_packed(std::span<const int> ids, std::span<const int> len
       s.pos_ = 0;
     }
   } clear{*this};
-  feed(ids, Logits::none, hidden);
+  feed_into(ids, Logits::none, sink.layers.empty() ? nullptr : &sink);
 }
 
 const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std::vector<arma::fmat>* hidden) {
+  if (!hidden) return feed_into(ids, which, nullptr);
+  check_feed(ids);  // before hidden is touched
+  const StateSink sink = sink_into(*hidden, ids.size());
+  return feed_into(ids, which, &sink);
+}
+
+void Gpt2Session::check_feed(std::span<const int> ids) const {
   m_.check_ids(ids, pos_);
   if (pos_ + static_cast<int>(ids.size()) > capacity_)
     fail(Exit::usage, m_.where_, "session",
          fmt::format("cache full (got {} more tokens at position {}, capacity {})", ids.size(), pos_, capacity_));
+}
+
+const arma::fmat& Gpt2Session::feed_into(std::span<const int> ids, Logits which, const StateSink* sink) {
+  check_feed(ids);
   const int t = static_cast<int>(ids.size());
   const int workers = std::clamp(threads(), 1, m_.n_head());
   reserve(t, workers);
@@ -463,9 +490,18 @@ const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std:
   const auto V = static_cast<arma::uword>(m_.vocab_size());
   const auto n_head = m_.n_head();
   const double eps = m_.cfg_.layer_norm_epsilon;
-  // Everything the workers write is allocated here: nothing inside the team throws (a worker that
-  // threw would leave the others waiting at the barrier).
-  if (hidden) hidden->assign(m_.blocks_.size() + 1, arma::fmat(C, T));
+  // Everything the workers write is allocated (or checked) here: nothing inside the team throws (a
+  // worker that threw would leave the others waiting at the barrier).
+  if (sink) {
+    if (sink->layers.size() != m_.blocks_.size() + 1)
+      fail(Exit::usage, m_.where_, "session",
+           fmt::format("state sink layers (got {}, expected {})", sink->layers.size(), m_.blocks_.size() + 1));
+    for (const arma::fmat* h : sink->layers)
+      if (h && (h->n_rows != C || h->n_cols < sink->offset + T))
+        fail(Exit::usage, m_.where_, "session",
+             fmt::format("state sink too small (got {}×{}, expected {}×{} or more columns)", h->n_rows, h->n_cols, C,
+                         sink->offset + T));
+  }
   switch (which) {
     case Logits::none:
       logits_.reset();
@@ -489,8 +525,11 @@ const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std:
   const arma::uword block = block_size(C);
   const auto stage = [&](int w) {
     const Range cols = share(T, 1, w, workers);
-    const auto copy_cols = [&](const arma::fmat& from, arma::fmat& to) {
-      std::copy(from.colptr(cols.begin), from.colptr(cols.begin) + cols.size() * C, to.colptr(cols.begin));
+    const auto keep = [&](std::size_t layer) {  // this worker's columns of x_ into the sink
+      arma::fmat* to = sink ? sink->layers[layer] : nullptr;
+      if (to)
+        std::copy(x_.colptr(cols.begin), x_.colptr(cols.begin) + cols.size() * C,
+                  to->colptr(sink->offset + cols.begin));
     };
     const auto norm_cols = [&](const arma::fmat& g, const arma::fmat& b) {
       for (arma::uword j = cols.begin; j < cols.end; ++j)
@@ -542,7 +581,7 @@ const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std:
       float* dst = x_.colptr(j);
       for (arma::uword i = 0; i < C; ++i) dst[i] = e[i] + p[i];
     }
-    if (hidden) copy_cols(x_, (*hidden)[0]);
+    keep(0);
     sync.arrive_and_wait();
     for (std::size_t l = 0; l < m_.blocks_.size(); ++l) {
       const Gpt2::Block& b = m_.blocks_[l];
@@ -563,7 +602,7 @@ const arma::fmat& Gpt2Session::feed(std::span<const int> ids, Logits which, std:
       sync.arrive_and_wait();
       linear(*b.fc2_w, *b.fc2_b, fc_, x_, true, false);
       sync.arrive_and_wait();
-      if (hidden) copy_cols(x_, (*hidden)[l + 1]);
+      keep(l + 1);
     }
     if (which == Logits::none) return;
     // logits (V×T or V×1 for the last position) = outᵀ · ln_f(x); worker w computes a block of rows.

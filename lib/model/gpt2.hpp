@@ -45,6 +45,14 @@ struct ForwardResult {
 
 class Gpt2;
 
+// Where a feed writes the residual stream in place: layer l's C × T states (0 = embeddings, l =
+// after block l) go to columns offset .. offset+T−1 of *layers[l], nullptr = not kept. The
+// matrices are the caller's (at least offset+T columns); nothing is allocated per feed.
+struct StateSink {
+  std::vector<arma::fmat*> layers;  // n_layer + 1 entries
+  arma::uword offset = 0;
+};
+
 // Per-layer K and V caches plus every work buffer of the forward pass: feeding tokens through a
 // session appends them to the cache; the token-by-token loop allocates nothing.
 class Gpt2Session {
@@ -65,12 +73,18 @@ class Gpt2Session {
   // feeding it alone, while the linear layers run as one product over all the columns (a sentence
   // of 12 tokens alone is a 12-column SGEMM). No logits; the session is empty again afterwards.
   void feed_packed(std::span<const int> ids, std::span<const int> lengths, std::vector<arma::fmat>* hidden);
+  void feed_packed(std::span<const int> ids, std::span<const int> lengths, const StateSink& sink);
   // ln_f of the last fed chunk, C×T.
   arma::fmat final_hidden() const;
 
  private:
   struct HeadScratch;
   void reserve(int t, int workers);
+  const arma::fmat& feed_into(std::span<const int> ids, Logits which, const StateSink* sink);
+  void check_feed(std::span<const int> ids) const;
+  void check_packed(std::span<const int> ids, std::span<const int> lengths) const;
+  // hidden resized to n_layer + 1 matrices of C × tokens, and the sink that fills them.
+  StateSink sink_into(std::vector<arma::fmat>& hidden, std::size_t tokens) const;
   void attention_head(int layer, int head, int t, HeadScratch& w);
 
   const Gpt2& m_;

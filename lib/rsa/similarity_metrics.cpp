@@ -219,7 +219,8 @@ void gemm_tn(int m, int n, int k, const T* a, int lda, const T* b, int ldb, T* c
 // ‖X_a,c X_b,cᵀ‖_F² for every pair of the L spaces through the occurrence Grams instead:
 // tr(K_a K_b) with K = X_cᵀ X_c (N × N), never held whole. The Grams are walked in tiles of
 // kGramTile × kGramTile occurrences (the upper triangle of tiles; an off-diagonal tile counts twice):
-// per tile, each space's K tile is one single-threaded GEMM of its centred columns (in T), the L
+// per tile, each space's K tile is one single-threaded GEMM of its centred columns (every space is
+// centred once, in T: L·N·C̄ values held beside the spaces while this runs), the L
 // tiles become the columns of a double matrix V, and VᵀV adds every pair's Frobenius products at once.
 // Tiles go over the workers and their L × L sums are added in tile order (bit-identical for any
 // workers). Cost L·N²·C̄ against Σ_{a≤b} 2·N·C_a·C_b for the cross-covariances: fewer FLOPs when
@@ -233,11 +234,17 @@ arma::mat cross_by_grams(const std::vector<const arma::fmat*>& spaces, const std
   std::vector<std::pair<arma::uword, arma::uword>> jobs;
   for (arma::uword i = 0; i < tiles; ++i)
     for (arma::uword j = i; j < tiles; ++j) jobs.emplace_back(i, j);
+  // Every space centred once (in double, rounded to T): the tiles then read their columns in place.
+  std::vector<arma::Mat<T>> centred(L);
+  std::atomic<std::size_t> next_space{0};
+  run_workers(std::max(1, std::min<int>(workers, static_cast<int>(L))), [&](int) {
+    for (std::size_t l; (l = next_space.fetch_add(1)) < L;) centre_block<T>(*spaces[l], mean[l], 0, n, centred[l]);
+  });
   std::vector<arma::mat> part(jobs.size());
   const BlasSingleThread single;
   std::atomic<std::size_t> next{0};
   run_workers(std::max(1, std::min<int>(workers, static_cast<int>(jobs.size()))), [&](int) {
-    arma::Mat<T> A, B, K;
+    arma::Mat<T> K;
     arma::mat V;
     for (std::size_t t; (t = next.fetch_add(1)) < jobs.size();) {
       const auto [ti, tj] = jobs[t];
@@ -246,12 +253,9 @@ arma::mat cross_by_grams(const std::vector<const arma::fmat*>& spaces, const std
       V.set_size(ni * nj, L);
       K.set_size(ni, nj);
       for (std::size_t l = 0; l < L; ++l) {
-        const arma::fmat& S = *spaces[l];
-        const int P = static_cast<int>(S.n_rows);
-        centre_block<T>(S, mean[l], i0, ni, A);
-        if (ti != tj) centre_block<T>(S, mean[l], j0, nj, B);
-        const arma::Mat<T>& Bt = ti != tj ? B : A;
-        gemm_tn<T>(static_cast<int>(ni), static_cast<int>(nj), P, A.memptr(), P, Bt.memptr(), P, K.memptr(),
+        const arma::Mat<T>& X = centred[l];
+        const int P = static_cast<int>(X.n_rows);
+        gemm_tn<T>(static_cast<int>(ni), static_cast<int>(nj), P, X.colptr(i0), P, X.colptr(j0), P, K.memptr(),
                    static_cast<int>(ni));
         double* v = V.colptr(l);
         const T* k = K.memptr();
@@ -785,8 +789,13 @@ arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& spaces, const 
   const int workers = worker_count(o.workers);
   std::vector<arma::vec> mean(L);
   for (std::size_t l = 0; l < L; ++l) {
-    mean[l].zeros(spaces[l]->n_rows);
-    for (arma::uword j = 0; j < n; ++j) mean[l] += arma::conv_to<arma::vec>::from(spaces[l]->col(j));
+    const arma::fmat& S = *spaces[l];
+    mean[l].zeros(S.n_rows);
+    double* m = mean[l].memptr();
+    for (arma::uword j = 0; j < n; ++j) {
+      const float* s = S.colptr(j);
+      for (arma::uword r = 0; r < S.n_rows; ++r) m[r] += s[r];
+    }
     mean[l] /= static_cast<double>(n);
   }
   const bool single = float_grams(o.gram, n, widest, widest);

@@ -113,9 +113,9 @@ BOOST_AUTO_TEST_CASE(intra_sentence_hand_case) {
 BOOST_AUTO_TEST_CASE(trajectory_pieces) {
   const arma::fmat A = {{3.0f, 1.0f}, {4.0f, 0.0f}}, B = {{3.0f, 0.0f}, {4.0f, 2.0f}};
   BOOST_TEST(cx::norms(A)(0) == 5.0);
-  BOOST_TEST(cx::matched_cosine(A, B)(0) == 1.0, tt::tolerance(1e-12));
-  BOOST_TEST(std::abs(cx::matched_cosine(A, B)(1)) < 1e-12);
-  BOOST_TEST(cx::matched_distance(A, B)(1) == std::sqrt(5.0), tt::tolerance(1e-12));
+  BOOST_TEST(cx::matched(A, B).cosine(0) == 1.0, tt::tolerance(1e-12));
+  BOOST_TEST(std::abs(cx::matched(A, B).cosine(1)) < 1e-12);
+  BOOST_TEST(cx::matched(A, B).distance(1) == std::sqrt(5.0), tt::tolerance(1e-12));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

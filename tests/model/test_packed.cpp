@@ -88,6 +88,25 @@ BOOST_AUTO_TEST_CASE(packed_feed_errors) {
     BOOST_TEST(std::string(e.what()).find("a packed feed needs an empty session (got position 1)") !=
                std::string::npos);
   }
+  // a sink writes in place at its offset and leaves the other columns alone; a small one is refused
+  session.reset();
+  const auto C = static_cast<arma::uword>(m.n_embd());
+  arma::fmat last(C, 7, arma::fill::value(-1.0f));
+  model::StateSink sink;
+  sink.layers.assign(hidden.size(), nullptr);
+  sink.layers.back() = &last;
+  sink.offset = 2;
+  session.feed_packed(ids, std::vector<int>{3, 1}, sink);
+  BOOST_TEST(arma::approx_equal(last.cols(2, 5), hidden.back(), "absdiff", 0.0f));
+  BOOST_TEST(arma::all(arma::vectorise(last.cols(0, 1)) == -1.0f));
+  BOOST_TEST(arma::all(arma::vectorise(last.col(6)) == -1.0f));
+  sink.offset = 4;
+  try {
+    session.feed_packed(ids, std::vector<int>{3, 1}, sink);
+    BOOST_FAIL("expected an error");
+  } catch (const Error& e) {
+    BOOST_TEST(std::string(e.what()).find("state sink too small") != std::string::npos);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
