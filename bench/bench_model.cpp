@@ -449,7 +449,11 @@ int run(int argc, char** argv) {
     rows.push_back(row);
   }
 
-  // layer_geometry's corpus throughput, at the last thread count, next to that count's prefill rate
+  // layer_geometry's corpus throughput, at the last thread count, next to that count's prefill rate;
+  // the limit measurements' 1.5 GB of buffers are released first (the corpus run is a process
+  // holding the model and its states, as run_experiment is)
+  std::vector<float>().swap(big);
+  read_bufs.clear();
   CorpusSplit split;
   const auto [t_states, t_measures] = corpus_run(model, args.sentences, args.prompt, rows.back().threads,
                                                  static_cast<std::size_t>(std::max(0, args.cka_tokens)), split);

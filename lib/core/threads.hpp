@@ -11,7 +11,9 @@
 // geometry fixed by the problem, and the blocks are spread over `workers` threads; anything
 // order-dependent (double sums) is stored per block and reduced in block order. Results are
 // bit-identical for any worker count.
+#include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <functional>
 
 //
@@ -44,6 +46,20 @@ class BlasSingleThread {
 // Runs fn(worker) on `workers` threads (worker 0 on the calling thread) and joins them. The first
 // exception thrown by any worker is rethrown after all have finished.
 void run_workers(int workers, const std::function<void(int)>& fn);
+
+// fn(i) for i in 0 .. n−1 over at most `workers` threads (worker_count), in runs of `run` items
+// handed out in order from a shared counter. Each item is done by one thread, so when fn(i) writes
+// only item i's results they do not depend on the worker count.
+template <class F>
+void parallel_for(std::size_t n, int workers, std::size_t run, F&& fn) {
+  const std::size_t runs = (n + run - 1) / run;
+  if (runs == 0) return;
+  std::atomic<std::size_t> next{0};
+  run_workers(static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(worker_count(workers)), runs)), [&](int) {
+    for (std::size_t r; (r = next.fetch_add(1)) < runs;)
+      for (std::size_t i = r * run; i < std::min(n, (r + 1) * run); ++i) fn(i);
+  });
+}
 
 // A reusable barrier for `count` threads that spins, then yields, instead of sleeping. The GPT-2
 // forward pass crosses 11 barriers per layer for each generated token (134 for GPT-2 small); with

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 
 namespace embedlab::geometry {
 
@@ -137,10 +138,17 @@ LayerMeasures measure_layers(const std::vector<arma::fmat>& hidden, const std::v
   timed(times ? &times->cka : nullptr, [&] {
     // Drawn after the pairs, so the anisotropy's sample does not depend on cka_tokens.
     r.cka_columns = cx::sample_columns(N, o.cka_tokens, rng);
+    // The sampled columns copied whole (memcpy per column; Armadillo's H.cols(indices) went element by
+    // element: 1.2 s for 13 layers × 4096 columns here).
     std::vector<arma::fmat> sampled;
     if (r.cka_columns.size() < N) {
-      const arma::uvec cols(r.cka_columns);
-      for (const auto& H : hidden) sampled.push_back(H.cols(cols));
+      sampled.assign(n_states, arma::fmat(C, r.cka_columns.size()));
+      const auto k = static_cast<arma::uword>(r.cka_columns.size());
+      parallel_for(k * n_states, workers, 256, [&](std::size_t e) {
+        const std::size_t l = e / k;
+        const arma::uword j = e % k;
+        std::memcpy(sampled[l].colptr(j), hidden[l].colptr(r.cka_columns[j]), C * sizeof(float));
+      });
     }
     std::vector<const arma::fmat*> spaces;
     for (const auto& H : sampled.empty() ? hidden : sampled) spaces.push_back(&H);

@@ -29,25 +29,23 @@ double inverse_norm(const float* h, arma::uword n) {
   return s > 0 ? 1.0 / std::sqrt(s) : 0.0;
 }
 
-// fn(item, scratch) for items 0 .. n−1 over the workers, taken in order from a shared counter. Each
-// item's result is computed by one thread alone, so results do not depend on the worker count.
+// fn(item, scratch) for items 0 .. n−1 over the workers (one item per run; a scratch buffer per
+// thread). Each item's result is computed by one thread alone: independent of the worker count.
 template <class F>
 void parallel_items(std::size_t n, int workers, F&& fn) {
   std::atomic<std::size_t> next{0};
-  run_workers(std::max(1, std::min(worker_count(workers), static_cast<int>(std::min<std::size_t>(n, 1 << 20)))),
+  run_workers(static_cast<int>(
+                  std::min<std::size_t>(static_cast<std::size_t>(worker_count(workers)), std::max<std::size_t>(n, 1))),
               [&](int) {
                 std::vector<double> scratch;
                 for (std::size_t k; (k = next.fetch_add(1)) < n;) fn(k, scratch);
               });
 }
 
-// fn(j) for columns 0 .. n−1, in fixed runs of columns over the workers.
+// fn(j) for columns 0 .. n−1, in runs of 256 columns over the workers.
 template <class F>
 void parallel_columns(arma::uword n, int workers, F&& fn) {
-  constexpr arma::uword kRun = 256;
-  parallel_items((n + kRun - 1) / kRun, workers, [&](std::size_t r, std::vector<double>&) {
-    for (arma::uword j = r * kRun; j < std::min<arma::uword>(n, (r + 1) * kRun); ++j) fn(j);
-  });
+  parallel_for(n, workers, 256, [&](std::size_t j) { fn(static_cast<arma::uword>(j)); });
 }
 
 void check_sizes(const arma::fmat& H, std::size_t n, const char* what) {
