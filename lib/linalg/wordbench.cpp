@@ -1,5 +1,6 @@
 #include "linalg/wordbench.hpp"
 
+#include "comm/comm.hpp"
 #include "core/error.hpp"
 #include "core/threads.hpp"
 #include "linalg/normalize.hpp"
@@ -365,6 +366,95 @@ double AnalogySectionResult::accuracy() const {
   return answered == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(answered);
 }
 
+namespace {
+
+// The answer to one answerable question (as gensim prints it).
+struct Answer {
+  arma::uword row;       // predicted row; n when no candidate
+  float score;           // its score; NaN when none
+  std::int32_t outcome;  // 1 correct, 0 incorrect
+};
+
+// Answers of the answerable questions live[l0, l1) (rows: their rows in the index), in order. The
+// search tiles start at l0, so with l0 a multiple of query_block they are the serial run's tiles.
+std::vector<Answer> answer(const arma::fmat& E, const WordIndex& index,
+                           const std::vector<std::array<std::string, 4>>& questions,
+                           const std::vector<arma::uword>& live, std::size_t l0, std::size_t l1, const arma::umat& rows,
+                           const AnalogyOptions& options) {
+  const arma::uword d = E.n_rows, r = index.restrict_rows();
+  NormalizeOptions nopt;
+  nopt.source = "evaluate_analogies";
+  const arma::fmat U = r ? normalize_rows(E.cols(0, r - 1), nopt).unit : arma::fmat(d, 0);
+
+  // Term columns, (d, questions·t): cos_add the mean direction of b − a + c (gensim's positive=[b, c],
+  // negative=[a]); cos_mul the unit b, c, a.
+  const bool add = options.method == AnalogyMethod::cos_add;
+  const arma::uword t = add ? 1 : 3, m = l1 - l0;
+  arma::fmat T(d, m * t);
+  std::vector<std::vector<arma::uword>> exclude(m);
+  for (std::size_t l = 0; l < m; ++l) {
+    const arma::uword i = live[l0 + l], ra = rows(i, 0), rb = rows(i, 1), rc = rows(i, 2);
+    if (add) {
+      T.col(l) = mean_direction(arma::join_rows(U.col(rb), U.col(rc)), U.col(ra));
+    } else {
+      T.col(3 * l) = U.col(rb);
+      T.col(3 * l + 1) = U.col(rc);
+      T.col(3 * l + 2) = U.col(ra);
+    }
+    exclude[l] = {ra, rb, rc};
+  }
+  const Search s{U,
+                 r,
+                 T,
+                 m,
+                 add ? 1u : 2u,
+                 add ? 0u : 1u,
+                 options.method,
+                 exclude,
+                 options.topn,
+                 options.query_block,
+                 options.vocab_block,
+                 options.workers};
+  const std::vector<Neighbours> found = run_search(s);
+
+  std::vector<Answer> out(m, Answer{E.n_cols, std::numeric_limits<float>::quiet_NaN(), 0});
+  for (std::size_t l = 0; l < m; ++l) {
+    const auto& q = questions[live[l0 + l]];
+    const std::string ka = index.key(q[0]), kb = index.key(q[1]), kc = index.key(q[2]), kd = index.key(q[3]);
+    // gensim: the first candidate whose key is not a question word; without one, the last
+    // candidate inspected stands as the prediction.
+    const Neighbours& nb = found[l];
+    std::size_t pick = nb.ids.size();
+    for (std::size_t e = 0; e < nb.ids.size(); ++e) {
+      pick = e;
+      const std::string& key = index.row_key(nb.ids[e]);
+      if (key != ka && key != kb && key != kc) break;
+    }
+    if (pick < nb.ids.size()) out[l] = {nb.ids[pick], nb.scores[pick], index.row_key(nb.ids[pick]) == kd ? 1 : 0};
+  }
+  return out;
+}
+
+// Every rank's answers (the questions of its block of tiles of `block` questions, in order) →
+// all answers, in question order, on every rank.
+std::vector<Answer> gather_answers(const comm::Comm& comm, const std::vector<Answer>& mine, std::size_t tiles,
+                                   std::size_t block) {
+  std::vector<comm::Bytes> packed;
+  for (std::size_t at = 0; at < mine.size(); at += block) {
+    const auto first = mine.begin() + static_cast<std::ptrdiff_t>(at);
+    packed.push_back(
+        comm::pack(std::vector<Answer>(first, first + static_cast<std::ptrdiff_t>(std::min(block, mine.size() - at)))));
+  }
+  std::vector<Answer> all;
+  for (const comm::Bytes& b : comm::gather_blocks(comm, packed, tiles)) {
+    const auto tile = comm::unpack<Answer>(b);
+    all.insert(all.end(), tile.begin(), tile.end());
+  }
+  return all;
+}
+
+}  // namespace
+
 AnalogyResult evaluate_analogies(const arma::fmat& E, const WordIndex& index,
                                  const std::vector<std::array<std::string, 4>>& questions,
                                  const std::vector<AnalogySpan>& sections, const AnalogyOptions& options) {
@@ -372,7 +462,11 @@ AnalogyResult evaluate_analogies(const arma::fmat& E, const WordIndex& index,
   if (index.restrict_rows() > E.n_cols)
     fail(Exit::usage, "evaluate_analogies", "",
          fmt::format("index covers {} rows but the matrix has {}", index.restrict_rows(), E.n_cols));
-  const arma::uword n = E.n_cols, d = E.n_rows, q = questions.size();
+  const arma::uword n = E.n_cols, q = questions.size();
+  for (const AnalogySpan& span : sections)
+    if (span.begin > span.end || span.end > q)
+      fail(Exit::usage, "evaluate_analogies", span.name,
+           fmt::format("section range [{}, {}) outside the {} questions", span.begin, span.end, q));
   AnalogyResult out;
   out.questions = q;
   out.outcome.set_size(q);
@@ -396,69 +490,26 @@ AnalogyResult evaluate_analogies(const arma::fmat& E, const WordIndex& index,
     if (known) live.push_back(i);
   }
 
-  const arma::uword rows = index.restrict_rows();
-  NormalizeOptions nopt;
-  nopt.source = "evaluate_analogies";
-  const arma::fmat U = rows ? normalize_rows(E.cols(0, rows - 1), nopt).unit : arma::fmat(d, 0);
-
-  // Term columns, (d, live·t): cos_add the mean direction of b − a + c (gensim's positive=[b, c],
-  // negative=[a]); cos_mul the unit b, c, a.
-  const bool add = options.method == AnalogyMethod::cos_add;
-  const arma::uword t = add ? 1 : 3;
-  arma::fmat T(d, live.size() * t);
-  std::vector<std::vector<arma::uword>> exclude(live.size());
+  // Fixed tiles of `block` answerable questions (the search's query tiles), in blocks over the ranks.
+  const comm::Comm& comm = comm::for_kernel(options.comm);
+  const std::size_t block = std::max<arma::uword>(1, options.query_block);
+  const std::size_t tiles = (live.size() + block - 1) / block;
+  const comm::Range mine = comm::block(comm, tiles);
+  std::vector<Answer> answers;
+  comm.agree([&] {
+    comm::fault_point(comm, true);
+    answers = answer(E, index, questions, live, std::min(live.size(), mine.begin * block),
+                     std::min(live.size(), mine.end * block), out.rows, options);
+  });
+  if (comm.distributed()) answers = gather_answers(comm, answers, tiles, block);
   for (std::size_t l = 0; l < live.size(); ++l) {
-    const arma::uword i = live[l], ra = out.rows(i, 0), rb = out.rows(i, 1), rc = out.rows(i, 2);
-    if (add) {
-      T.col(l) = mean_direction(arma::join_rows(U.col(rb), U.col(rc)), U.col(ra));
-    } else {
-      T.col(3 * l) = U.col(rb);
-      T.col(3 * l + 1) = U.col(rc);
-      T.col(3 * l + 2) = U.col(ra);
-    }
-    exclude[l] = {ra, rb, rc};
-  }
-  const Search s{U,
-                 rows,
-                 T,
-                 live.size(),
-                 add ? 1u : 2u,
-                 add ? 0u : 1u,
-                 options.method,
-                 exclude,
-                 options.topn,
-                 options.query_block,
-                 options.vocab_block,
-                 options.workers};
-  const std::vector<Neighbours> found = run_search(s);
-
-  for (std::size_t l = 0; l < live.size(); ++l) {
-    const arma::uword i = live[l];
-    const std::string ka = index.key(questions[i][0]), kb = index.key(questions[i][1]), kc = index.key(questions[i][2]),
-                      kd = index.key(questions[i][3]);
-    // gensim: the first candidate whose key is not a question word; without one, the last
-    // candidate inspected stands as the prediction.
-    const Neighbours& nb = found[l];
-    std::size_t pick = nb.ids.size();
-    for (std::size_t e = 0; e < nb.ids.size(); ++e) {
-      pick = e;
-      const std::string& key = index.row_key(nb.ids[e]);
-      if (key != ka && key != kb && key != kc) break;
-    }
-    if (pick < nb.ids.size()) {
-      out.predicted[i] = nb.ids[pick];
-      out.predicted_score[i] = nb.scores[pick];
-      out.outcome[i] = index.row_key(nb.ids[pick]) == kd ? 1 : 0;
-    } else {
-      out.outcome[i] = 0;
-    }
+    out.predicted[live[l]] = answers[l].row;
+    out.predicted_score[live[l]] = answers[l].score;
+    out.outcome[live[l]] = answers[l].outcome;
   }
 
   out.total.name = "Total accuracy";
   for (const AnalogySpan& span : sections) {
-    if (span.begin > span.end || span.end > q)
-      fail(Exit::usage, "evaluate_analogies", span.name,
-           fmt::format("section range [{}, {}) outside the {} questions", span.begin, span.end, q));
     AnalogySectionResult r;
     r.name = span.name;
     for (std::size_t i = span.begin; i < span.end; ++i) {

@@ -13,6 +13,8 @@
 // Correlations of pair scores with human judgements are stats::pearson / stats::spearman on
 // (WordPairScores::gold, WordPairScores::cosine): scipy's pearsonr/spearmanr in double on the
 // float32 cosines, exactly what gensim reports.
+#include "comm/comm.hpp"
+
 #include <armadillo>
 
 #include <array>
@@ -117,11 +119,12 @@ struct AnalogySpan {
 struct AnalogyOptions {
   VocabOptions vocab;
   AnalogyMethod method = AnalogyMethod::cos_add;
-  bool dummy4unknown = false;      // count questions with an unknown word as incorrect (gensim option)
-  arma::uword topn = 5;            // candidates gensim inspects after removing the question rows
-  arma::uword query_block = 256;   // questions per tile
-  arma::uword vocab_block = 8192;  // vocabulary rows per tile
-  int workers = 0;                 // <= 0: the OpenBLAS thread setting
+  bool dummy4unknown = false;        // count questions with an unknown word as incorrect (gensim option)
+  arma::uword topn = 5;              // candidates gensim inspects after removing the question rows
+  arma::uword query_block = 256;     // questions per tile
+  arma::uword vocab_block = 8192;    // vocabulary rows per tile
+  int workers = 0;                   // <= 0: the OpenBLAS thread setting
+  const comm::Comm* comm = nullptr;  // nullptr: comm::for_kernel (the job under mpirun, else serial)
 };
 
 struct AnalogySectionResult {
@@ -146,6 +149,12 @@ struct AnalogyResult {
 // is answered by the first of the top `topn` candidates for b − a + c (rows of a, b, c excluded)
 // whose key is not one of the question's keys; it is correct when that key equals d's key.
 // All questions of a block are one matrix product against the restricted vocabulary.
+//
+// Distributed (options.comm, by default the job under mpirun): the answerable questions are cut
+// into fixed tiles of query_block questions, rank r answers a contiguous block of tiles
+// (comm::block) and the per-question answers are gathered in question order. A tile is the same
+// product as in the serial run, so every rank ends with the serial result, bit for bit, for any
+// rank count; the section counts are taken from the gathered outcomes on every rank.
 AnalogyResult evaluate_analogies(const arma::fmat& E, const WordIndex& index,
                                  const std::vector<std::array<std::string, 4>>& questions,
                                  const std::vector<AnalogySpan>& sections, const AnalogyOptions& options = {});

@@ -91,6 +91,15 @@ std::vector<std::string> report_tables(const std::string& run) {
   return rows;
 }
 
+// word_benchmarks on the GloVe subset: WordSim-353 and, when `analogies`, the word2vec analogy set.
+std::string word_benchmarks_sets(bool analogies) {
+  const std::string data = EMBEDLAB_TEST_DATA;
+  return fmt::format(
+      "--set embeddings.path='{}' --set embeddings.format=glove --set "
+      "benchmarks.word_pairs={}/peer-files/wordsim353.tsv --set benchmarks.analogies='{}'",
+      fixture(kGlove), data, analogies ? data + "/peer-files/questions-words.txt" : "");
+}
+
 std::string single_run(const std::string& results, const std::string& experiment) {
   const std::string run = only_run_dir(results, experiment);
   BOOST_REQUIRE_MESSAGE(!run.empty(), "no single run directory under " << results << "/" << experiment);
@@ -227,19 +236,13 @@ BOOST_AUTO_TEST_CASE(experiments_equal_the_serial_run) {
     std::string sets;
     std::vector<int> ranks;
   };
-  const std::string glove = fixture(kGlove), data = EMBEDLAB_TEST_DATA;
+  const std::string glove = fixture(kGlove);
   const Case cases[] = {
       {"vocab_geometry",
        "configs/vocab_geometry.ini",
        fmt::format("--set embeddings.path='{}' --set gaussian.samples=1500", glove),
        {3}},
-      {"word_benchmarks",
-       "configs/word_benchmarks.ini",
-       fmt::format("--set embeddings.path='{}' --set embeddings.format=glove --set "
-                   "benchmarks.word_pairs={}/peer-files/wordsim353.tsv --set "
-                   "benchmarks.analogies={}/peer-files/questions-words.txt",
-                   glove, data, data),
-       {2}},
+      {"word_benchmarks", "configs/word_benchmarks.ini", word_benchmarks_sets(true), {2, 3}},
       {"rsa",
        "configs/rsa_halves.ini",
        fmt::format("--set space_a.path='{}' --set words.count=120 --set compare.permutations=99 --set "
@@ -321,6 +324,24 @@ BOOST_AUTO_TEST_CASE(an_error_on_one_rank_ends_every_rank_with_its_message_and_c
   BOOST_TEST(jr["status"] == "FAILED");
   BOOST_TEST(jr["exit_code"] == 65);
   BOOST_TEST(!fs::exists(fs::path(rsa_run) / "results.h5"));
+  // The same in the analogies of word_benchmarks, on rank 1 of 2; without analogies the run completes
+  // (the fault point hit is the analogies').
+  const std::string wb_results =
+      run_experiment(mpirun(2), "configs/word_benchmarks.ini", word_benchmarks_sets(true), dir.file("wb_failed"), dir,
+                     &code, &err, "EMBEDLAB_INJECT_FAULT=1:error ");
+  BOOST_TEST(code == 65, err);
+  const std::string line = "error: fault injection: rank 1 of 2: injected error";
+  BOOST_TEST(err.find(line) != std::string::npos, err);
+  BOOST_TEST(err.find(line) == err.rfind("error: fault injection"), "the message once: " << err);
+  const std::string wb_run = single_run(wb_results, "word_benchmarks");
+  const auto jw = nlohmann::json::parse(read_file((fs::path(wb_run) / "run.json").string()));
+  BOOST_TEST(jw["status"] == "FAILED");
+  BOOST_TEST(jw["exit_code"] == 65);
+  BOOST_TEST(jw["error"].get<std::string>().starts_with("fault injection: rank 1 of 2: injected error"));
+  BOOST_TEST(!fs::exists(fs::path(wb_run) / "results.h5"));
+  run_experiment(mpirun(2), "configs/word_benchmarks.ini", word_benchmarks_sets(false), dir.file("wb_no_analogies"),
+                 dir, &code, &err, "EMBEDLAB_INJECT_FAULT=1:error ");
+  BOOST_TEST(code == 0, err);
 }
 
 BOOST_AUTO_TEST_CASE(a_killed_rank_leaves_no_file_under_a_final_name) {
