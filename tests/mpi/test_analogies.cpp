@@ -21,7 +21,7 @@ namespace {
 template <class M>
 bool same_bits(const M& a, const M& b) {
   return a.n_rows == b.n_rows && a.n_cols == b.n_cols &&
-         std::memcmp(a.memptr(), b.memptr(), a.n_elem * sizeof(typename M::elem_type)) == 0;
+         (a.n_elem == 0 || std::memcmp(a.memptr(), b.memptr(), a.n_elem * sizeof(typename M::elem_type)) == 0);
 }
 
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
