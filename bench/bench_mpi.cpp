@@ -27,16 +27,21 @@ using bench::Clock;
 using bench::seconds_since;
 
 // GFLOP/s of one (tile, tile, d) sgemm, T workers each running its own single-threaded tile (what
-// a kernel worker does), best of 3 after a warm-up.
-double tile_gflops(const arma::fmat& U, arma::uword tile, int workers) {
+// a kernel worker does), best of 3 after a warm-up. Every rank runs each repetition in step (a
+// barrier before it), as the kernels do: the rate of a core while the node's other cores work too,
+// the same condition as 1 rank x T threads, whose T tiles always run together. The output tiles
+// are allocated and touched before the clock starts, as a kernel worker's tile buffer is.
+double tile_gflops(const comm::Comm& world, const arma::fmat& U, arma::uword tile, int workers) {
   const arma::uword m = std::min<arma::uword>(tile, U.n_cols / 2);
   const int d = static_cast<int>(U.n_rows), mi = static_cast<int>(m);
   double best = 0;
   BlasSingleThread single;
+  std::vector<arma::fmat> out(static_cast<std::size_t>(workers), arma::fmat(m, m, arma::fill::zeros));
   for (int r = 0; r <= 3; ++r) {
+    world.barrier();
     const auto t0 = Clock::now();
     run_workers(workers, [&](int w) {
-      arma::fmat C(m, m);
+      arma::fmat& C = out[static_cast<std::size_t>(w)];
       cblas_sgemm(CblasColMajor, CblasTrans, CblasNoTrans, mi, mi, d, 1.0f, U.memptr(), d,
                   U.colptr(U.n_cols - m - static_cast<arma::uword>(w % 2)), d, 0.0f, C.memptr(), mi);
     });
@@ -74,7 +79,7 @@ int run(int argc, char** argv) {
   const arma::fmat U = linalg::normalize_rows(E).unit;
   E.reset();
   const int P = world.size();
-  const double tile_peak = tile_gflops(U, 2048, threads);  // this rank's T-worker SGEMM rate
+  const double tile_peak = tile_gflops(world, U, 2048, threads);  // this rank's T-worker SGEMM rate
   const std::vector<double> peaks = world.allgather(tile_peak);
   const double pairs = static_cast<double>(n) * (n - 1) / 2.0, useful = pairs * 2.0 * d;
 

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/threads.hpp"
+#include "linalg/pass_kernel.hpp"
 #include "linalg/ring.hpp"
 
 #include <cblas.h>
@@ -17,8 +18,8 @@ namespace embedlab::linalg {
 
 namespace {
 
-constexpr int kLanes = 8;     // fixed accumulation lanes: the summation order never changes
-constexpr int kSubHists = 4;  // interleaved sub-histograms break the store→load chain on one bin
+using detail::kLanes;
+using detail::kSubHists;
 
 void check_finite(const arma::fmat& U, const char* what) {
   if (!U.is_finite()) data_error(what, "matrix", "non-finite entries (normalise with linalg::normalize_rows first)");
@@ -41,57 +42,6 @@ void offer_max(PassState& s, const PairExtreme& e) {
 }
 void offer_min(PassState& s, const PairExtreme& e) {
   if (!s.any || e.cos < s.min.cos || (e.cos == s.min.cos && lower_pair(e, s.min))) s.min = e;
-}
-
-// One column segment c[0, m) of a tile: clamp, double sums in kLanes fixed lanes, histogram, and
-// the column's max/min (value and first row). Compiled for AVX2 and baseline; no FMA is allowed in
-// either clone, so both give identical bits.
-__attribute__((target_clones("avx2", "default"))) void column_kernel(const float* c, std::size_t m, float scale,
-                                                                     int top_bin, std::uint32_t* sub,
-                                                                     std::size_t stride, double* s1, double* s2,
-                                                                     float* col_max, float* col_min) {
-  float mx[kLanes], mn[kLanes];
-  for (int l = 0; l < kLanes; ++l) {
-    mx[l] = -std::numeric_limits<float>::infinity();
-    mn[l] = std::numeric_limits<float>::infinity();
-  }
-  std::size_t i = 0;
-  for (; i + kLanes <= m; i += kLanes) {
-    int bin[kLanes];
-    for (int l = 0; l < kLanes; ++l) {
-      float v = c[i + l];
-      v = v < -1.0f ? -1.0f : v;
-      v = v > 1.0f ? 1.0f : v;
-      const double dv = v;
-      s1[l] += dv;
-      s2[l] += dv * dv;
-      mx[l] = v > mx[l] ? v : mx[l];
-      mn[l] = v < mn[l] ? v : mn[l];
-      const int b = static_cast<int>((v + 1.0f) * scale);
-      bin[l] = b < top_bin ? b : top_bin;
-    }
-    for (int l = 0; l < kLanes; ++l) ++sub[static_cast<std::size_t>(l % kSubHists) * stride + bin[l]];
-  }
-  for (; i < m; ++i) {
-    const int l = static_cast<int>(i % kLanes);
-    float v = c[i];
-    v = v < -1.0f ? -1.0f : v;
-    v = v > 1.0f ? 1.0f : v;
-    const double dv = v;
-    s1[l] += dv;
-    s2[l] += dv * dv;
-    mx[l] = v > mx[l] ? v : mx[l];
-    mn[l] = v < mn[l] ? v : mn[l];
-    const int b = static_cast<int>((v + 1.0f) * scale);
-    ++sub[static_cast<std::size_t>(l % kSubHists) * stride + (b < top_bin ? b : top_bin)];
-  }
-  float a = mx[0], b = mn[0];
-  for (int l = 1; l < kLanes; ++l) {
-    a = mx[l] > a ? mx[l] : a;
-    b = mn[l] < b ? mn[l] : b;
-  }
-  *col_max = a;
-  *col_min = b;
 }
 
 float clamp1(float v) { return v < -1.0f ? -1.0f : (v > 1.0f ? 1.0f : v); }
@@ -270,7 +220,7 @@ void run_pass(const std::vector<TileJob>& tiles, arma::uword d, arma::uword n, a
         const float* col = C.data() + static_cast<std::size_t>(j) * b;
         const std::size_t m = diag ? j : mi;  // rows i < j on diagonal tiles
         float cmax, cmin;
-        column_kernel(col, m, scale, top_bin, st.sub.data(), stride, s1, s2, &cmax, &cmin);
+        detail::column_kernel(col, m, scale, top_bin, st.sub.data(), stride, s1, s2, &cmax, &cmin);
         // Rarely taken: locate the first row attaining a column extreme that may win.
         if (!st.any || cmax >= st.max.cos) {
           for (std::size_t i = 0; i < m; ++i)

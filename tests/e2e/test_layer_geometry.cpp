@@ -5,6 +5,7 @@
 
 #include "e2e_util.hpp"
 #include "io/h5_results.hpp"
+#include "testing.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -157,13 +158,13 @@ BOOST_AUTO_TEST_CASE(measures_match_the_float64_reference) {
       BOOST_TEST_CONTEXT(ds << " layer " << l) { BOOST_TEST(std::abs(got[l] - want[l].get<double>()) < tol); }
     }
   };
-  check("anisotropy", "anisotropy", 1e-9);
-  check("anisotropy_se", "anisotropy_se", 1e-9);
-  check("self_similarity", "self_similarity", 1e-9);
-  check("intra_sentence", "intra_sentence", 1e-9);
-  check("mev", "mev", 1e-9);
+  check("anisotropy", "anisotropy", Tol<float>::eps);
+  check("anisotropy_se", "anisotropy_se", Tol<float>::eps);
+  check("self_similarity", "self_similarity", Tol<float>::eps);
+  check("intra_sentence", "intra_sentence", Tol<float>::eps);
+  check("mev", "mev", Tol<float>::eps);
   check("mean_norm", "mean_norm", 1e-7);
-  check("next_layer_cosine", "next_layer_cosine", 1e-9);
+  check("next_layer_cosine", "next_layer_cosine", Tol<float>::eps);
   check("isoscore", "isoscore", 1e-4);
   const auto cka = h5.read_doubles("/layers/layer_similarity");
   const std::size_t K = ref["layers"].size();
@@ -171,7 +172,7 @@ BOOST_AUTO_TEST_CASE(measures_match_the_float64_reference) {
   for (std::size_t a = 0; a < K; ++a) {
     BOOST_TEST(cka[a * K + a] == 1.0, tt::tolerance(1e-12));
     for (std::size_t b = 0; b < K; ++b)
-      BOOST_TEST(std::abs(cka[a * K + b] - ref["layer_similarity"][a][b].get<double>()) < 1e-8);
+      BOOST_TEST(std::abs(cka[a * K + b] - ref["layer_similarity"][a][b].get<double>()) < Tol<float>::eps);
   }
   const auto path = h5.read_doubles("/tokens/path_length");
   BOOST_REQUIRE_EQUAL(path.size(), ref["path_length"].size());

@@ -1,7 +1,9 @@
 #include <boost/test/unit_test.hpp>
 
 #include "core/error.hpp"
+#include "core/rng.hpp"
 #include "linalg/allpairs.hpp"
+#include "linalg/pass_kernel.hpp"
 #include "naive.hpp"
 #include "testing.hpp"
 
@@ -154,6 +156,61 @@ BOOST_AUTO_TEST_CASE(duplicates_give_max_one_at_lowest_pair) {
   BOOST_TEST(t.max.i == 40u);
   BOOST_TEST(t.max.j == 60u);
   BOOST_TEST(s.counts.back() >= 2u);
+}
+
+// The pass's per-column step: the AVX2 path and the scalar path give the same bits, and both equal
+// the definition (lane l = i mod 8 sums in row order, bin floor((c + 1) * bins / 2) capped at the
+// top, clamping at ±1) on values at and beyond the clamp, signed zeros, bin edges and every length
+// around the vector width; the lane sums start from earlier columns' values.
+BOOST_AUTO_TEST_CASE(column_kernel_paths_agree_with_the_definition) {
+  using namespace embedlab::linalg::detail;
+  embedlab::Rng rng(embedlab::test::kSeed + 9);
+  for (const std::size_t bins : {std::size_t{7}, std::size_t{2000}}) {
+    const float scale = static_cast<float>(bins) / 2.0f;
+    const int top = static_cast<int>(bins) - 1;
+    for (std::size_t m = 0; m <= 41; m += (m < 20 ? 1 : 7)) {
+      std::vector<float> c(m);
+      for (std::size_t i = 0; i < m; ++i) {
+        const float special[] = {1.0f, -1.0f, 1.0000001f, -1.5f, 3.0f, -0.0f, 0.0f, -1.0f + 2.0f / bins, 0.999999f};
+        c[i] = i % 3 == 0 ? special[rng.next_u64() % 9] : static_cast<float>(rng.normal() * 0.3);
+      }
+      double want1[kLanes], want2[kLanes];
+      std::vector<std::uint32_t> want_sub(kSubHists * bins, 0);
+      float want_max = -std::numeric_limits<float>::infinity(), want_min = std::numeric_limits<float>::infinity();
+      for (int l = 0; l < kLanes; ++l) want1[l] = want2[l] = 0.25 * l;
+      for (std::size_t i = 0; i < m; ++i) {
+        const float v = std::min(1.0f, std::max(-1.0f, c[i]));
+        want1[i % kLanes] += v;
+        want2[i % kLanes] += static_cast<double>(v) * v;
+        ++want_sub[(i % kLanes % kSubHists) * bins + std::min<int>(top, static_cast<int>((v + 1.0f) * scale))];
+        want_max = std::max(want_max, v);
+        want_min = std::min(want_min, v);
+      }
+      struct Out {
+        double s1[kLanes], s2[kLanes];
+        std::vector<std::uint32_t> sub;
+        float mx = 0, mn = 0;
+      };
+      Out out[2];
+      for (const Isa isa : {Isa::best, Isa::scalar}) {
+        Out& o = out[isa == Isa::best ? 0 : 1];
+        for (int l = 0; l < kLanes; ++l) o.s1[l] = o.s2[l] = 0.25 * l;
+        o.sub.assign(kSubHists * bins, 0);
+        column_kernel(c.data(), m, scale, top, o.sub.data(), bins, o.s1, o.s2, &o.mx, &o.mn, isa);
+        BOOST_TEST_CONTEXT("bins " << bins << ", m " << m << ", " << (isa == Isa::best ? "best" : "scalar")) {
+          BOOST_TEST(std::memcmp(o.s1, want1, sizeof want1) == 0);
+          BOOST_TEST(std::memcmp(o.s2, want2, sizeof want2) == 0);
+          BOOST_TEST(o.sub == want_sub);
+          BOOST_TEST(o.mx == want_max);  // == : the definition's first-seen ±0 may differ in sign
+          BOOST_TEST(o.mn == want_min);
+        }
+      }
+      BOOST_TEST_CONTEXT("bins " << bins << ", m " << m << ": best against scalar, bits") {
+        BOOST_TEST(std::memcmp(&out[0].mx, &out[1].mx, sizeof(float)) == 0);
+        BOOST_TEST(std::memcmp(&out[0].mn, &out[1].mn, sizeof(float)) == 0);
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(bit_identical_across_workers_and_repeats) {

@@ -1,0 +1,22 @@
+#pragma once
+// The per-column step of the all-pairs histogram pass (linalg/allpairs.cpp), on its own so that the
+// tests can run both instruction paths on the same inputs and require the same bits.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace embedlab::linalg::detail {
+
+constexpr int kLanes = 8;     // fixed accumulation lanes: the summation order never changes
+constexpr int kSubHists = 4;  // interleaved sub-histograms break the store→load chain on one bin
+
+enum class Isa { best, scalar };  // best: AVX2 where the CPU has it (identical bits), else scalar
+
+// One column segment c[0, m) of a tile: each value clamped to [-1, 1]; lane l = i mod kLanes adds
+// it in double to s1[l] and its square to s2[l] (the tile's running lane sums, in row order);
+// ++sub[(l mod kSubHists) * stride + min(int((v + 1) * scale), top_bin)]; the segment's max and
+// min (−inf / +inf when m = 0).
+void column_kernel(const float* c, std::size_t m, float scale, int top_bin, std::uint32_t* sub, std::size_t stride,
+                   double* s1, double* s2, float* col_max, float* col_min, Isa isa = Isa::best);
+
+}  // namespace embedlab::linalg::detail
