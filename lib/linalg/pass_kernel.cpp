@@ -74,7 +74,13 @@ __attribute__((target("avx2"))) void column_rows_avx2(const float* c, std::size_
   column_rows(c, i, m, scale, top_bin, sub, stride, L);
 }
 
-const bool kHaveAvx2 = __builtin_cpu_supports("avx2");
+bool have_avx2() {
+  static const bool yes = [] {
+    __builtin_cpu_init();  // safe whatever the order of static initialisation
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return yes;
+}
 #endif
 
 }  // namespace
@@ -89,7 +95,7 @@ void column_kernel(const float* c, std::size_t m, float scale, int top_bin, std:
     L.mn[l] = std::numeric_limits<float>::infinity();
   }
 #if defined(__x86_64__) || defined(__i386__)
-  if (isa == Isa::best && kHaveAvx2)
+  if (isa == Isa::best && have_avx2())
     column_rows_avx2(c, m, scale, top_bin, sub, stride, L);
   else
 #endif
