@@ -18,6 +18,7 @@ namespace embedlab::linalg {
 
 namespace {
 
+using detail::clamp1;
 using detail::kLanes;
 using detail::kSubHists;
 
@@ -43,8 +44,6 @@ void offer_max(PassState& s, const PairExtreme& e) {
 void offer_min(PassState& s, const PairExtreme& e) {
   if (!s.any || e.cos < s.min.cos || (e.cos == s.min.cos && lower_pair(e, s.min))) s.min = e;
 }
-
-float clamp1(float v) { return v < -1.0f ? -1.0f : (v > 1.0f ? 1.0f : v); }
 
 }  // namespace
 

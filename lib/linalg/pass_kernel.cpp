@@ -22,9 +22,7 @@ void column_rows(const float* c, std::size_t i, std::size_t m, float scale, int 
                  std::size_t stride, ColumnLanes& L) {
   for (; i < m; ++i) {
     const auto l = static_cast<std::size_t>(i % kLanes);
-    float v = c[i];
-    v = v < -1.0f ? -1.0f : v;
-    v = v > 1.0f ? 1.0f : v;
+    const float v = clamp1(c[i]);
     const double dv = v;
     L.s1[l] += dv;
     L.s2[l] += dv * dv;

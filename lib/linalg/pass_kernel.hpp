@@ -10,6 +10,9 @@ namespace embedlab::linalg::detail {
 constexpr int kLanes = 8;     // fixed accumulation lanes: the summation order never changes
 constexpr int kSubHists = 4;  // interleaved sub-histograms break the store→load chain on one bin
 
+// The pass's clamp of a cosine to [-1, 1] (the scalar form every path reproduces).
+inline float clamp1(float v) { return v < -1.0f ? -1.0f : (v > 1.0f ? 1.0f : v); }
+
 enum class Isa { best, scalar };  // best: AVX2 where the CPU has it (identical bits), else scalar
 
 // One column segment c[0, m) of a tile: each value clamped to [-1, 1]; lane l = i mod kLanes adds
