@@ -33,6 +33,16 @@ void column_rows(const float* c, std::size_t i, std::size_t m, float scale, int 
   }
 }
 
+// The filter's rows [i, m): one bit each, into the words of hits (clear before the first bit).
+void hit_rows(const float* c, std::size_t i, std::size_t m, const float* thr, bool per_row, bool clamp,
+              std::uint64_t* hits) {
+  for (; i < m; ++i) {
+    const float v = clamp ? clamp1(c[i]) : c[i];
+    if (i % 64 == 0) hits[i / 64] = 0;
+    if (v >= thr[per_row ? i : 0]) hits[i / 64] |= std::uint64_t{1} << (i % 64);
+  }
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 // The same rows, kLanes at a time in AVX2 registers (the compiler keeps the scalar loop scalar:
 // its clamps become branches). Every operation is the scalar one lane-wise — max/min with the
@@ -72,6 +82,25 @@ __attribute__((target("avx2"))) void column_rows_avx2(const float* c, std::size_
   column_rows(c, i, m, scale, top_bin, sub, stride, L);
 }
 
+// The filter 64 rows at a time, 8 per AVX2 compare (the clamp as in column_rows_avx2).
+__attribute__((target("avx2"))) void hit_mask_avx2(const float* c, std::size_t m, const float* thr, bool per_row,
+                                                   bool clamp, std::uint64_t* hits) {
+  const __m256 lo = _mm256_set1_ps(-1.0f), hi = _mm256_set1_ps(1.0f), t1 = _mm256_set1_ps(thr[0]);
+  std::size_t i = 0;
+  for (; i + 64 <= m; i += 64) {
+    std::uint64_t word = 0;
+    for (int s = 0; s < 8; ++s) {
+      __m256 v = _mm256_loadu_ps(c + i + 8 * s);
+      if (clamp) v = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
+      const __m256 t = per_row ? _mm256_loadu_ps(thr + i + 8 * s) : t1;
+      const auto bits = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(v, t, _CMP_GE_OQ)));
+      word |= static_cast<std::uint64_t>(bits) << (8 * s);
+    }
+    hits[i / 64] = word;
+  }
+  hit_rows(c, i, m, thr, per_row, clamp, hits);
+}
+
 bool have_avx2() {
   static const bool yes = [] {
     __builtin_cpu_init();  // safe whatever the order of static initialisation
@@ -107,6 +136,19 @@ void column_kernel(const float* c, std::size_t m, float scale, int top_bin, std:
   }
   *col_max = a;
   *col_min = b;
+}
+
+bool hit_mask(const float* c, std::size_t m, const float* thr, bool per_row, bool clamp, std::uint64_t* hits,
+              Isa isa) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (isa == Isa::best && have_avx2())
+    hit_mask_avx2(c, m, thr, per_row, clamp, hits);
+  else
+#endif
+    hit_rows(c, 0, m, thr, per_row, clamp, hits);
+  std::uint64_t any = 0;
+  for (std::size_t w = 0; w < (m + 63) / 64; ++w) any |= hits[w];
+  return any != 0;
 }
 
 }  // namespace embedlab::linalg::detail

@@ -1,6 +1,7 @@
 #pragma once
-// The per-column step of the all-pairs histogram pass (linalg/allpairs.cpp), on its own so that the
-// tests can run both instruction paths on the same inputs and require the same bits.
+// The per-column steps of the tile passes — the all-pairs histogram (linalg/allpairs.cpp) and the
+// top-k heaps' filter (linalg/topk.cpp) — on their own so that the tests can run both instruction
+// paths on the same inputs and require the same bits.
 
 #include <cstddef>
 #include <cstdint>
@@ -21,5 +22,11 @@ enum class Isa { best, scalar };  // best: AVX2 where the CPU has it (identical 
 // min (−inf / +inf when m = 0).
 void column_kernel(const float* c, std::size_t m, float scale, int top_bin, std::uint32_t* sub, std::size_t stride,
                    double* s1, double* s2, float* col_max, float* col_min, Isa isa = Isa::best);
+
+// The top-k step's filter over one column segment c[0, m): bit i % 64 of hits[i / 64] is set when
+// v >= t, where v = clamp1(c[i]) (c[i] itself when !clamp) and t = thr[i] (per_row) or thr[0];
+// the other bits are cleared. hits holds (m + 63) / 64 words. Returns whether any bit is set.
+bool hit_mask(const float* c, std::size_t m, const float* thr, bool per_row, bool clamp, std::uint64_t* hits,
+              Isa isa = Isa::best);
 
 }  // namespace embedlab::linalg::detail

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/threads.hpp"
+#include "linalg/pass_kernel.hpp"
 #include "linalg/ring.hpp"
 
 #include <cblas.h>
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -18,8 +20,6 @@
 namespace embedlab::linalg {
 
 namespace {
-
-constexpr std::size_t kChunk = 16;
 
 // Bounded heaps, one per query row: (rows, k) entries, the root is the worst kept candidate.
 class Heaps {
@@ -96,41 +96,29 @@ class Heaps {
   std::vector<float> thr_;
 };
 
-// 1 when some c[i] >= t[i] in the chunk (the rare case that needs a heap update).
-__attribute__((target_clones("avx2", "default"))) bool chunk_hits_vec(const float* c, const float* t, std::size_t m) {
-  int hit = 0;
-  for (std::size_t i = 0; i < m; ++i) hit |= c[i] >= t[i];
-  return hit != 0;
-}
-__attribute__((target_clones("avx2", "default"))) bool chunk_hits_scalar(const float* c, float t, std::size_t m) {
-  int hit = 0;
-  for (std::size_t i = 0; i < m; ++i) hit |= c[i] >= t;
-  return hit != 0;
-}
+using detail::clamp1;
 
-float clamp1(float v) { return v < -1.0f ? -1.0f : (v > 1.0f ? 1.0f : v); }
-
-// Column segment c[0, m) with rows r0.. (heap rows r0 + i, candidate id `id`); `skip` is a row
-// whose candidate must be ignored (self), or none.
+// Column segment c[0, m) as candidate `id` for the heap rows r0 + i; self_of_row, when given, names
+// each row's own id, which is skipped. hits: scratch of (m + 63) / 64 words. A row's threshold
+// changes only when the row is offered, once per column, so the filter's bits are exact.
 void feed_rows(Heaps& h, const float* c, std::size_t m, arma::uword r0, arma::uword id, const arma::uword* self_of_row,
-               bool clamp) {
-  const float* thr = h.thresholds() + r0;
-  for (std::size_t s = 0; s < m; s += kChunk) {
-    const std::size_t len = std::min(kChunk, m - s);
-    if (!chunk_hits_vec(c + s, thr + s, len)) continue;
-    for (std::size_t i = s; i < s + len; ++i) {
-      const float v = clamp ? clamp1(c[i]) : c[i];
-      if (v >= thr[i] && !(self_of_row && self_of_row[r0 + i] == id)) h.offer(r0 + i, v, id);
+               bool clamp, std::uint64_t* hits) {
+  if (!detail::hit_mask(c, m, h.thresholds() + r0, true, clamp, hits)) return;
+  for (std::size_t w = 0; w * 64 < m; ++w)
+    for (std::uint64_t bits = hits[w]; bits != 0; bits &= bits - 1) {
+      const std::size_t i = w * 64 + static_cast<std::size_t>(std::countr_zero(bits));
+      if (!(self_of_row && self_of_row[r0 + i] == id)) h.offer(r0 + i, clamp ? clamp1(c[i]) : c[i], id);
     }
-  }
 }
 
-// Column segment c[0, m) as candidates ids i0 + i for the single heap row `r`.
+// Column segment c[0, m) as candidates i0 + i for the single heap row r, 64 rows per filter step
+// with the threshold of that moment (it only rises: each flagged candidate is checked again).
 void feed_one(Heaps& h, const float* c, std::size_t m, arma::uword r, arma::uword i0, bool clamp) {
-  for (std::size_t s = 0; s < m; s += kChunk) {
-    const std::size_t len = std::min(kChunk, m - s);
-    if (!chunk_hits_scalar(c + s, h.threshold(r), len)) continue;
-    for (std::size_t i = s; i < s + len; ++i) {
+  for (std::size_t s = 0; s < m; s += 64) {
+    std::uint64_t bits = 0;
+    if (!detail::hit_mask(c + s, std::min<std::size_t>(64, m - s), h.thresholds() + r, false, clamp, &bits)) continue;
+    for (; bits != 0; bits &= bits - 1) {
+      const std::size_t i = s + static_cast<std::size_t>(std::countr_zero(bits));
       const float v = clamp ? clamp1(c[i]) : c[i];
       if (v >= h.threshold(r)) h.offer(r, v, i0 + i);
     }
@@ -190,6 +178,7 @@ void run_topk_tiles(const std::vector<TopkJob>& tiles, arma::uword d, arma::uwor
   BlasSingleThread single;
   run_workers(workers, [&](int) {
     std::vector<float> C(static_cast<std::size_t>(b) * b);  // (b, b) column-major tile
+    std::vector<std::uint64_t> hits((b + 63) / 64);         // the heaps' filter, one column
     for (std::size_t t = next++; t < tiles.size(); t = next++) {
       const arma::uword I = tiles[t].I, J = tiles[t].J;
       const arma::uword i0 = I * b, j0 = J * b;
@@ -207,16 +196,15 @@ void run_topk_tiles(const std::vector<TopkJob>& tiles, arma::uword d, arma::uwor
         to_csls(C.data(), b, mj, csls->memptr() + i0, csls->memptr() + j0,
                 [&](arma::uword j) { return diag ? j : mi; });
       {
-        // Row side: C(i, j) is a candidate j0 + j for row i0 + i.
-        std::lock_guard<std::mutex> lock(block_mu[I]);
-        for (arma::uword j = diag ? 1 : 0; j < mj; ++j)
-          feed_rows(heaps, C.data() + static_cast<std::size_t>(j) * b, diag ? j : mi, i0, j0 + j, nullptr, !csls);
-      }
-      {
-        // Column side: C(i, j) is a candidate i0 + i for row j0 + j.
-        std::lock_guard<std::mutex> lock(block_mu[J]);
-        for (arma::uword j = diag ? 1 : 0; j < mj; ++j)
-          feed_one(heaps, C.data() + static_cast<std::size_t>(j) * b, diag ? j : mi, j0 + j, i0, !csls);
+        // Both sides of each column while it is in cache: C(i, j) is a candidate j0 + j for row
+        // i0 + i and a candidate i0 + i for row j0 + j. Locks are taken in ascending block order.
+        std::unique_lock<std::mutex> row_lock(block_mu[I]), col_lock;
+        if (!diag) col_lock = std::unique_lock<std::mutex>(block_mu[J]);
+        for (arma::uword j = diag ? 1 : 0; j < mj; ++j) {
+          const float* col = C.data() + static_cast<std::size_t>(j) * b;
+          feed_rows(heaps, col, diag ? j : mi, i0, j0 + j, nullptr, !csls, hits.data());
+          feed_one(heaps, col, diag ? j : mi, j0 + j, i0, !csls);
+        }
       }
       std::lock_guard<std::mutex> lock(progress_mu);
       done += diag ? static_cast<std::uint64_t>(mi) * (mi - 1) / 2 : static_cast<std::uint64_t>(mi) * mj;
@@ -421,6 +409,7 @@ TopK topk_queries(const arma::fmat& U, const arma::uvec& queries, const TopKOpti
   BlasSingleThread single;
   run_workers(workers, [&](int) {
     std::vector<float> C(static_cast<std::size_t>(b) * b);  // (b, b) column-major tile
+    std::vector<std::uint64_t> hits((b + 63) / 64);         // the heaps' filter, one column
     for (std::size_t t = next++; t < tiles; t = next++) {
       const arma::uword I = t / nb, J = t % nb;
       const arma::uword i0 = I * b, j0 = J * b;
@@ -433,7 +422,7 @@ TopK topk_queries(const arma::fmat& U, const arma::uvec& queries, const TopKOpti
       {
         std::lock_guard<std::mutex> lock(block_mu[I]);
         for (arma::uword j = 0; j < mj; ++j)
-          feed_rows(heaps, C.data() + static_cast<std::size_t>(j) * b, mi, i0, j0 + j, self, !csls);
+          feed_rows(heaps, C.data() + static_cast<std::size_t>(j) * b, mi, i0, j0 + j, self, !csls, hits.data());
       }
       std::lock_guard<std::mutex> lock(progress_mu);
       done += static_cast<std::uint64_t>(mi) * mj;

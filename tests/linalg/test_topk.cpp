@@ -1,9 +1,15 @@
 #include <boost/test/unit_test.hpp>
 
 #include "core/error.hpp"
+#include "core/rng.hpp"
+#include "linalg/pass_kernel.hpp"
 #include "linalg/topk.hpp"
 #include "naive.hpp"
 #include "testing.hpp"
+
+#include <cmath>
+#include <limits>
+#include <vector>
 
 namespace tt = boost::test_tools;
 using embedlab::test::Tol;
@@ -153,6 +159,42 @@ BOOST_AUTO_TEST_CASE(queries_match_naive_and_all_rows) {
   TopKOptions t;
   t.tile = 32;
   BOOST_TEST(identical(topk_all(S, t), topk_queries(S, all, t)));
+}
+
+BOOST_AUTO_TEST_CASE(heap_filter_paths_agree_with_the_definition) {
+  // The filter in front of the heaps: bit i set exactly when v(c[i]) >= t, v = clamp1 or identity,
+  // t per row or one for the segment; both instruction paths, lengths across the 64-row words.
+  using namespace embedlab::linalg::detail;
+  embedlab::Rng rng(embedlab::test::kSeed + 12);
+  const float inf = std::numeric_limits<float>::infinity();
+  const float special[] = {1.0f, -1.0f, 1.0000001f, -1.0000001f, -1.5f, 3.0f, -0.0f, 0.0f, 0.25f, -inf};
+  for (std::size_t m = 0; m <= 200; m += (m < 70 ? 1 : 13)) {
+    std::vector<float> c(m), t(std::max<std::size_t>(m, 1));
+    for (std::size_t i = 0; i < m; ++i) {
+      c[i] = i % 3 == 0 ? special[rng.next_u64() % 9] : static_cast<float>(rng.normal() * 0.5);
+      t[i] = i % 4 == 0 ? special[rng.next_u64() % 10] : (i % 4 == 1 ? c[i] : static_cast<float>(rng.normal() * 0.5));
+    }
+    if (m == 0) t[0] = 0.0f;
+    for (const bool per_row : {true, false})
+      for (const bool clamp : {true, false}) {
+        std::vector<std::uint64_t> want((m + 63) / 64, 0);
+        for (std::size_t i = 0; i < m; ++i) {
+          const float v = clamp ? std::min(1.0f, std::max(-1.0f, c[i])) : c[i];
+          if (v >= t[per_row ? i : 0]) want[i / 64] |= std::uint64_t{1} << (i % 64);
+        }
+        bool want_any = false;
+        for (const std::uint64_t w : want) want_any = want_any || w != 0;
+        for (const Isa isa : {Isa::best, Isa::scalar}) {
+          std::vector<std::uint64_t> got((m + 63) / 64, ~std::uint64_t{0});  // stale bits must be cleared
+          const bool any = hit_mask(c.data(), m, t.data(), per_row, clamp, got.data(), isa);
+          BOOST_TEST_CONTEXT("m " << m << ", per_row " << per_row << ", clamp " << clamp << ", "
+                                  << (isa == Isa::best ? "best" : "scalar")) {
+            BOOST_TEST(got == want, tt::per_element());
+            BOOST_TEST(any == want_any);
+          }
+        }
+      }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(bad_arguments) {
