@@ -154,16 +154,15 @@ void memory(const Config& c, const experiment::Shapes&, std::vector<experiment::
       {4.0 * (cfg.n_layer + 1) * tokens * cfg.n_embd,
        fmt::format("hidden states of {} layers for at most {:.0f} corpus tokens, float32", cfg.n_layer + 1, tokens),
        "corpus.path", "use a shorter corpus"});
-  // The layer × layer CKA over k occurrences: the sampled columns (when k < tokens) and, on the path
-  // through the occurrence Grams (k < (L+1)·C), each layer centred once.
+  // The layer × layer CKA over k occurrences (read in place): on the path through the occurrence
+  // Grams (k < (L+1)·C), each layer's k columns centred once.
   const double layers = cfg.n_layer + 1.0, C = cfg.n_embd;
   const double k = c.cka_tokens == 0 ? tokens : std::min(tokens, static_cast<double>(c.cka_tokens));
-  const int copies = (k < tokens ? 1 : 0) + (k < layers * C ? 1 : 0);
-  if (copies > 0)
-    out.push_back({4.0 * copies * layers * k * C,
-                   fmt::format("layer x layer CKA: {} cop{} of {} layers x {:.0f} occurrences, float32", copies,
-                               copies == 1 ? "y" : "ies", layers, k),
-                   "measures.cka_tokens"});
+  if (k < layers * C)
+    out.push_back(
+        {4.0 * layers * k * C,
+         fmt::format("layer x layer CKA: the centred copy of {} layers x {:.0f} occurrences, float32", layers, k),
+         "measures.cka_tokens"});
 }
 
 void run(const Config& c, Context& ctx) {

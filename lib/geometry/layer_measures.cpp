@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstring>
 
 namespace embedlab::geometry {
 
@@ -138,23 +137,13 @@ LayerMeasures measure_layers(const std::vector<arma::fmat>& hidden, const std::v
   timed(times ? &times->cka : nullptr, [&] {
     // Drawn after the pairs, so the anisotropy's sample does not depend on cka_tokens.
     r.cka_columns = cx::sample_columns(N, o.cka_tokens, rng);
-    // The sampled columns copied whole (memcpy per column; Armadillo's H.cols(indices) went element by
-    // element: 1.2 s for 13 layers × 4096 columns here).
-    std::vector<arma::fmat> sampled;
-    if (r.cka_columns.size() < N) {
-      sampled.assign(n_states, arma::fmat(C, r.cka_columns.size()));
-      const auto k = static_cast<arma::uword>(r.cka_columns.size());
-      parallel_for(k * n_states, workers, 256, [&](std::size_t e) {
-        const std::size_t l = e / k;
-        const arma::uword j = e % k;
-        std::memcpy(sampled[l].colptr(j), hidden[l].colptr(r.cka_columns[j]), C * sizeof(float));
-      });
-    }
+    // The sampled columns are read in place (copying 13 layers × 4096 columns into fresh memory
+    // took 0.4 s here, a quarter of the CKA).
     std::vector<const arma::fmat*> spaces;
-    for (const auto& H : sampled.empty() ? hidden : sampled) spaces.push_back(&H);
+    for (const auto& H : hidden) spaces.push_back(&H);
     rsa::MetricOptions mo;
     mo.workers = workers;
-    r.cka = rsa::linear_cka_matrix(spaces, mo);
+    r.cka = rsa::linear_cka_matrix(spaces, mo, r.cka_columns.size() < N ? &r.cka_columns : nullptr);
   });
   return r;
 }

@@ -138,8 +138,7 @@ void column_kernel(const float* c, std::size_t m, float scale, int top_bin, std:
   *col_min = b;
 }
 
-bool hit_mask(const float* c, std::size_t m, const float* thr, bool per_row, bool clamp, std::uint64_t* hits,
-              Isa isa) {
+bool hit_mask(const float* c, std::size_t m, const float* thr, bool per_row, bool clamp, std::uint64_t* hits, Isa isa) {
 #if defined(__x86_64__) || defined(__i386__)
   if (isa == Isa::best && have_avx2())
     hit_mask_avx2(c, m, thr, per_row, clamp, hits);

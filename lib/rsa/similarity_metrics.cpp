@@ -197,12 +197,21 @@ void check_pair(const arma::mat& X, const arma::mat& Y, arma::uword min_rows) {
   if (!X.is_finite() || !Y.is_finite()) throw Error(Exit::data, "compare: values: a space holds NaN or Inf");
 }
 
-// Columns c0 … c0+len−1 of the float states S minus the means m, computed in double, rounded to T.
+// The columns a linear_cka_matrix call reads: column j of a space is its column (*idx)[j], or j
+// itself when idx is null (every column, no copy either way).
+struct ColumnMap {
+  const std::vector<arma::uword>* idx = nullptr;
+  arma::uword operator()(arma::uword j) const { return idx ? (*idx)[j] : j; }
+};
+
+// Columns c0 … c0+len−1 (through `cols`) of the float states S minus the means m, computed in
+// double, rounded to T.
 template <class T>
-void centre_block(const arma::fmat& S, const arma::vec& m, arma::uword c0, arma::uword len, arma::Mat<T>& dst) {
+void centre_block(const arma::fmat& S, const arma::vec& m, arma::uword c0, arma::uword len, arma::Mat<T>& dst,
+                  ColumnMap cols = {}) {
   dst.set_size(S.n_rows, len);
   for (arma::uword j = 0; j < len; ++j) {
-    const float* s = S.colptr(c0 + j);
+    const float* s = S.colptr(cols(c0 + j));
     T* d = dst.colptr(j);
     for (arma::uword r = 0; r < S.n_rows; ++r) d[r] = static_cast<T>(static_cast<double>(s[r]) - m[r]);
   }
@@ -228,9 +237,9 @@ void gemm_tn(int m, int n, int k, const T* a, int lda, const T* b, int ldb, T* c
 constexpr arma::uword kGramTile = 256;
 template <class T>
 arma::mat cross_by_grams(const std::vector<const arma::fmat*>& spaces, const std::vector<arma::vec>& mean,
-                         int workers) {
+                         arma::uword n, ColumnMap cols, int workers) {
   const std::size_t L = spaces.size();
-  const arma::uword n = spaces[0]->n_cols, tiles = (n + kGramTile - 1) / kGramTile;
+  const arma::uword tiles = (n + kGramTile - 1) / kGramTile;
   std::vector<std::pair<arma::uword, arma::uword>> jobs;
   for (arma::uword i = 0; i < tiles; ++i)
     for (arma::uword j = i; j < tiles; ++j) jobs.emplace_back(i, j);
@@ -238,7 +247,8 @@ arma::mat cross_by_grams(const std::vector<const arma::fmat*>& spaces, const std
   std::vector<arma::Mat<T>> centred(L);
   std::atomic<std::size_t> next_space{0};
   run_workers(std::max(1, std::min<int>(workers, static_cast<int>(L))), [&](int) {
-    for (std::size_t l; (l = next_space.fetch_add(1)) < L;) centre_block<T>(*spaces[l], mean[l], 0, n, centred[l]);
+    for (std::size_t l; (l = next_space.fetch_add(1)) < L;)
+      centre_block<T>(*spaces[l], mean[l], 0, n, centred[l], cols);
   });
   std::vector<arma::mat> part(jobs.size());
   const BlasSingleThread single;
@@ -275,8 +285,8 @@ arma::mat cross_by_grams(const std::vector<const arma::fmat*>& spaces, const std
 // per chunk, the chunk products added in double in chunk order (bit-identical for any workers).
 template <class T>
 arma::mat centred_cross(const arma::fmat& A, const arma::vec& ma, const arma::fmat& B, const arma::vec& mb, bool same,
-                        int workers) {
-  const arma::uword p = A.n_rows, q = B.n_rows, n = A.n_cols;
+                        arma::uword n, ColumnMap cols, int workers) {
+  const arma::uword p = A.n_rows, q = B.n_rows;
   const arma::uword chunks = (n + kChunk - 1) / kChunk;
   arma::mat out(p, q, arma::fill::zeros);
   const BlasSingleThread single;
@@ -289,11 +299,11 @@ arma::mat centred_cross(const arma::fmat& A, const arma::vec& ma, const arma::fm
     arma::Mat<T> Ac, Bc, G(p, q);
     for (arma::uword c; (c = next.fetch_add(1)) < chunks;) {
       const arma::uword c0 = c * kChunk, len = std::min(kChunk, n - c0);
-      centre_block<T>(A, ma, c0, len, Ac);
+      centre_block<T>(A, ma, c0, len, Ac, cols);
       if (same) {
         syrk_n<T>(P, static_cast<int>(len), Ac.memptr(), P, G.memptr(), P);
       } else {
-        centre_block<T>(B, mb, c0, len, Bc);
+        centre_block<T>(B, mb, c0, len, Bc, cols);
         gemm_nt<T>(P, Q, static_cast<int>(len), Ac.memptr(), P, Bc.memptr(), Q, G.memptr(), P);
       }
       std::unique_lock lock(mu);
@@ -772,18 +782,35 @@ double rbf_cka(const arma::mat& X, const arma::mat& Y, const MetricOptions& o) {
 double rsa_spearman(const arma::mat& X, const arma::mat& Y, const MetricOptions& o) {
   return Comparison(X, Y, {Metric::rsa_spearman}, o).values()[0];
 }
-arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& spaces, const MetricOptions& o) {
+arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& spaces, const MetricOptions& o,
+                            const std::vector<arma::uword>* columns) {
   const std::size_t L = spaces.size();
   arma::mat out(L, L, arma::fill::zeros);
   if (L == 0) return out;
-  const arma::uword n = spaces[0]->n_cols;
+  const arma::uword width = spaces[0]->n_cols;  // every space's column count
+  const ColumnMap cols{columns};
+  const arma::uword n = columns ? static_cast<arma::uword>(columns->size()) : width;  // the columns used
+  if (columns)
+    for (std::size_t j = 0; j < columns->size(); ++j)
+      if ((*columns)[j] >= width)
+        throw Error(Exit::software,
+                    fmt::format("linear_cka_matrix: column {}: index {} out of range (spaces have {} columns)", j,
+                                (*columns)[j], width));
   arma::uword widest = 0;
   for (std::size_t l = 0; l < L; ++l) {
-    if (spaces[l]->n_cols != n)
-      throw Error(Exit::data, fmt::format("linear_cka_matrix: space {}: {} columns (expected {}, as space 0)", l,
-                                          spaces[l]->n_cols, n));
-    if (!spaces[l]->is_finite()) throw Error(Exit::data, fmt::format("linear_cka_matrix: space {}: NaN or Inf", l));
-    widest = std::max(widest, spaces[l]->n_rows);
+    const arma::fmat& S = *spaces[l];
+    if (S.n_cols != width)
+      throw Error(Exit::data,
+                  fmt::format("linear_cka_matrix: space {}: {} columns (expected {}, as space 0)", l, S.n_cols, width));
+    bool finite = true;
+    if (columns) {
+      for (arma::uword j = 0; j < n && finite; ++j)
+        finite = std::all_of(S.colptr(cols(j)), S.colptr(cols(j)) + S.n_rows, [](float x) { return std::isfinite(x); });
+    } else {
+      finite = S.is_finite();
+    }
+    if (!finite) throw Error(Exit::data, fmt::format("linear_cka_matrix: space {}: NaN or Inf", l));
+    widest = std::max(widest, S.n_rows);
   }
   if (n < 2) return out;
   const int workers = worker_count(o.workers);
@@ -793,7 +820,7 @@ arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& spaces, const 
     mean[l].zeros(S.n_rows);
     double* m = mean[l].memptr();
     for (arma::uword j = 0; j < n; ++j) {
-      const float* s = S.colptr(j);
+      const float* s = S.colptr(cols(j));
       for (arma::uword r = 0; r < S.n_rows; ++r) m[r] += s[r];
     }
     mean[l] /= static_cast<double>(n);
@@ -803,12 +830,14 @@ arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& spaces, const 
   for (const auto* s : spaces) width_sum += static_cast<double>(s->n_rows);
   arma::mat cross2(L, L);  // ‖X_c Y_cᵀ‖_F² (columns = occurrences)
   if (static_cast<double>(n) < static_cast<double>(L + 1) * width_sum / static_cast<double>(L)) {
-    cross2 = single ? cross_by_grams<float>(spaces, mean, workers) : cross_by_grams<double>(spaces, mean, workers);
+    cross2 = single ? cross_by_grams<float>(spaces, mean, n, cols, workers)
+                    : cross_by_grams<double>(spaces, mean, n, cols, workers);
   } else {
     for (std::size_t a = 0; a < L; ++a)
       for (std::size_t b = a; b < L; ++b) {
-        const arma::mat G = single ? centred_cross<float>(*spaces[a], mean[a], *spaces[b], mean[b], a == b, workers)
-                                   : centred_cross<double>(*spaces[a], mean[a], *spaces[b], mean[b], a == b, workers);
+        const arma::mat G =
+            single ? centred_cross<float>(*spaces[a], mean[a], *spaces[b], mean[b], a == b, n, cols, workers)
+                   : centred_cross<double>(*spaces[a], mean[a], *spaces[b], mean[b], a == b, n, cols, workers);
         cross2(a, b) = cross2(b, a) = arma::accu(arma::square(G));
       }
   }

@@ -79,8 +79,11 @@ double rsa_spearman(const arma::mat& X, const arma::mat& Y, const MetricOptions&
 // centred in double on the fly; Gram products as MetricOptions::gram (float32 for N·(2·max C)² ≥ 2³⁰).
 // Through the C × C cross-covariances, or, when N < (L+1)·mean C (fewer FLOPs), through tiles of the
 // N × N occurrence Grams (tr(K_a K_b)); the two agree to rounding.
-// The (L, L) symmetric matrix, diagonal 1 (0 for a space of constant columns).
-arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& spaces, const MetricOptions& o = {});
+// columns, when given, are the occurrences used (indices into every space's columns, read in place:
+// the same bits as the call on copies of those columns). The (L, L) symmetric matrix, diagonal 1
+// (0 for a space of constant columns).
+arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& spaces, const MetricOptions& o = {},
+                            const std::vector<arma::uword>* columns = nullptr);
 
 struct KnnOverlap {
   double mutual = 0.0, jaccard = 0.0;

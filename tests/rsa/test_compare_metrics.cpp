@@ -13,8 +13,10 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <numeric>
+#include <vector>
 
 namespace tt = boost::test_tools;
 using embedlab::Rng;
@@ -263,6 +265,40 @@ BOOST_AUTO_TEST_CASE(linear_cka_matrix_through_occurrence_grams) {
   BOOST_TEST(kd(0, 1) > 0.1);
   BOOST_TEST(kd(0, 1) < 0.9);
   BOOST_TEST(kd(0, 2) == 1.0, tt::tolerance(1e-10));
+}
+
+// A column subset is read in place and gives the bits of the call on copies of those columns, on
+// both paths (the C × C cross-covariances; the occurrence Grams) and in both precisions; a column
+// outside the subset may hold anything, and an index out of range is an error.
+BOOST_AUTO_TEST_CASE(linear_cka_matrix_over_a_column_subset_equals_it_on_copies) {
+  Rng rng(embedlab::test::kSeed + 11);
+  const arma::uword n = 3000;
+  for (const arma::uword p : {6u, 300u}) {  // 6 rows: cross-covariances; 300: occurrence Grams
+    arma::mat Xd = gaussian(p, n, rng) + 0.25, Yd = gaussian(p, n, rng);
+    Yd += 0.6 * Xd;
+    arma::fmat X = arma::conv_to<arma::fmat>::from(Xd), Y = arma::conv_to<arma::fmat>::from(Yd);
+    std::vector<arma::uword> cols;
+    for (arma::uword j = n - 1; cols.size() < 700; j -= 3) cols.push_back(j);  // descending, every third
+    X(0, 1) = std::numeric_limits<float>::quiet_NaN();                         // column 1 is not used
+    const arma::uvec idx(cols);
+    const arma::fmat Xs = X.cols(idx), Ys = Y.cols(idx);
+    for (const auto g : {rsa::GramPrecision::float64, rsa::GramPrecision::float32}) {
+      rsa::MetricOptions o;
+      o.gram = g;
+      o.workers = 2;
+      const arma::mat got = rsa::linear_cka_matrix({&X, &Y}, o, &cols), want = rsa::linear_cka_matrix({&Xs, &Ys}, o);
+      BOOST_TEST_CONTEXT("rows " << p << ", float32 " << (g == rsa::GramPrecision::float32)) {
+        BOOST_TEST(arma::conv_to<std::vector<double>>::from(arma::vectorise(got)) ==
+                       arma::conv_to<std::vector<double>>::from(arma::vectorise(want)),
+                   tt::per_element());
+        BOOST_TEST(want(0, 1) > 0.2);
+      }
+    }
+    cols.push_back(1);  // now a NaN is read
+    BOOST_CHECK_THROW(rsa::linear_cka_matrix({&X, &Y}, {}, &cols), embedlab::Error);
+    cols.back() = n;  // out of range
+    BOOST_CHECK_THROW(rsa::linear_cka_matrix({&X, &Y}, {}, &cols), embedlab::Error);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(debiased_cka_equals_the_explicit_n_by_n_formula) {
