@@ -157,10 +157,11 @@ else
 fi
 
 section "mpi: 1 rank × 2 threads vs 2 ranks × 1 thread, seeded 20000×768 (bench_mpi)"
+# Each kernel best of 3 runs, as its tile SGEMM peak is.
 mpirun_cmd=(mpirun --oversubscribe --allow-run-as-root)
-tee_run "$tmp/mpi1" "$bin/bench_mpi" --threads 2
+tee_run "$tmp/mpi1" "$bin/bench_mpi" --threads 2 --reps 3
 if command -v mpirun >/dev/null; then
-  OPENBLAS_NUM_THREADS=1 tee_run "$tmp/mpi2" "${mpirun_cmd[@]}" -np 2 "$bin/bench_mpi" --threads 1
+  OPENBLAS_NUM_THREADS=1 tee_run "$tmp/mpi2" "${mpirun_cmd[@]}" -np 2 "$bin/bench_mpi" --threads 1 --reps 3
 else echo "mpirun missing: scripts/setup.sh installs openmpi-bin"; fi
 row "all-rows top-10, 2 ranks × 1 thread: parallel efficiency vs 1 rank × 2 threads" \
   "$(div "$(get topk "$tmp/mpi1")" "$(get topk "$tmp/mpi2")")" ">=" 0.9 \
