@@ -802,14 +802,9 @@ arma::mat linear_cka_matrix(const std::vector<const arma::fmat*>& spaces, const 
     if (S.n_cols != width)
       throw Error(Exit::data,
                   fmt::format("linear_cka_matrix: space {}: {} columns (expected {}, as space 0)", l, S.n_cols, width));
-    bool finite = true;
-    if (columns) {
-      for (arma::uword j = 0; j < n && finite; ++j)
-        finite = std::all_of(S.colptr(cols(j)), S.colptr(cols(j)) + S.n_rows, [](float x) { return std::isfinite(x); });
-    } else {
-      finite = S.is_finite();
-    }
-    if (!finite) throw Error(Exit::data, fmt::format("linear_cka_matrix: space {}: NaN or Inf", l));
+    for (arma::uword j = 0; j < n; ++j)  // the columns used, only
+      if (!std::all_of(S.colptr(cols(j)), S.colptr(cols(j)) + S.n_rows, [](float x) { return std::isfinite(x); }))
+        throw Error(Exit::data, fmt::format("linear_cka_matrix: space {}: NaN or Inf", l));
     widest = std::max(widest, S.n_rows);
   }
   if (n < 2) return out;
